@@ -1,0 +1,1 @@
+"""bruno-memory: the memory layer of the Bruno AI assistant."""

@@ -1,0 +1,1 @@
+"""Database layer: declarative models, column types, engines, migrations and full-text search."""

@@ -1,0 +1,127 @@
+"""Engines per database URL, and the write discipline each dialect needs.
+
+SQLite: WAL journal, enforced foreign keys, a busy timeout, and transactions that
+SQLAlchemy begins itself (``BEGIN IMMEDIATE`` for writers), so DDL is transactional and a
+writer never fails half way on a lock upgrade. Writers of one process take turns on an
+``asyncio.Lock`` instead of spinning on SQLite's lock; an in-memory database has a single
+connection, so every unit of work takes that turn.
+PostgreSQL (asyncpg): a connection pool with pre-ping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bruno_memory.db.types import json_dumps
+from bruno_memory.errors import ConfigurationError, MissingDependencyError
+from bruno_memory.settings import MemorySettings
+
+#: Execution option a unit of work sets to make SQLite begin a write transaction.
+SQLITE_WRITE_OPTION = "bruno_memory_write"
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_DRIVER_EXTRAS = {"asyncpg": ("asyncpg", "postgresql"), "aiosqlite": ("aiosqlite", "sqlite")}
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and give it this library's async driver (``postgres://`` works too)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"not a database URL: {url!r}", cause=exc) from exc
+    backend = "postgresql" if parsed.get_backend_name() == "postgres" else parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ConfigurationError(
+            f"unsupported database {backend!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://",
+            details={"url": parsed.render_as_string(hide_password=True)},
+        )
+    parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+    driver = parsed.get_driver_name()
+    package, extra = _DRIVER_EXTRAS[driver]
+    if importlib.util.find_spec(package) is None:
+        raise MissingDependencyError(package, extra)
+    return parsed
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """True for an in-memory SQLite database (``sqlite+aiosqlite://``)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(settings: MemorySettings) -> AsyncEngine:
+    """Create the async engine for ``settings.database_url``."""
+    url = normalize_url(settings.database_url)
+    options: dict[str, Any] = {"echo": settings.echo, "json_serializer": json_dumps}
+    if url.get_backend_name() == "postgresql":
+        options.update(
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_timeout=settings.pool_timeout,
+            pool_pre_ping=True,
+        )
+    engine = create_async_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, is_memory_sqlite(url))
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, in_memory: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (see _on_begin) instead of the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        pragmas = [f"busy_timeout = {int(busy_timeout_ms)}", "foreign_keys = ON"]
+        if not in_memory:
+            pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(SQLITE_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine, its session factory and the locking discipline of its dialect."""
+
+    def __init__(self, settings: MemorySettings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings)
+        self.dialect = self.engine.dialect.name
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._in_memory = is_memory_sqlite(self.engine.url)
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def url(self) -> URL:
+        """The database URL (with the async driver)."""
+        return self.engine.url
+
+    @contextlib.asynccontextmanager
+    async def turn(self, *, write: bool) -> AsyncIterator[None]:
+        """Wait for this process's turn to use the database, when the dialect needs one."""
+        if self.dialect == "sqlite" and (write or self._in_memory):
+            async with self._write_lock:
+                yield
+        else:
+            yield
+
+    def new_session(self) -> AsyncSession:
+        """A new ORM session bound to the engine."""
+        return self.sessionmaker()
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

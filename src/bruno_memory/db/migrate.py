@@ -1,0 +1,107 @@
+"""Run the Alembic chain from code, on a connection of the library's own engine.
+
+The same revision files serve ``alembic upgrade head`` and :func:`upgrade`; there is no
+``create_all`` shortcut that could drift from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bruno_memory.db.fulltext import SEARCH_VECTOR_COLUMN, SEARCHABLE_TABLES
+from bruno_memory.db.models import Base
+from bruno_memory.db.types import UTCDateTime
+from bruno_memory.errors import SchemaError, translate_errors
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Keep the full-text objects, which the models do not map, out of autogenerate."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not any(name.startswith(f"{table}_fts") for table in SEARCHABLE_TABLES)
+    if type_ == "column":
+        return name != SEARCH_VECTOR_COLUMN
+    if type_ == "index":
+        return not name.endswith(f"_{SEARCH_VECTOR_COLUMN}")
+    return True
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render the library's column types as plain SQLAlchemy types in new revisions."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def script_location() -> Path:
+    """The folder holding ``env.py`` and ``versions/``: in the wheel, or in a source checkout."""
+    for candidate in (_PACKAGE_DIR / "migrations", _PACKAGE_DIR.parent.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise SchemaError("the migration scripts are missing from this installation")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for the packaged scripts, sharing ``connection`` if given."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest revision of the chain."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` in one transaction."""
+    await _run(engine, command.upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Downgrade the database to ``revision`` (``"base"`` empties it) in one transaction."""
+    await _run(engine, command.downgrade, revision)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def schema_drift(engine: AsyncEngine) -> list[Any]:
+    """Differences between the database and the models (empty when they agree)."""
+    def compare(sync: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            sync, opts={"include_object": include_object, "compare_type": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(compare)
+
+
+async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
+    def run(sync: Connection) -> None:
+        action(alembic_config(sync), revision)
+
+    with translate_errors(f"migration to {revision}"):
+        async with engine.begin() as connection:
+            await connection.run_sync(run)

@@ -1,0 +1,164 @@
+"""The relational model: one set of tables for SQLite and PostgreSQL.
+
+Ids given by callers (bruno-core's UUIDs and string ids) are kept as given. Messages and
+memories also carry an integer surrogate key ``pk``: it is the rowid SQLite's FTS5 index
+points at, and a cheap join key. Full-text objects (SQLite FTS5 tables and triggers,
+PostgreSQL's ``search_vector`` column) are built by the migrations and described in
+:mod:`bruno_memory.db.fulltext`; they are not mapped here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bruno_memory.db.base import Base
+from bruno_memory.db.types import JsonDocument, SurrogateKey, UTCDateTime, utc_now
+
+ID_LENGTH = 255
+
+
+class User(Base):
+    """A user and the context that persists across their conversations."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    preferences: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    profile: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_active: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Conversation(Base):
+    """A sequence of messages; ``last_seq`` hands out each message's position."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    last_seq: Mapped[int] = mapped_column(SurrogateKey, default=0)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Session(Base):
+    """A conversation session of one user."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_user_id_is_active_last_activity", "user_id", "is_active", "last_activity"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE")
+    )
+    conversation_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_activity: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+
+
+class Message(Base):
+    """One message of a conversation, at position ``seq`` (1, 2, 3, ... per conversation)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        Index("ix_messages_user_id_timestamp", "user_id", "timestamp"),
+    )
+
+    pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    seq: Mapped[int] = mapped_column(SurrogateKey)
+    role: Mapped[str] = mapped_column(String(32))
+    message_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class Memory(Base):
+    """A long-lived memory entry (fact, preference, episode...) of one user."""
+
+    __tablename__ = "memories"
+    __table_args__ = (
+        Index("ix_memories_user_id_memory_type", "user_id", "memory_type"),
+        Index("ix_memories_user_id_category", "user_id", "category"),
+        Index("ix_memories_user_id_created_at", "user_id", "created_at"),
+        Index("ix_memories_user_id_expires_at", "user_id", "expires_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE")
+    )
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    memory_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(ID_LENGTH), default="unknown")
+    category: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    importance: Mapped[float] = mapped_column(Float, default=1.0)
+    access_count: Mapped[int] = mapped_column(Integer, default=0)
+    related_memories: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # A vector the caller supplied in MemoryMetadata.embedding, kept as given.
+    embedding: Mapped[list[float] | None] = mapped_column(JsonDocument)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_accessed: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    tags: Mapped[list[MemoryTag]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+        order_by="MemoryTag.position",
+    )
+
+
+class MemoryTag(Base):
+    """One tag of a memory; a table of its own so tag filters use an index."""
+
+    __tablename__ = "memory_tags"
+    __table_args__ = (Index("ix_memory_tags_tag_memory_pk", "tag", "memory_pk"),)
+
+    memory_pk: Mapped[int] = mapped_column(
+        SurrogateKey, ForeignKey("memories.pk", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(ID_LENGTH))

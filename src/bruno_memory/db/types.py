@@ -1,0 +1,81 @@
+"""Column types that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: Integer surrogate key: BIGINT on PostgreSQL, the rowid alias on SQLite.
+SurrogateKey = BigInteger().with_variant(Integer(), "sqlite")
+
+#: A JSON document: JSONB on PostgreSQL, JSON text on SQLite.
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every dialect.
+
+    Naive datetimes (bruno-core creates them with ``utcnow()``) are read as UTC;
+    aware ones are converted to UTC. Values come back aware, in UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        # SQLite has no timezone support: store naive UTC, which also sorts correctly.
+        timezone = dialect.name != "sqlite"
+        return dialect.type_descriptor(DateTime(timezone=timezone))
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Return ``value`` as an aware UTC datetime, reading a naive one as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def utc_now() -> dt.datetime:
+    """The current time, aware, in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _encode_json_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} values cannot be stored in JSON metadata")
+
+
+def json_dumps(value: Any) -> str:
+    """Serialize metadata to JSON; UUID, datetime, Decimal, Enum and sets become JSON values.
+
+    NaN and infinities are refused: PostgreSQL's JSONB cannot hold them.
+    """
+    return json.dumps(value, default=_encode_json_value, allow_nan=False, ensure_ascii=False)

@@ -1,0 +1,142 @@
+"""Errors raised by bruno-memory.
+
+Every error is a :class:`BrunoMemoryError`, which is bruno-core's ``MemoryError``, so
+callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
+
+    bruno_core.utils.exceptions.MemoryError
+    └── BrunoMemoryError
+        ├── ConfigurationError
+        │   └── MissingDependencyError      an optional extra is not installed
+        ├── InvalidInputError               (also bruno-core ValidationError)
+        │   └── InvalidQueryError           a search query that cannot be searched
+        ├── NotFoundError
+        │   ├── SessionNotFoundError
+        │   └── MemoryNotFoundError
+        ├── ConflictError                   an id that already exists
+        ├── AccessDeniedError               data that belongs to another user
+        ├── SchemaError                     the database is not at the expected revision
+        └── StorageError                    the database failed or is unreachable
+
+Driver exceptions never leave the library: :func:`translate_errors` maps them here,
+with the original kept as ``cause`` and ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bruno_core.utils.exceptions import MemoryError as CoreMemoryError
+from bruno_core.utils.exceptions import ValidationError as CoreValidationError
+from sqlalchemy import exc as sa_exc
+
+__all__ = [
+    "AccessDeniedError",
+    "BrunoMemoryError",
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidInputError",
+    "InvalidQueryError",
+    "MemoryNotFoundError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "SchemaError",
+    "SessionNotFoundError",
+    "StorageError",
+    "translate_errors",
+]
+
+
+class BrunoMemoryError(CoreMemoryError):
+    """Root of every error raised by bruno-memory."""
+
+    def __init__(
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        cause: Exception | None = None,
+    ) -> None:
+        super().__init__(message, details=details, cause=cause)
+
+
+class ConfigurationError(BrunoMemoryError):
+    """The library is configured in a way that cannot work."""
+
+
+class MissingDependencyError(ConfigurationError):
+    """A backend needs an optional extra that is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed; install it with: pip install 'bruno-memory[{extra}]'",
+            details={"package": package, "extra": extra},
+        )
+
+
+class InvalidInputError(BrunoMemoryError, CoreValidationError):
+    """The caller passed a value the store cannot accept; nothing was written."""
+
+
+class InvalidQueryError(InvalidInputError):
+    """A search query that cannot be searched (for example an empty one)."""
+
+
+class NotFoundError(BrunoMemoryError):
+    """The requested record does not exist."""
+
+
+class SessionNotFoundError(NotFoundError):
+    """No session has the given id."""
+
+
+class MemoryNotFoundError(NotFoundError):
+    """No memory entry has the given id."""
+
+
+class ConflictError(BrunoMemoryError):
+    """A record with the same id already exists; nothing was written."""
+
+
+class AccessDeniedError(BrunoMemoryError):
+    """The record exists but belongs to another user."""
+
+
+class SchemaError(BrunoMemoryError):
+    """The database schema is missing or not at the revision this version needs."""
+
+
+class StorageError(BrunoMemoryError):
+    """The database failed or could not be reached; the operation did not land."""
+
+
+@contextmanager
+def translate_errors(operation: str) -> Iterator[None]:
+    """Re-raise SQLAlchemy/driver errors raised inside the block as typed errors."""
+    try:
+        yield
+    except BrunoMemoryError:
+        raise
+    except sa_exc.IntegrityError as exc:
+        raise ConflictError(
+            f"{operation}: a record with the same key already exists",
+            details={"operation": operation, "driver_message": _driver_message(exc)},
+            cause=exc,
+        ) from exc
+    except sa_exc.DataError as exc:
+        raise InvalidInputError(
+            f"{operation}: the database rejected a value",
+            details={"operation": operation, "driver_message": _driver_message(exc)},
+            cause=exc,
+        ) from exc
+    except (sa_exc.SQLAlchemyError, OSError) as exc:
+        raise StorageError(
+            f"{operation} failed: {_driver_message(exc)}",
+            details={"operation": operation},
+            cause=exc,
+        ) from exc
+
+
+def _driver_message(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    return str(original if original is not None else exc).strip().splitlines()[0]
