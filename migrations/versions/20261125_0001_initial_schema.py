@@ -108,6 +108,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_messages_id")),
     )
     op.create_index(op.f("ix_messages_parent_id"), "messages", ["parent_id"])
+    op.create_index(
+        "ix_messages_conversation_id_role_seq", "messages", ["conversation_id", "role", "seq"]
+    )
     op.create_index("ix_messages_user_id_timestamp", "messages", ["user_id", "timestamp"])
 
     op.create_table(

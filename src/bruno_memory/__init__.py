@@ -1,1 +1,66 @@
-"""bruno-memory: the memory layer of the Bruno AI assistant."""
+"""bruno-memory: the memory layer of the Bruno AI assistant.
+
+::
+
+    from bruno_memory import create_memory
+
+    async with create_memory("sqlite+aiosqlite:///memory.db") as memory:
+        await memory.store_message(message, "conversation-1")
+        hits = await memory.search_messages("jazz", user_id="alice")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bruno_memory.errors import (
+    AccessDeniedError,
+    BrunoMemoryError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    InvalidQueryError,
+    MemoryNotFoundError,
+    MessageNotFoundError,
+    MissingDependencyError,
+    NotFoundError,
+    SchemaError,
+    SessionNotFoundError,
+    StorageError,
+)
+from bruno_memory.settings import MemorySettings
+from bruno_memory.store import MemoryStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "BrunoMemoryError",
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidInputError",
+    "InvalidQueryError",
+    "MemoryNotFoundError",
+    "MemorySettings",
+    "MemoryStore",
+    "MessageNotFoundError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "SchemaError",
+    "SessionNotFoundError",
+    "StorageError",
+    "__version__",
+    "create_memory",
+]
+
+
+def create_memory(url: str | None = None, **options: Any) -> MemoryStore:
+    """The memory store for a SQLAlchemy URL, ready for ``async with``.
+
+    ``url`` is ``sqlite+aiosqlite:///path.db``, ``sqlite+aiosqlite://`` (in memory) or
+    ``postgresql+asyncpg://user:password@host/db``; by default ``BRUNO_MEMORY_DATABASE_URL``
+    or a SQLite file ``bruno_memory.db`` in the working directory. ``options`` are
+    :class:`MemorySettings` fields. The schema is brought to the head revision when the
+    store opens (``auto_migrate=False`` only checks it).
+    """
+    return MemoryStore(url, **options)

@@ -11,6 +11,7 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
         │   └── InvalidQueryError           a search query that cannot be searched
         ├── NotFoundError
         │   ├── SessionNotFoundError
+        │   ├── MessageNotFoundError
         │   └── MemoryNotFoundError
         ├── ConflictError                   an id that already exists
         ├── AccessDeniedError               data that belongs to another user
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidQueryError",
     "MemoryNotFoundError",
+    "MessageNotFoundError",
     "MissingDependencyError",
     "NotFoundError",
     "SchemaError",
@@ -88,6 +90,10 @@ class NotFoundError(BrunoMemoryError):
 
 class SessionNotFoundError(NotFoundError):
     """No session has the given id."""
+
+
+class MessageNotFoundError(NotFoundError):
+    """No message has the given id (in the given conversation)."""
 
 
 class MemoryNotFoundError(NotFoundError):

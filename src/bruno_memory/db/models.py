@@ -90,6 +90,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
+        # Pinned system messages of a long conversation are found without a scan.
+        Index("ix_messages_conversation_id_role_seq", "conversation_id", "role", "seq"),
         Index("ix_messages_user_id_timestamp", "user_id", "timestamp"),
     )
 

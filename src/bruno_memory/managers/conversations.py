@@ -1,0 +1,121 @@
+"""Messages of conversations: store, read, page, search, clear."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from bruno_core.models.message import Message, MessageRole
+
+from bruno_memory.db.engine import Database
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.types import utc_now
+from bruno_memory.errors import InvalidInputError, MessageNotFoundError
+from bruno_memory.managers.ownership import open_conversation
+from bruno_memory.mapping import (
+    message_from_row,
+    message_row,
+    message_user_hint,
+    parse_uuid,
+    require_id,
+    require_limit,
+)
+from bruno_memory.uow import UnitOfWork
+
+
+class ConversationManager:
+    """Message operations over one database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def store(self, messages: Sequence[Message], conversation_id: str) -> None:
+        """Append ``messages`` to the conversation in one transaction, in the given order."""
+        require_id(conversation_id, "conversation_id")
+        if not messages:
+            return
+        hints = {message_user_hint(message) for message in messages} - {None}
+        if len(hints) > 1:
+            raise InvalidInputError("the messages name different users in metadata['user_id']")
+        if len({message.id for message in messages}) != len(messages):
+            raise InvalidInputError("the batch holds the same message id twice")
+        now = utc_now()
+        rows = [
+            message_row(message, conversation_id=conversation_id, user_id=None, seq=0, now=now)
+            for message in messages
+        ]
+        async with UnitOfWork(self._database, write=True) as uow:
+            owner = await open_conversation(uow, conversation_id, next(iter(hints), None))
+            first = await uow.conversations.allocate_positions(conversation_id, len(rows))
+            for offset, row in enumerate(rows):
+                row["seq"] = first + offset
+                row["user_id"] = owner
+            await uow.messages.insert_many(rows, self._database.settings.batch_size)
+            await uow.sessions.touch_conversation(conversation_id, now)
+            await uow.commit()
+
+    async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
+        """The conversation's messages, most recent first."""
+        require_id(conversation_id, "conversation_id")
+        if limit is not None and limit == 0:
+            return []
+        require_limit(limit, allow_none=True)
+        async with UnitOfWork(self._database) as uow:
+            rows = await uow.messages.latest(conversation_id, limit)
+            return [message_from_row(row) for row in rows]
+
+    async def page(
+        self,
+        conversation_id: str,
+        *,
+        before: uuid.UUID | str | None,
+        after: uuid.UUID | str | None,
+        limit: int,
+    ) -> list[Message]:
+        """A page of the conversation in chronological order, around message-id cursors."""
+        require_id(conversation_id, "conversation_id")
+        require_limit(limit)
+        async with UnitOfWork(self._database) as uow:
+            before_seq = await self._position(uow, conversation_id, before, "before")
+            after_seq = await self._position(uow, conversation_id, after, "after")
+            rows = await uow.messages.page(
+                conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+            )
+            return [message_from_row(row) for row in rows]
+
+    async def search(
+        self, query: str, *, user_id: str | None, limit: int, mode: MatchMode
+    ) -> list[Message]:
+        """Messages matching ``query`` (every word, or any word), best first."""
+        parsed = FullTextQuery.parse(query, mode)
+        if user_id is not None:
+            require_id(user_id, "user_id")
+        require_limit(limit)
+        if parsed.is_empty:
+            return []
+        async with UnitOfWork(self._database) as uow:
+            rows = await uow.messages.search(parsed, user_id=user_id, limit=limit)
+            return [message_from_row(row) for row in rows]
+
+    async def clear(self, conversation_id: str, *, keep_system_messages: bool) -> int:
+        """Delete the conversation's messages (but its system messages, if asked)."""
+        require_id(conversation_id, "conversation_id")
+        keep = [MessageRole.SYSTEM.value] if keep_system_messages else []
+        async with UnitOfWork(self._database, write=True) as uow:
+            deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
+            await uow.commit()
+            return deleted
+
+    @staticmethod
+    async def _position(
+        uow: UnitOfWork, conversation_id: str, cursor: uuid.UUID | str | None, name: str
+    ) -> int | None:
+        if cursor is None:
+            return None
+        seq = await uow.messages.position_of(conversation_id, parse_uuid(cursor, name))
+        if seq is None:
+            raise MessageNotFoundError(
+                f"the {name!r} message is not in this conversation",
+                details={"conversation_id": conversation_id, name: str(cursor)},
+            )
+        return seq

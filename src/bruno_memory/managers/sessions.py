@@ -1,0 +1,124 @@
+"""Sessions and the conversation context an assistant works with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bruno_core.models.context import ConversationContext, SessionContext, UserContext
+from bruno_core.models.message import MessageRole
+
+from bruno_memory.db import models
+from bruno_memory.db.engine import Database
+from bruno_memory.db.types import utc_now
+from bruno_memory.errors import AccessDeniedError, InvalidInputError, SessionNotFoundError
+from bruno_memory.managers.ownership import open_conversation
+from bruno_memory.mapping import (
+    message_from_row,
+    new_session_row,
+    require_id,
+    session_from_row,
+    user_from_row,
+)
+from bruno_memory.uow import UnitOfWork
+
+
+class SessionManager:
+    """Session lifecycle and context assembly over one database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def create(self, user_id: str, metadata: dict[str, Any] | None) -> SessionContext:
+        """Start a session, with a new conversation, for the user."""
+        require_id(user_id, "user_id")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidInputError("session metadata must be a dict")
+        async with UnitOfWork(self._database, write=True) as uow:
+            row = await self._start(uow, user_id, str(uuid.uuid4()), metadata)
+            await uow.commit()
+            return session_from_row(row)
+
+    async def get(self, session_id: str) -> SessionContext | None:
+        """The session, or None if there is none with that id."""
+        require_id(session_id, "session_id")
+        async with UnitOfWork(self._database) as uow:
+            row = await uow.sessions.get(session_id)
+            return None if row is None else session_from_row(row)
+
+    async def end(self, session_id: str) -> None:
+        """Close the session; closing a closed session changes nothing."""
+        require_id(session_id, "session_id")
+        async with UnitOfWork(self._database, write=True) as uow:
+            if await uow.sessions.get(session_id) is None:
+                raise SessionNotFoundError(
+                    f"no session {session_id!r}", details={"session_id": session_id}
+                )
+            await uow.sessions.end(session_id, utc_now())
+            await uow.commit()
+
+    async def context(
+        self, user_id: str, session_or_conversation_id: str | None, window: int
+    ) -> ConversationContext:
+        """The user's context for a session id or a conversation id (or their latest session).
+
+        When nothing matches, a session is started, so an assistant can always proceed.
+        """
+        require_id(user_id, "user_id")
+        if session_or_conversation_id is not None:
+            require_id(session_or_conversation_id, "session_id")
+        async with UnitOfWork(self._database, write=True) as uow:
+            session = await self._find(uow, user_id, session_or_conversation_id)
+            if session is None:
+                conversation_id = session_or_conversation_id or str(uuid.uuid4())
+                session = await self._start(uow, user_id, conversation_id, None)
+            user = await uow.users.get(user_id)
+            messages = await self._window(uow, session.conversation_id, window)
+            await uow.commit()
+        return ConversationContext(
+            conversation_id=session.conversation_id,
+            user=user_from_row(user) if user is not None else UserContext(user_id=user_id),
+            session=session_from_row(session),
+            messages=[message_from_row(row) for row in messages],
+            max_messages=window,
+        )
+
+    @staticmethod
+    async def _find(
+        uow: UnitOfWork, user_id: str, wanted: str | None
+    ) -> models.Session | None:
+        if wanted is None:
+            return await uow.sessions.latest_active_of_user(user_id)
+        session = await uow.sessions.get(wanted) or await uow.sessions.latest_of_conversation(
+            wanted
+        )
+        if session is not None and session.user_id != user_id:
+            raise AccessDeniedError(
+                "the session belongs to another user",
+                details={"session_id": wanted, "user_id": user_id},
+            )
+        return session
+
+    @staticmethod
+    async def _start(
+        uow: UnitOfWork, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
+    ) -> models.Session:
+        await open_conversation(uow, conversation_id, user_id)
+        row = new_session_row(user_id=user_id, conversation_id=conversation_id, metadata=metadata)
+        await uow.sessions.add(row)
+        return row
+
+    @staticmethod
+    async def _window(uow: UnitOfWork, conversation_id: str, window: int) -> list[models.Message]:
+        """The last ``window`` messages, keeping earlier system messages pinned in front,
+        like bruno-core's ``ConversationContext.add_message``; chronological."""
+        recent = list(reversed(await uow.messages.latest(conversation_id, window)))
+        if not recent:
+            return []
+        system = MessageRole.SYSTEM.value
+        pinned = await uow.messages.system_before(conversation_id, recent[0].seq, window)
+        pinned += [row for row in recent if row.role == system]
+        pinned = pinned[-window:]
+        room = window - len(pinned)
+        others = [row for row in recent if row.role != system][-room:] if room > 0 else []
+        return sorted(pinned + others, key=lambda row: row.seq)

@@ -1,0 +1,48 @@
+"""Per-user statistics and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bruno_memory.db.engine import Database
+from bruno_memory.mapping import require_id
+from bruno_memory.uow import UnitOfWork
+
+
+class UserManager:
+    """Operations over everything one user owns."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def statistics(self, user_id: str) -> dict[str, Any]:
+        """Counts of the user's messages, conversations, sessions and memories."""
+        require_id(user_id, "user_id")
+        async with UnitOfWork(self._database) as uow:
+            messages = await uow.messages.totals_for_user(user_id)
+            sessions, active_sessions = await uow.sessions.counts_for_user(user_id)
+            return {
+                "user_id": user_id,
+                "total_messages": messages.total,
+                "messages_by_role": messages.by_role,
+                "first_message_at": messages.first_at,
+                "last_message_at": messages.last_at,
+                "conversations": await uow.conversations.count_for_user(user_id),
+                "sessions": sessions,
+                "active_sessions": active_sessions,
+                "memories": await uow.memories.count_for_user(user_id),
+            }
+
+    async def delete(self, user_id: str) -> dict[str, int]:
+        """Delete the user and everything they own, in one transaction; returns the counts."""
+        require_id(user_id, "user_id")
+        async with UnitOfWork(self._database, write=True) as uow:
+            deleted = {
+                "messages": await uow.messages.delete_of_user(user_id),
+                "memories": await uow.memories.delete_of_user(user_id),
+                "sessions": await uow.sessions.delete_of_user(user_id),
+                "conversations": await uow.conversations.delete_of_user(user_id),
+                "users": await uow.users.delete(user_id),
+            }
+            await uow.commit()
+            return deleted

@@ -1,0 +1,207 @@
+"""Translation between bruno-core's pydantic models and the database rows.
+
+Inbound values are validated here, before anything is written: a bad value raises
+:class:`~bruno_memory.errors.InvalidInputError` and no row is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from bruno_core.models.context import SessionContext, UserContext
+from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryType
+from bruno_core.models.message import Message, MessageRole, MessageType
+
+from bruno_memory.db import models
+from bruno_memory.db.models import ID_LENGTH
+from bruno_memory.db.types import as_utc, utc_now
+from bruno_memory.errors import InvalidInputError
+
+#: Metadata key bruno-core's assistant reads a message's user from.
+USER_ID_METADATA_KEY = "user_id"
+
+
+def require_id(value: Any, name: str) -> str:
+    """Validate a string id (user, conversation or session id)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string", details={name: value})
+    if len(value) > ID_LENGTH or "\x00" in value:
+        raise InvalidInputError(
+            f"{name} must be at most {ID_LENGTH} characters without NUL", details={name: value}
+        )
+    return value
+
+
+def parse_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
+    """Accept a UUID or its string form."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} is not a UUID", details={name: value}) from exc
+
+
+def require_limit(limit: int | None, *, allow_none: bool = False) -> int | None:
+    """Validate a result limit: a positive integer (or None where allowed)."""
+    if limit is None and allow_none:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInputError("limit must be a positive integer", details={"limit": limit})
+    return limit
+
+
+def _require_text(value: str, name: str) -> str:
+    if "\x00" in value:
+        raise InvalidInputError(f"{name} must not contain NUL characters")
+    return value
+
+
+def message_user_hint(message: Message) -> str | None:
+    """The user a message says it belongs to (bruno-core puts it in its metadata)."""
+    hint = message.metadata.get(USER_ID_METADATA_KEY)
+    return require_id(hint, "metadata['user_id']") if hint is not None else None
+
+
+def message_row(
+    message: Message, *, conversation_id: str, user_id: str | None, seq: int, now: dt.datetime
+) -> dict[str, Any]:
+    """Column values of a new ``messages`` row."""
+    if message.conversation_id not in (None, conversation_id):
+        raise InvalidInputError(
+            "message.conversation_id differs from the conversation it is stored in",
+            details={"message": str(message.id), "conversation_id": conversation_id},
+        )
+    return {
+        "id": message.id,
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "seq": seq,
+        "role": MessageRole(message.role).value,
+        "message_type": MessageType(message.message_type).value,
+        "content": _require_text(message.content, "message content"),
+        "metadata": dict(message.metadata),
+        "parent_id": message.parent_id,
+        "timestamp": as_utc(message.timestamp),
+        "created_at": now,
+        "state": "active",
+    }
+
+
+def message_from_row(row: models.Message) -> Message:
+    """The bruno-core message of a row."""
+    return Message(
+        id=row.id,
+        role=MessageRole(row.role),
+        content=row.content,
+        message_type=MessageType(row.message_type),
+        timestamp=row.timestamp,
+        metadata=dict(row.metadata_),
+        parent_id=row.parent_id,
+        conversation_id=row.conversation_id,
+    )
+
+
+def memory_row(entry: MemoryEntry) -> models.Memory:
+    """A new ``memories`` row (with its tags) for ``entry``."""
+    row = models.Memory(id=entry.id, pk=None)
+    apply_memory(row, entry, updated_at=as_utc(entry.updated_at))
+    row.created_at = as_utc(entry.created_at)
+    row.last_accessed = as_utc(entry.last_accessed)
+    row.access_count = entry.metadata.access_count
+    return row
+
+
+def apply_memory(row: models.Memory, entry: MemoryEntry, *, updated_at: dt.datetime) -> None:
+    """Copy the editable fields of ``entry`` onto ``row``."""
+    meta = entry.metadata
+    row.user_id = require_id(entry.user_id, "user_id")
+    row.conversation_id = entry.conversation_id
+    row.memory_type = MemoryType(entry.memory_type).value
+    row.content = _require_text(entry.content, "memory content")
+    row.source = meta.source
+    row.category = meta.category
+    row.confidence = meta.confidence
+    row.importance = meta.importance
+    row.related_memories = [str(related) for related in meta.related_memories]
+    row.custom_fields = dict(meta.custom_fields)
+    row.embedding = list(meta.embedding) if meta.embedding is not None else None
+    row.updated_at = updated_at
+    row.expires_at = as_utc(entry.expires_at) if entry.expires_at is not None else None
+    for tag in meta.tags:
+        require_id(tag, "tag")
+    row.tags = [models.MemoryTag(position=i, tag=tag) for i, tag in enumerate(meta.tags)]
+
+
+def memory_from_row(row: models.Memory) -> MemoryEntry:
+    """The bruno-core memory entry of a row."""
+    return MemoryEntry(
+        id=row.id,
+        content=row.content,
+        memory_type=MemoryType(row.memory_type),
+        user_id=row.user_id,
+        conversation_id=row.conversation_id,
+        metadata=MemoryMetadata(
+            source=row.source,
+            category=row.category,
+            tags=[tag.tag for tag in row.tags],
+            confidence=row.confidence,
+            importance=row.importance,
+            access_count=row.access_count,
+            embedding=row.embedding,
+            related_memories=[uuid.UUID(related) for related in row.related_memories],
+            custom_fields=dict(row.custom_fields),
+        ),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_accessed=row.last_accessed,
+        expires_at=row.expires_at,
+    )
+
+
+def new_session_row(
+    *, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
+) -> models.Session:
+    """A new, active ``sessions`` row."""
+    now = utc_now()
+    return models.Session(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        conversation_id=conversation_id,
+        started_at=now,
+        ended_at=None,
+        last_activity=now,
+        is_active=True,
+        state={},
+        metadata_=dict(metadata or {}),
+    )
+
+
+def session_from_row(row: models.Session) -> SessionContext:
+    """The bruno-core session context of a row."""
+    return SessionContext(
+        session_id=row.id,
+        user_id=row.user_id,
+        conversation_id=row.conversation_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        last_activity=row.last_activity,
+        is_active=row.is_active,
+        state=dict(row.state),
+        metadata=dict(row.metadata_),
+    )
+
+
+def user_from_row(row: models.User) -> UserContext:
+    """The bruno-core user context of a row."""
+    return UserContext(
+        user_id=row.id,
+        name=row.name,
+        preferences=dict(row.preferences),
+        profile=dict(row.profile),
+        metadata=dict(row.metadata_),
+        created_at=row.created_at,
+        last_active=row.last_active,
+    )

@@ -1,0 +1,30 @@
+"""What every repository shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bruno_memory.db.base import Base
+
+
+class Repository:
+    """A repository works inside the caller's session and transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        """Name of the database dialect (``sqlite`` or ``postgresql``)."""
+        return self.session.get_bind().dialect.name
+
+    async def insert_ignoring_conflicts(
+        self, model: type[Base], rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """INSERT rows whose primary key may already exist; existing rows are left as they are."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        await self.session.execute(insert(model).on_conflict_do_nothing(), list(rows))

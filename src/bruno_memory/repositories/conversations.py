@@ -1,0 +1,89 @@
+"""Conversations: ownership and the per-conversation message sequence."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+
+from bruno_memory.db.models import Conversation, Message
+from bruno_memory.db.types import utc_now
+from bruno_memory.repositories.base import Repository
+
+
+class ConversationRepository(Repository):
+    """Rows of ``conversations``."""
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation, or None."""
+        return await self.session.get(Conversation, conversation_id)
+
+    async def create_if_missing(self, conversation_id: str, owner: str | None) -> None:
+        """Create the conversation (owned by ``owner``) unless it exists."""
+        now = utc_now()
+        await self.insert_ignoring_conflicts(
+            Conversation,
+            [
+                {
+                    "id": conversation_id,
+                    "user_id": owner,
+                    "last_seq": 0,
+                    "metadata": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+
+    async def owner_of(self, conversation_id: str) -> tuple[bool, str | None]:
+        """``(exists, owner)`` of a conversation."""
+        row = (
+            await self.session.execute(
+                select(Conversation.user_id).where(Conversation.id == conversation_id)
+            )
+        ).first()
+        return (False, None) if row is None else (True, row.user_id)
+
+    async def claim(self, conversation_id: str, owner: str) -> bool:
+        """Give an unowned conversation and its messages to ``owner``; False if it has an owner."""
+        result = await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.user_id.is_(None))
+            .values(user_id=owner)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await self.session.execute(
+            update(Message)
+            .where(Message.conversation_id == conversation_id, Message.user_id.is_(None))
+            .values(user_id=owner)
+        )
+        return True
+
+    async def allocate_positions(self, conversation_id: str, count: int) -> int:
+        """Reserve ``count`` consecutive positions; returns the first.
+
+        The UPDATE locks the conversation row until the transaction ends, so concurrent
+        writers into one conversation receive disjoint, gap-free ranges.
+        """
+        last = await self.session.scalar(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + count, updated_at=utc_now())
+            .returning(Conversation.last_seq)
+        )
+        if last is None:
+            raise LookupError(conversation_id)
+        return int(last) - count + 1
+
+    async def delete_of_user(self, user_id: str) -> int:
+        """Delete the user's conversations."""
+        result = await self.session.execute(
+            delete(Conversation).where(Conversation.user_id == user_id)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_for_user(self, user_id: str) -> int:
+        """How many conversations the user owns."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
+        )
+        return int(count or 0)

@@ -1,0 +1,109 @@
+"""Memory entries and their tags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from bruno_core.models.memory import MemoryQuery
+from sqlalchemy import delete, exists, func, or_, select, update
+
+from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.models import Memory, MemoryTag
+from bruno_memory.repositories.base import Repository
+
+
+class MemoryRepository(Repository):
+    """Rows of ``memories`` and ``memory_tags``."""
+
+    async def add(self, row: Memory) -> None:
+        """Stage a new memory (with its tags) and write it, so conflicts surface here."""
+        self.session.add(row)
+        await self.session.flush()
+
+    async def get(self, memory_id: uuid.UUID) -> Memory | None:
+        """The memory with its tags, or None."""
+        return (await self.session.scalars(select(Memory).where(Memory.id == memory_id))).first()
+
+    async def query(
+        self, query: MemoryQuery, *, text: FullTextQuery | None, now: dt.datetime
+    ) -> list[Memory]:
+        """Memories matching every filter of ``query``; best text match first when searching,
+        otherwise most important, then newest, first."""
+        statement = select(Memory).where(Memory.user_id == query.user_id)
+        if query.memory_types:
+            statement = statement.where(
+                Memory.memory_type.in_([kind.value for kind in query.memory_types])
+            )
+        if query.categories:
+            statement = statement.where(Memory.category.in_(query.categories))
+        if query.tags:
+            statement = statement.where(
+                exists().where(MemoryTag.memory_pk == Memory.pk, MemoryTag.tag.in_(query.tags))
+            )
+        if query.min_confidence > 0:
+            statement = statement.where(Memory.confidence >= query.min_confidence)
+        if query.min_importance > 0:
+            statement = statement.where(Memory.importance >= query.min_importance)
+        if not query.include_expired:
+            statement = statement.where(or_(Memory.expires_at.is_(None), Memory.expires_at > now))
+        if text is not None:
+            statement = apply_fulltext(
+                statement,
+                dialect=self.dialect,
+                table_name=Memory.__tablename__,
+                key_column=Memory.pk,
+                query=text,
+            )
+        else:
+            statement = statement.order_by(
+                Memory.importance.desc(), Memory.created_at.desc(), Memory.pk.desc()
+            )
+        return list(await self.session.scalars(statement.limit(query.limit)))
+
+    async def search(
+        self, text: FullTextQuery, *, user_id: str | None, limit: int, now: dt.datetime
+    ) -> list[Memory]:
+        """Unexpired memories matching ``text``, best first, optionally of one user only."""
+        statement = select(Memory).where(or_(Memory.expires_at.is_(None), Memory.expires_at > now))
+        if user_id is not None:
+            statement = statement.where(Memory.user_id == user_id)
+        statement = apply_fulltext(
+            statement,
+            dialect=self.dialect,
+            table_name=Memory.__tablename__,
+            key_column=Memory.pk,
+            query=text,
+        )
+        return list(await self.session.scalars(statement.limit(limit)))
+
+    async def record_access(self, pks: Sequence[int], when: dt.datetime) -> dict[int, int]:
+        """Count one access of each memory; returns the new access counts by ``pk``."""
+        if not pks:
+            return {}
+        result = await self.session.execute(
+            update(Memory)
+            .where(Memory.pk.in_(pks))
+            .values(access_count=Memory.access_count + 1, last_accessed=when)
+            .returning(Memory.pk, Memory.access_count),
+            execution_options={"synchronize_session": False},
+        )
+        return {int(pk): int(count) for pk, count in result.all()}
+
+    async def delete(self, memory_id: uuid.UUID) -> bool:
+        """Delete a memory and its tags; False if there was none."""
+        result = await self.session.execute(delete(Memory).where(Memory.id == memory_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_of_user(self, user_id: str) -> int:
+        """Delete the user's memories and their tags."""
+        result = await self.session.execute(delete(Memory).where(Memory.user_id == user_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_for_user(self, user_id: str) -> int:
+        """How many memories the user has."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(Memory).where(Memory.user_id == user_id)
+        )
+        return int(count or 0)

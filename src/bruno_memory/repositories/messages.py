@@ -1,0 +1,149 @@
+"""Messages: batched inserts, window and keyset reads, full-text search, deletion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.models import Conversation, Message
+from bruno_memory.repositories.base import Repository
+
+
+@dataclass(frozen=True)
+class MessageTotals:
+    """Counts of one user's messages."""
+
+    total: int
+    by_role: dict[str, int]
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None
+
+
+class MessageRepository(Repository):
+    """Rows of ``messages``."""
+
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]], chunk_size: int) -> None:
+        """Insert rows with executemany, ``chunk_size`` rows per statement."""
+        for start in range(0, len(rows), chunk_size):
+            await self.session.execute(insert(Message), list(rows[start : start + chunk_size]))
+
+    async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
+        """The conversation's messages, newest first, at most ``limit`` (None: all)."""
+        statement = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def system_before(self, conversation_id: str, seq: int, limit: int) -> list[Message]:
+        """The last ``limit`` system messages before position ``seq``, oldest first."""
+        statement = (
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.role == "system",
+                Message.seq < seq,
+            )
+            .order_by(Message.seq.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(await self.session.scalars(statement))))
+
+    async def position_of(self, conversation_id: str, message_id: uuid.UUID) -> int | None:
+        """The position of a message in its conversation, or None if it is not there."""
+        seq = await self.session.scalar(
+            select(Message.seq).where(
+                Message.conversation_id == conversation_id, Message.id == message_id
+            )
+        )
+        return None if seq is None else int(seq)
+
+    async def page(
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int | None,
+        before_seq: int | None,
+        limit: int,
+    ) -> list[Message]:
+        """Up to ``limit`` messages strictly between two positions, oldest first.
+
+        With only ``before_seq``, the page ends just before it; otherwise it starts just
+        after ``after_seq`` (or at the beginning).
+        """
+        statement = select(Message).where(Message.conversation_id == conversation_id)
+        if after_seq is not None:
+            statement = statement.where(Message.seq > after_seq)
+        if before_seq is not None:
+            statement = statement.where(Message.seq < before_seq)
+        if before_seq is not None and after_seq is None:
+            newest_first = statement.order_by(Message.seq.desc()).limit(limit)
+            return list(reversed(list(await self.session.scalars(newest_first))))
+        return list(await self.session.scalars(statement.order_by(Message.seq).limit(limit)))
+
+    async def search(
+        self, query: FullTextQuery, *, user_id: str | None, limit: int
+    ) -> list[Message]:
+        """Messages matching ``query``, best match first, optionally of one user only."""
+        statement = select(Message)
+        if user_id is not None:
+            statement = statement.where(Message.user_id == user_id)
+        statement = apply_fulltext(
+            statement,
+            dialect=self.dialect,
+            table_name=Message.__tablename__,
+            key_column=Message.pk,
+            query=query,
+        )
+        return list(await self.session.scalars(statement.limit(limit)))
+
+    async def delete_in_conversation(
+        self, conversation_id: str, *, keep_roles: Iterable[str] = ()
+    ) -> int:
+        """Delete a conversation's messages except those with a role in ``keep_roles``."""
+        statement = delete(Message).where(Message.conversation_id == conversation_id)
+        kept = list(keep_roles)
+        if kept:
+            statement = statement.where(Message.role.not_in(kept))
+        result = await self.session.execute(statement)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_of_user(self, user_id: str) -> int:
+        """Delete every message of the user or in one of the user's conversations."""
+        owned = select(Conversation.id).where(Conversation.user_id == user_id)
+        result = await self.session.execute(
+            delete(Message).where((Message.user_id == user_id) | Message.conversation_id.in_(owned))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def totals_for_user(self, user_id: str) -> MessageTotals:
+        """How many messages the user has, per role, and when the first and last were sent."""
+        rows = (
+            await self.session.execute(
+                select(
+                    Message.role,
+                    func.count(),
+                    func.min(Message.timestamp),
+                    func.max(Message.timestamp),
+                )
+                .where(Message.user_id == user_id)
+                .group_by(Message.role)
+            )
+        ).all()
+        by_role = {row[0]: int(row[1]) for row in rows}
+        firsts = [row[2] for row in rows if row[2] is not None]
+        lasts = [row[3] for row in rows if row[3] is not None]
+        return MessageTotals(
+            total=sum(by_role.values()),
+            by_role=by_role,
+            first_at=min(firsts, default=None),
+            last_at=max(lasts, default=None),
+        )

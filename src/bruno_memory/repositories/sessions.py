@@ -1,0 +1,76 @@
+"""Sessions of users."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, Select, cast, delete, func, select, update
+
+from bruno_memory.db.models import Session
+from bruno_memory.repositories.base import Repository
+
+
+class SessionRepository(Repository):
+    """Rows of ``sessions``."""
+
+    async def add(self, row: Session) -> None:
+        """Stage a new session."""
+        self.session.add(row)
+        await self.session.flush()
+
+    async def get(self, session_id: str) -> Session | None:
+        """The session, or None."""
+        return await self.session.get(Session, session_id)
+
+    async def latest_active_of_user(self, user_id: str) -> Session | None:
+        """The user's most recently active open session."""
+        return await self._first(
+            select(Session)
+            .where(Session.user_id == user_id, Session.is_active.is_(True))
+            .order_by(Session.last_activity.desc())
+        )
+
+    async def latest_of_conversation(self, conversation_id: str) -> Session | None:
+        """The conversation's most recent session, open ones first."""
+        return await self._first(
+            select(Session)
+            .where(Session.conversation_id == conversation_id)
+            .order_by(Session.is_active.desc(), Session.last_activity.desc())
+        )
+
+    async def end(self, session_id: str, when: dt.datetime) -> bool:
+        """Close an open session; False if there is no open session with that id."""
+        result = await self.session.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.is_active.is_(True))
+            .values(is_active=False, ended_at=when, last_activity=when)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def touch_conversation(self, conversation_id: str, when: dt.datetime) -> None:
+        """Record activity in the open sessions of a conversation."""
+        await self.session.execute(
+            update(Session)
+            .where(Session.conversation_id == conversation_id, Session.is_active.is_(True))
+            .values(last_activity=when)
+        )
+
+    async def counts_for_user(self, user_id: str) -> tuple[int, int]:
+        """``(all, active)`` session counts of the user."""
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(cast(Session.is_active, Integer)), 0),
+                ).where(Session.user_id == user_id)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def delete_of_user(self, user_id: str) -> int:
+        """Delete the user's sessions."""
+        result = await self.session.execute(delete(Session).where(Session.user_id == user_id))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _first(self, statement: Select[tuple[Session]]) -> Session | None:
+        return (await self.session.scalars(statement.limit(1))).first()
