@@ -135,12 +135,21 @@ def translate_errors(operation: str) -> Iterator[None]:
             details={"operation": operation, "driver_message": _driver_message(exc)},
             cause=exc,
         ) from exc
-    except (sa_exc.SQLAlchemyError, OSError) as exc:
-        raise StorageError(
-            f"{operation} failed: {_driver_message(exc)}",
-            details={"operation": operation},
-            cause=exc,
+    except sa_exc.StatementError as exc:
+        if isinstance(exc, sa_exc.DBAPIError) or not isinstance(exc.orig, (TypeError, ValueError)):
+            raise _storage_error(operation, exc) from exc
+        # A value could not be converted for the database (e.g. NaN or an object in JSON).
+        raise InvalidInputError(
+            f"{operation}: {exc.orig}", details={"operation": operation}, cause=exc
         ) from exc
+    except (sa_exc.SQLAlchemyError, OSError) as exc:
+        raise _storage_error(operation, exc) from exc
+
+
+def _storage_error(operation: str, exc: Exception) -> StorageError:
+    return StorageError(
+        f"{operation} failed: {_driver_message(exc)}", details={"operation": operation}, cause=exc
+    )
 
 
 def _driver_message(exc: BaseException) -> str:

@@ -82,7 +82,7 @@ def message_row(
         "role": MessageRole(message.role).value,
         "message_type": MessageType(message.message_type).value,
         "content": _require_text(message.content, "message content"),
-        "metadata": dict(message.metadata),
+        "metadata_": dict(message.metadata),
         "parent_id": message.parent_id,
         "timestamp": as_utc(message.timestamp),
         "created_at": now,

@@ -6,6 +6,8 @@ The same revision files serve ``alembic upgrade head`` and :func:`upgrade`; ther
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +100,20 @@ async def schema_drift(engine: AsyncEngine) -> list[Any]:
         return await connection.run_sync(compare)
 
 
+# Alembic's ``context`` is process-global: one migration at a time per event loop.
+_ALEMBIC_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _alembic_lock() -> asyncio.Lock:
+    return _ALEMBIC_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
 async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
     def run(sync: Connection) -> None:
         action(alembic_config(sync), revision)
 
     with translate_errors(f"migration to {revision}"):
-        async with engine.begin() as connection:
+        async with _alembic_lock(), engine.begin() as connection:
             await connection.run_sync(run)

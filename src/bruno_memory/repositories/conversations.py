@@ -18,19 +18,8 @@ class ConversationRepository(Repository):
 
     async def create_if_missing(self, conversation_id: str, owner: str | None) -> None:
         """Create the conversation (owned by ``owner``) unless it exists."""
-        now = utc_now()
         await self.insert_ignoring_conflicts(
-            Conversation,
-            [
-                {
-                    "id": conversation_id,
-                    "user_id": owner,
-                    "last_seq": 0,
-                    "metadata": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ],
+            Conversation, [{"id": conversation_id, "user_id": owner}]
         )
 
     async def owner_of(self, conversation_id: str) -> tuple[bool, str | None]:

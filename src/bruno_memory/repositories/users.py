@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from bruno_memory.db.models import User
-from bruno_memory.db.types import utc_now
 from bruno_memory.repositories.base import Repository
 
 
@@ -14,20 +13,7 @@ class UserRepository(Repository):
 
     async def ensure(self, user_id: str) -> None:
         """Create the user if it does not exist yet."""
-        now = utc_now()
-        await self.insert_ignoring_conflicts(
-            User,
-            [
-                {
-                    "id": user_id,
-                    "preferences": {},
-                    "profile": {},
-                    "metadata": {},
-                    "created_at": now,
-                    "last_active": now,
-                }
-            ],
-        )
+        await self.insert_ignoring_conflicts(User, [{"id": user_id}])
 
     async def get(self, user_id: str) -> User | None:
         """The user, or None."""

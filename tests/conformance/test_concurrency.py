@@ -1,0 +1,51 @@
+"""Concurrent writers into one conversation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bruno_memory import MemoryStore
+from tests.conftest import Backend
+from tests.conformance.helpers import user_message
+
+WRITERS = 24
+MESSAGES_PER_WRITER = 10
+
+
+async def test_concurrent_writers_store_every_message_once(backend: Backend, uid: str) -> None:
+    """24 writers (each its own store, so its own connections) appending to one conversation:
+    every message lands exactly once, positions are gap-free, order is stable and each
+    writer's messages keep their relative order."""
+    stores: list[MemoryStore] = [backend.store() for _ in range(WRITERS)]
+    if backend.target == "sqlite-memory":
+        stores = [stores[0]] * WRITERS  # an in-memory database lives in a single store
+    sent = {
+        writer: [user_message(f"w{writer}-{n}") for n in range(MESSAGES_PER_WRITER)]
+        for writer in range(WRITERS)
+    }
+
+    async def write(writer: int) -> None:
+        store = stores[writer]
+        for n, msg in enumerate(sent[writer]):
+            if n % 3 == 0:
+                await store.store_messages([msg], uid)
+            else:
+                await store.store_message(msg, uid)
+
+    try:
+        await asyncio.gather(*(stores[0].open() for _ in range(2)))
+        await asyncio.gather(*(write(writer) for writer in range(WRITERS)))
+        first_read = await stores[0].list_messages(uid, limit=1000)
+        second_read = await stores[-1].list_messages(uid, limit=1000)
+    finally:
+        for store in set(stores):
+            await store.close()
+
+    expected_ids = {msg.id for batch in sent.values() for msg in batch}
+    stored_ids = [msg.id for msg in first_read]
+    assert len(stored_ids) == WRITERS * MESSAGES_PER_WRITER
+    assert set(stored_ids) == expected_ids
+    assert [m.id for m in second_read] == stored_ids
+    for writer, batch in sent.items():
+        mine = [m.content for m in first_read if m.content.startswith(f"w{writer}-")]
+        assert mine == [msg.content for msg in batch]

@@ -1,0 +1,67 @@
+"""The store is a bruno-core MemoryInterface in every respect bruno-core checks."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import entry_points
+
+import pytest
+from bruno_core.context.manager import ContextManager
+from bruno_core.interfaces.memory import MemoryInterface
+from bruno_core.models.message import MessageRole
+from bruno_core.registry.memory_registry import MemoryBackendRegistry
+
+from bruno_memory import MemoryStore
+from tests.conformance.helpers import message, user_message
+
+INTERFACE_METHODS = sorted(MemoryInterface.__abstractmethods__)
+
+
+def test_interface_has_twelve_methods() -> None:
+    """bruno-core's MemoryInterface declares the twelve methods this suite covers."""
+    assert len(INTERFACE_METHODS) == 12
+
+
+@pytest.mark.parametrize("name", INTERFACE_METHODS)
+def test_signature_matches_the_interface(name: str) -> None:
+    """Each interface method keeps the interface's parameter names, kinds and defaults."""
+    ours = inspect.signature(getattr(MemoryStore, name))
+    theirs = inspect.signature(getattr(MemoryInterface, name))
+    simplify = lambda sig: [(p.name, p.kind, p.default) for p in sig.parameters.values()]  # noqa: E731
+    assert simplify(ours) == simplify(theirs)
+    assert inspect.iscoroutinefunction(getattr(MemoryStore, name))
+
+
+def test_store_is_a_concrete_memory_interface() -> None:
+    """MemoryStore subclasses MemoryInterface and leaves nothing abstract."""
+    assert issubclass(MemoryStore, MemoryInterface)
+    assert not getattr(MemoryStore, "__abstractmethods__", None)
+
+
+def test_registry_accepts_the_store() -> None:
+    """bruno-core's MemoryBackendRegistry validates the class and discovers it by entry point."""
+    registry = MemoryBackendRegistry()
+    assert registry.validate_plugin(MemoryStore)
+    found = {ep.name: ep for ep in entry_points(group="bruno.memory_backends")}
+    assert found["sql"].load() is MemoryStore
+    registry.discover_plugins()
+    assert "sql" in registry.list_plugins()
+
+
+async def test_registry_instance_opens_itself(backend_url_store: MemoryStore, uid: str) -> None:
+    """A store built with keyword arguments only (as the registry does) opens on first use."""
+    await backend_url_store.store_message(user_message("lazy"), uid)
+    assert [m.content for m in await backend_url_store.retrieve_messages(uid)] == ["lazy"]
+
+
+async def test_bruno_core_context_manager(memory: MemoryStore, uid: str, word: str) -> None:
+    """bruno-core's ContextManager stores through the store and asks retrieve_context."""
+    manager = ContextManager(memory=memory, max_messages=10)
+    conversation = f"{uid}-conv"
+    await memory.store_message(user_message(f"{word} is my cat", metadata={"user_id": uid}), conversation)
+    await manager.add_message(user_message(f"tell me about {word}"), conversation, user_id=uid)
+    await manager.add_message(message(MessageRole.ASSISTANT, "sure"), conversation, user_id=uid)
+    context = await manager.get_context(conversation, user_id=uid)
+    assert context.metadata["relevant_memories_count"] >= 1
+    stored = await memory.retrieve_messages(conversation)
+    assert [m.content for m in stored] == ["sure", f"tell me about {word}", f"{word} is my cat"]

@@ -1,0 +1,151 @@
+"""Backends for the suite: every conformance test runs unchanged on each of them.
+
+``--backend sqlite`` runs SQLite (in memory and file), ``--backend postgres`` runs the
+PostgreSQL targets (see ``tests/servers.py``), no option runs all of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bruno_memory import MemoryStore, create_memory
+from tests.servers import PostgresServer, pgserver_postgres, system_postgres
+
+SQLITE_TARGETS = ("sqlite-memory", "sqlite-file")
+POSTGRES_TARGETS = ("postgres", "pgserver")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=("all", "sqlite", "postgres"),
+        default="all",
+        help="which database backends to run the suite on",
+    )
+
+
+def selected_targets(config: pytest.Config) -> list[str]:
+    """The backend targets chosen with ``--backend``."""
+    chosen = config.getoption("--backend")
+    targets = {"sqlite": SQLITE_TARGETS, "postgres": POSTGRES_TARGETS}
+    if chosen == "all":
+        return [*SQLITE_TARGETS, *POSTGRES_TARGETS]
+    return list(targets[chosen])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" in metafunc.fixturenames:
+        targets = selected_targets(metafunc.config)
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            targets = [target for target in targets if target in POSTGRES_TARGETS]
+        metafunc.parametrize("target", targets, scope="session")
+
+
+@pytest.fixture(scope="session")
+def pgserver_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL 16 + pgvector for the whole run."""
+    with pgserver_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest, target: str) -> PostgresServer | None:
+    """The PostgreSQL server of ``target`` (None for SQLite targets)."""
+    if target == "postgres":
+        server = system_postgres()
+        if server is None:
+            pytest.skip(
+                "BRUNO_MEMORY_TEST_POSTGRES_URL is not set; the 'pgserver' target covers "
+                "PostgreSQL (set it to also test an existing server)"
+            )
+        return server
+    if target == "pgserver":
+        return request.getfixturevalue("pgserver_server")  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass
+class Backend:
+    """How to reach one database of a target, and how to open stores on it."""
+
+    target: str
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.target.startswith("sqlite") else "postgresql"
+
+    def store(self, **options: object) -> MemoryStore:
+        """A store on this backend's database (shared by the tests of one run)."""
+        return create_memory(self.url, **options)
+
+
+@pytest.fixture(scope="session")
+async def shared_postgres_url(postgres_server: PostgresServer | None) -> AsyncIterator[str | None]:
+    """One migrated database per PostgreSQL target, shared by the conformance tests."""
+    if postgres_server is None:
+        yield None
+        return
+    async with postgres_server.fresh_database() as url:
+        async with create_memory(url):
+            pass  # migrate once
+        yield url
+
+
+@pytest.fixture
+async def backend(
+    target: str, shared_postgres_url: str | None, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    """The database a test runs on: a new one for SQLite, the run's shared one for PostgreSQL."""
+    if target == "sqlite-memory":
+        url = "sqlite+aiosqlite://"
+    elif target == "sqlite-file":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
+    else:
+        assert shared_postgres_url is not None
+        url = shared_postgres_url
+    yield Backend(target, url)
+
+
+@pytest.fixture
+async def memory(backend: Backend) -> AsyncIterator[MemoryStore]:
+    """An open store on the test's backend."""
+    async with backend.store() as store:
+        yield store
+
+
+@pytest.fixture
+async def fresh_url(target: str, postgres_server: PostgresServer | None, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the target, for tests that own the whole schema (migrations)."""
+    if postgres_server is None:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    async with postgres_server.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def uid() -> str:
+    """A prefix unique to the test, so tests sharing a database never see each other's rows."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def word() -> str:
+    """A word no other test writes, to search for."""
+    return "w" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def backend_url_store(backend: Backend) -> AsyncIterator[MemoryStore]:
+    """A store built from keyword arguments and never opened explicitly."""
+    store = MemoryStore(database_url=backend.url)
+    try:
+        yield store
+    finally:
+        await store.close()
