@@ -90,10 +90,10 @@ class Corpus:
             for position in range(count)
         ]
 
-    def queries(self, count: int, users: list[str], label: str) -> list[Query]:
-        """``count`` queries of 1-2 distinct non-stop words, each scoped to one of ``users``."""
-        rng = random.Random(f"{self.seed}:queries:{label}")
-        queries = []
+    def queries(self, count: int) -> list[str]:
+        """``count`` search texts of 1-2 distinct words, never one of the stop words."""
+        rng = random.Random(f"{self.seed}:queries")
+        texts = []
         for _ in range(count):
             words: list[str] = []
             wanted = rng.randint(1, 2)
@@ -101,8 +101,8 @@ class Corpus:
                 (word,) = rng.choices(self._query_words, cum_weights=self._query_cumulative)
                 if word not in words:
                     words.append(word)
-            queries.append(Query(" ".join(words), rng.choice(users)))
-        return queries
+            texts.append(" ".join(words))
+        return texts
 
 
 def conversation_id(index: int) -> str:

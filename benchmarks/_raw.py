@@ -6,9 +6,10 @@ PostgreSQL's generated ``search_vector``) cost the same. A write is, in one tran
 reserve positions by bumping ``conversations.last_seq``, then insert the ``messages`` rows.
 Reads are the statements the library emits, without its object mapping.
 
-The encoding of messages into row values (UUID, timestamps, JSON metadata) is part of the
-timed work, as it is for the library: both start from the same bruno-core ``Message``
-objects.
+Encoding messages into row values (UUID, timestamps, JSON metadata) is part of the timed
+work, as it is for the library: both start from the same bruno-core ``Message`` objects.
+
+SQL is written once with ``?`` placeholders; the PostgreSQL driver numbers them.
 """
 
 from __future__ import annotations
@@ -16,21 +17,45 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import functools
+import itertools
 import json
+import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from bruno_core.models.message import Message
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from bruno_core.models.message import Message
 
 #: Columns the library writes (``pk`` is assigned by the database).
 INSERT_COLUMNS = (
     "id", "conversation_id", "user_id", "seq", "role", "message_type",
     "content", "metadata", "parent_id", "timestamp", "created_at", "state",
 )  # fmt: skip
+_COLUMNS = ", ".join(INSERT_COLUMNS)
 #: Columns the library reads.
-SELECT_COLUMNS = ", ".join(("m.pk", *(f"m.{column}" for column in INSERT_COLUMNS)))
+_SELECT = ", ".join(("m.pk", *(f"m.{column}" for column in INSERT_COLUMNS)))
+
+_CREATE_USER = (
+    "INSERT INTO users (id, preferences, profile, metadata, created_at, last_active) "
+    "VALUES (?, '{}', '{}', '{}', ?, ?) ON CONFLICT DO NOTHING"
+)
+_CREATE_CONVERSATION = (
+    "INSERT INTO conversations (id, user_id, last_seq, metadata, created_at, updated_at) "
+    "VALUES (?, ?, 0, '{}', ?, ?)"
+)
+_ALLOCATE = (
+    "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ? "
+    "WHERE id = ? RETURNING last_seq"
+)
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+_LATEST = (
+    f"SELECT {_SELECT} FROM messages m WHERE m.conversation_id = ? ORDER BY m.seq DESC LIMIT ?"
+)
 
 
 class RawDriver(abc.ABC):
@@ -38,22 +63,18 @@ class RawDriver(abc.ABC):
 
     #: Driver name shown in the results.
     name: str
-    #: Ways this driver can insert a batch (the first is the like-for-like baseline).
+    #: Ways this driver can insert a batch; the first is the like-for-like baseline.
     insert_methods: tuple[str, ...] = ("executemany",)
+    #: Full-text statements: (user_id, words, limit) -> best rows; (words) -> match count.
+    search_sql: str
+    count_sql: str
 
     async def create_conversation(self, conversation_id: str, user_id: str) -> None:
         """Create the user and an empty conversation (untimed set-up for writes)."""
+        now = self._time(_now())
         async with self._transaction():
-            await self._execute_script(
-                [
-                    ("INSERT INTO users (id, preferences, profile, metadata, created_at, "
-                     "last_active) VALUES ({}, '{{}}', '{{}}', '{{}}', {}, {}) "
-                     "ON CONFLICT DO NOTHING", (user_id, _now(), _now())),
-                    ("INSERT INTO conversations (id, user_id, last_seq, metadata, created_at, "
-                     "updated_at) VALUES ({}, {}, 0, '{{}}', {}, {})",
-                     (conversation_id, user_id, _now(), _now())),
-                ]
-            )  # fmt: skip
+            await self._execute(_CREATE_USER, user_id, now, now)
+            await self._execute(_CREATE_CONVERSATION, conversation_id, user_id, now, now)
 
     async def store(
         self,
@@ -65,12 +86,33 @@ class RawDriver(abc.ABC):
         """Append ``messages`` to an existing conversation in one transaction."""
         now = _now()
         async with self._transaction():
-            first = await self._allocate(conversation_id, len(messages))
-            rows = [
+            rows = await self._fetch(_ALLOCATE, len(messages), self._time(now), conversation_id)
+            first = int(rows[0][0]) - len(messages) + 1
+            values = [
                 self._row(message, conversation_id, user_id, first + offset, now)
                 for offset, message in enumerate(messages)
             ]
-            await self._insert(rows, method)
+            if method == "copy":
+                await self._copy(values)
+            else:
+                await self._executemany(_INSERT, values)
+
+    async def latest(self, conversation_id: str, limit: int) -> list[Any]:
+        """The conversation's newest messages."""
+        return await self._fetch(_LATEST, conversation_id, limit)
+
+    async def search(self, words: list[str], user_id: str, limit: int) -> list[Any]:
+        """The user's messages containing every word, best match first."""
+        return await self._fetch(self.search_sql, user_id, self._match(words), limit)
+
+    async def count_matches(self, words: list[str]) -> int:
+        """How many messages, of any user, contain every word (untimed, for context)."""
+        rows = await self._fetch(self.count_sql, self._match(words))
+        return int(rows[0][0])
+
+    @abc.abstractmethod
+    async def settle(self) -> None:
+        """Bring the database to the state it reaches in service after a bulk load (untimed)."""
 
     def _row(
         self, message: Message, conversation_id: str, user_id: str, seq: int, now: dt.datetime
@@ -82,19 +124,26 @@ class RawDriver(abc.ABC):
             None, self._time(timestamp), self._time(now), "active",
         )  # fmt: skip
 
+    # -- what each driver provides -------------------------------------------------------
+
     @abc.abstractmethod
     def _transaction(self) -> contextlib.AbstractAsyncContextManager[None]: ...
 
     @abc.abstractmethod
-    async def _execute_script(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Run statements whose ``{}`` stand for this driver's placeholders."""
+    async def _execute(self, sql: str, *parameters: Any) -> None: ...
 
     @abc.abstractmethod
-    async def _allocate(self, conversation_id: str, count: int) -> int:
-        """Reserve ``count`` positions; return the first."""
+    async def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None: ...
 
     @abc.abstractmethod
-    async def _insert(self, rows: list[tuple[Any, ...]], method: str) -> None: ...
+    async def _fetch(self, sql: str, *parameters: Any) -> list[Any]: ...
+
+    async def _copy(self, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError(f"{self.name} has no COPY")
+
+    @abc.abstractmethod
+    def _match(self, words: list[str]) -> str:
+        """The full-text query parameter for ``words`` (every word must occur)."""
 
     @abc.abstractmethod
     def _uuid(self, value: Any) -> Any: ...
@@ -103,27 +152,22 @@ class RawDriver(abc.ABC):
     def _time(self, value: dt.datetime) -> Any: ...
 
     @abc.abstractmethod
-    async def latest(self, conversation_id: str, limit: int) -> list[Any]:
-        """The conversation's newest messages."""
-
-    @abc.abstractmethod
-    async def search(self, words: list[str], user_id: str, limit: int) -> list[Any]:
-        """The user's messages containing every word, best match first."""
-
-    @abc.abstractmethod
-    async def count_matches(self, words: list[str]) -> int:
-        """How many messages (of any user) contain every word (untimed, for context)."""
-
-    @abc.abstractmethod
     async def close(self) -> None: ...
 
 
 class SqliteRaw(RawDriver):
-    """The standard library's ``sqlite3``, with the connection settings the library uses."""
+    """The standard library's ``sqlite3`` with the library's connection settings."""
 
     name = "sqlite3"
+    search_sql = (
+        f"SELECT {_SELECT} FROM messages m JOIN messages_fts ON messages_fts.rowid = m.pk "
+        "WHERE m.user_id = ? AND messages_fts MATCH ? "
+        "ORDER BY bm25(messages_fts), m.pk DESC LIMIT ?"
+    )
+    count_sql = "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?"
 
     def __init__(self, path: str) -> None:
+        # isolation_level=None: no implicit transactions; _transaction() begins them.
         self._connection = sqlite3.connect(path, isolation_level=None)
         for pragma in ("busy_timeout = 30000", "foreign_keys = ON", "synchronous = NORMAL"):
             self._connection.execute(f"PRAGMA {pragma}")
@@ -138,54 +182,28 @@ class SqliteRaw(RawDriver):
             raise
         self._connection.execute("COMMIT")
 
-    async def _execute_script(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        for template, parameters in statements:
-            placeholders = ["?"] * template.count("{}")
-            self._connection.execute(template.format(*placeholders), parameters)
+    async def _execute(self, sql: str, *parameters: Any) -> None:
+        self._connection.execute(sql, parameters)
 
-    async def _allocate(self, conversation_id: str, count: int) -> int:
-        (last,) = self._connection.execute(
-            "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ? "
-            "WHERE id = ? RETURNING last_seq",
-            (count, self._time(_now()), conversation_id),
-        ).fetchone()
-        return int(last) - count + 1
+    async def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._connection.executemany(sql, rows)
 
-    async def _insert(self, rows: list[tuple[Any, ...]], method: str) -> None:
-        placeholders = ", ".join("?" * len(INSERT_COLUMNS))
-        self._connection.executemany(
-            f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) VALUES ({placeholders})", rows
-        )
+    async def _fetch(self, sql: str, *parameters: Any) -> list[Any]:
+        return self._connection.execute(sql, parameters).fetchall()
+
+    def _match(self, words: list[str]) -> str:
+        # Each word a quoted FTS5 string, juxtaposed (implicit AND): what the library sends.
+        return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
     def _uuid(self, value: Any) -> Any:
-        return value.hex  # SQLAlchemy's Uuid type on SQLite: 32 hex digits
+        return value.hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
 
     def _time(self, value: dt.datetime) -> Any:
-        # The library stores naive UTC text in SQLAlchemy's format.
+        # SQLAlchemy's SQLite DateTime text, naive UTC as the library stores it.
         return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
-    async def latest(self, conversation_id: str, limit: int) -> list[Any]:
-        return self._connection.execute(
-            f"SELECT {SELECT_COLUMNS} FROM messages m WHERE m.conversation_id = ? "
-            "ORDER BY m.seq DESC LIMIT ?",
-            (conversation_id, limit),
-        ).fetchall()
-
-    async def search(self, words: list[str], user_id: str, limit: int) -> list[Any]:
-        return self._connection.execute(
-            f"SELECT {SELECT_COLUMNS} FROM messages m "
-            "JOIN messages_fts ON messages_fts.rowid = m.pk "
-            "WHERE m.user_id = ? AND messages_fts MATCH ? "
-            "ORDER BY bm25(messages_fts), m.pk DESC LIMIT ?",
-            (user_id, _fts5_expression(words), limit),
-        ).fetchall()
-
-    async def count_matches(self, words: list[str]) -> int:
-        (count,) = self._connection.execute(
-            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?",
-            (_fts5_expression(words),),
-        ).fetchone()
-        return int(count)
+    async def settle(self) -> None:
+        """Nothing: SQLite has no planner statistics unless ANALYZE runs; the library runs none."""
 
     async def close(self) -> None:
         self._connection.close()
@@ -196,6 +214,17 @@ class PostgresRaw(RawDriver):
 
     name = "asyncpg"
     insert_methods = ("executemany", "copy")
+    # Explicit $n: the query text is used twice (the library binds it twice).
+    search_sql = (
+        f"SELECT {_SELECT} FROM messages m "
+        "WHERE m.user_id = $1 AND m.search_vector @@ websearch_to_tsquery('english', $2) "
+        "ORDER BY ts_rank(m.search_vector, websearch_to_tsquery('english', $2)) DESC, "
+        "m.pk DESC LIMIT $3"
+    )
+    count_sql = (
+        "SELECT count(*) FROM messages "
+        "WHERE search_vector @@ websearch_to_tsquery('english'::regconfig, ?)"
+    )
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
@@ -210,29 +239,26 @@ class PostgresRaw(RawDriver):
         async with self._connection.transaction():
             yield
 
-    async def _execute_script(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        for template, parameters in statements:
-            placeholders = [f"${number}" for number in range(1, template.count("{}") + 1)]
-            await self._connection.execute(template.format(*placeholders), *parameters)
+    async def settle(self) -> None:
+        """What autovacuum does after a bulk insert: visibility map and statistics."""
+        await self._connection.execute("VACUUM ANALYZE messages, conversations")
 
-    async def _allocate(self, conversation_id: str, count: int) -> int:
-        last = await self._connection.fetchval(
-            "UPDATE conversations SET last_seq = last_seq + $1, updated_at = $2 "
-            "WHERE id = $3 RETURNING last_seq",
-            count, _now(), conversation_id,
-        )  # fmt: skip
-        return int(last) - count + 1
+    async def _execute(self, sql: str, *parameters: Any) -> None:
+        await self._connection.execute(_numbered(sql), *parameters)
 
-    async def _insert(self, rows: list[tuple[Any, ...]], method: str) -> None:
-        if method == "copy":
-            await self._connection.copy_records_to_table(
-                "messages", records=rows, columns=list(INSERT_COLUMNS)
-            )
-            return
-        placeholders = ", ".join(f"${number}" for number in range(1, len(INSERT_COLUMNS) + 1))
-        await self._connection.executemany(
-            f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) VALUES ({placeholders})", rows
+    async def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        await self._connection.executemany(_numbered(sql), rows)
+
+    async def _fetch(self, sql: str, *parameters: Any) -> list[Any]:
+        return list(await self._connection.fetch(_numbered(sql), *parameters))
+
+    async def _copy(self, rows: list[tuple[Any, ...]]) -> None:
+        await self._connection.copy_records_to_table(
+            "messages", records=rows, columns=list(INSERT_COLUMNS)
         )
+
+    def _match(self, words: list[str]) -> str:
+        return " ".join(words)  # websearch_to_tsquery: juxtaposed words are ANDed
 
     def _uuid(self, value: Any) -> Any:
         return value
@@ -240,37 +266,15 @@ class PostgresRaw(RawDriver):
     def _time(self, value: dt.datetime) -> Any:
         return value
 
-    async def latest(self, conversation_id: str, limit: int) -> list[Any]:
-        return await self._connection.fetch(
-            f"SELECT {SELECT_COLUMNS} FROM messages m WHERE m.conversation_id = $1 "
-            "ORDER BY m.seq DESC LIMIT $2",
-            conversation_id, limit,
-        )  # fmt: skip
-
-    async def search(self, words: list[str], user_id: str, limit: int) -> list[Any]:
-        return await self._connection.fetch(
-            f"SELECT {SELECT_COLUMNS} FROM messages m, "
-            "websearch_to_tsquery('english'::regconfig, $2) AS q "
-            "WHERE m.user_id = $1 AND m.search_vector @@ q "
-            "ORDER BY ts_rank(m.search_vector, q) DESC, m.pk DESC LIMIT $3",
-            user_id, " ".join(words), limit,
-        )  # fmt: skip
-
-    async def count_matches(self, words: list[str]) -> int:
-        count = await self._connection.fetchval(
-            "SELECT count(*) FROM messages "
-            "WHERE search_vector @@ websearch_to_tsquery('english'::regconfig, $1)",
-            " ".join(words),
-        )
-        return int(count)
-
     async def close(self) -> None:
         await self._connection.close()
 
 
-def _fts5_expression(words: list[str]) -> str:
-    """Every word as a quoted FTS5 string: all must match (what the library sends)."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+@functools.lru_cache(maxsize=64)
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, ...`` (SQL without ``?`` is unchanged)."""
+    counter = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
 def _now() -> dt.datetime:

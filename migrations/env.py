@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging.config
-from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -73,7 +72,7 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
-    """Write the SQL of the revisions for the configured URL's dialect (``alembic upgrade --sql``)."""
+    """Print the SQL of the revisions for the URL's dialect (``alembic upgrade --sql``)."""
     url = normalize_url(_database_url())
     context.configure(
         url=url,

@@ -43,6 +43,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         targets = selected_targets(metafunc.config)
         if metafunc.definition.get_closest_marker("postgres_only"):
             targets = [target for target in targets if target in POSTGRES_TARGETS]
+        if metafunc.definition.get_closest_marker("file_databases"):
+            targets = [target for target in targets if target != "sqlite-memory"]
         metafunc.parametrize("target", targets, scope="session")
 
 
@@ -98,9 +100,7 @@ async def shared_postgres_url(postgres_server: PostgresServer | None) -> AsyncIt
 
 
 @pytest.fixture
-async def backend(
-    target: str, shared_postgres_url: str | None, tmp_path: Path
-) -> AsyncIterator[Backend]:
+async def backend(target: str, shared_postgres_url: str | None, tmp_path: Path) -> Backend:
     """The database a test runs on: a new one for SQLite, the run's shared one for PostgreSQL."""
     if target == "sqlite-memory":
         url = "sqlite+aiosqlite://"
@@ -109,7 +109,7 @@ async def backend(
     else:
         assert shared_postgres_url is not None
         url = shared_postgres_url
-    yield Backend(target, url)
+    return Backend(target, url)
 
 
 @pytest.fixture
@@ -120,7 +120,9 @@ async def memory(backend: Backend) -> AsyncIterator[MemoryStore]:
 
 
 @pytest.fixture
-async def fresh_url(target: str, postgres_server: PostgresServer | None, tmp_path: Path) -> AsyncIterator[str]:
+async def fresh_url(
+    target: str, postgres_server: PostgresServer | None, tmp_path: Path
+) -> AsyncIterator[str]:
     """An empty database of the target, for tests that own the whole schema (migrations)."""
     if postgres_server is None:
         yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"

@@ -36,8 +36,10 @@ class MemoryStore(MemoryInterface):
         self, url: str | None = None, *, settings: MemorySettings | None = None, **options: Any
     ) -> None:
         if settings is None:
-            settings = MemorySettings(**options) if url is None else MemorySettings(
-                database_url=url, **options
+            settings = (
+                MemorySettings(**options)
+                if url is None
+                else MemorySettings(database_url=url, **options)
             )
         elif url is not None or options:
             settings = settings.model_copy(
@@ -235,9 +237,7 @@ class MemoryStore(MemoryInterface):
         async with self._operation("end_session"):
             await self._sessions.end(session_id)
 
-    async def get_context(
-        self, user_id: str, session_id: str | None = None
-    ) -> ConversationContext:
+    async def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
         """The user's conversation context: user, session and the recent message window.
 
         ``session_id`` may be a session id or a conversation id (bruno-core's assistant
@@ -246,9 +246,7 @@ class MemoryStore(MemoryInterface):
         messages, chronologically, with earlier system messages kept in front.
         """
         async with self._operation("get_context"):
-            return await self._sessions.context(
-                user_id, session_id, self.settings.context_window
-            )
+            return await self._sessions.context(user_id, session_id, self.settings.context_window)
 
     # -- users -----------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bruno_memory import MemoryStore
-from tests.conftest import Backend
 from tests.conformance.helpers import user_message
+from tests.conftest import Backend
 
 WRITERS = 24
 MESSAGES_PER_WRITER = 10

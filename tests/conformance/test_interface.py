@@ -58,7 +58,9 @@ async def test_bruno_core_context_manager(memory: MemoryStore, uid: str, word: s
     """bruno-core's ContextManager stores through the store and asks retrieve_context."""
     manager = ContextManager(memory=memory, max_messages=10)
     conversation = f"{uid}-conv"
-    await memory.store_message(user_message(f"{word} is my cat", metadata={"user_id": uid}), conversation)
+    await memory.store_message(
+        user_message(f"{word} is my cat", metadata={"user_id": uid}), conversation
+    )
     await manager.add_message(user_message(f"tell me about {word}"), conversation, user_id=uid)
     await manager.add_message(message(MessageRole.ASSISTANT, "sure"), conversation, user_id=uid)
     context = await manager.get_context(conversation, user_id=uid)

@@ -67,7 +67,9 @@ async def test_message_round_trip_keeps_every_field(memory: MemoryStore, uid: st
     assert stored.timestamp.tzinfo is not None
 
 
-async def test_aware_timestamps_are_stored_as_the_same_instant(memory: MemoryStore, uid: str) -> None:
+async def test_aware_timestamps_are_stored_as_the_same_instant(
+    memory: MemoryStore, uid: str
+) -> None:
     """An aware timestamp in another zone comes back as the same instant, in UTC."""
     zone = dt.timezone(dt.timedelta(hours=5, minutes=30))
     stamp = dt.datetime(2024, 2, 29, 23, 30, tzinfo=zone)

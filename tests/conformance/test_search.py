@@ -66,9 +66,7 @@ async def test_every_word_must_match(memory: MemoryStore, uid: str, word: str) -
     await memory.store_messages(
         [user_message(f"{word} trumpet"), user_message(f"{word} piano")], uid
     )
-    assert [m.content for m in await memory.search_messages(f"{word} piano")] == [
-        f"{word} piano"
-    ]
+    assert [m.content for m in await memory.search_messages(f"{word} piano")] == [f"{word} piano"]
 
 
 async def test_search_scoped_to_user(memory: MemoryStore, uid: str, word: str) -> None:
@@ -90,7 +88,9 @@ async def test_search_limit(memory: MemoryStore, uid: str, word: str) -> None:
     assert len(await memory.search_messages(word)) == 10
 
 
-async def test_search_is_case_insensitive_and_stemmed(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_search_is_case_insensitive_and_stemmed(
+    memory: MemoryStore, uid: str, word: str
+) -> None:
     """Search ignores case and matches inflected forms of a word."""
     await memory.store_message(user_message(f"{word} was Running to the concerts"), uid)
     assert len(await memory.search_messages(f"{word.upper()} run concert")) == 1
@@ -107,7 +107,7 @@ async def test_blank_query_is_a_typed_error(memory: MemoryStore, query: str) -> 
 async def test_hostile_query_is_searched_as_text(
     memory: MemoryStore, uid: str, word: str, query: str
 ) -> None:
-    """Operators, quotes, wildcards, SQL and emoji never cause a driver error or match everything."""
+    """Operators, quotes, wildcards, SQL and emoji never cause a driver error or a wildcard."""
     await memory.store_messages([user_message(f"{word} plain words"), user_message("abc")], uid)
     results = await memory.search_messages(f"{query} {word}")
     # The word is there; the rest is either matched literally or not at all, never as syntax.

@@ -43,11 +43,15 @@ async def test_statistics_of_unknown_user_are_zero(memory: MemoryStore, uid: str
     assert stats["first_message_at"] is None
 
 
-async def test_delete_user_removes_everything_they_own(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_delete_user_removes_everything_they_own(
+    memory: MemoryStore, uid: str, word: str
+) -> None:
     """delete_user removes the user's sessions, messages and memories, and no one else's."""
     alice, bob = f"{uid}-alice", f"{uid}-bob"
     session = await memory.create_session(alice)
-    await memory.store_messages([user_message(f"{word} a1"), user_message("a2")], session.conversation_id)
+    await memory.store_messages(
+        [user_message(f"{word} a1"), user_message("a2")], session.conversation_id
+    )
     await memory.store_memory(memory_entry(alice, f"{word} memory", tags=["t"]))
     bobs = await memory.create_session(bob)
     await memory.store_message(user_message(f"{word} b1"), bobs.conversation_id)

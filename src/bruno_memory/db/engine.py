@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bruno_memory.db.types import json_dumps
 from bruno_memory.errors import ConfigurationError, MissingDependencyError
@@ -47,8 +52,10 @@ def normalize_url(url: str | URL) -> URL:
     parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
     driver = parsed.get_driver_name()
     package, extra = _DRIVER_EXTRAS[driver]
-    if importlib.util.find_spec(package) is None:
-        raise MissingDependencyError(package, extra)
+    try:
+        importlib.import_module(package)
+    except ImportError as exc:
+        raise MissingDependencyError(package, extra) from exc
     return parsed
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, literal_column, table, text
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
+from bruno_memory.db.models import Memory, Message
 from bruno_memory.errors import InvalidQueryError
 
 #: At most this many distinct words of a query are searched.
@@ -88,29 +89,23 @@ class FullTextQuery:
 
 
 def apply_fulltext(
-    statement: Select[Any],
-    *,
-    dialect: str,
-    table_name: str,
-    key_column: ColumnElement[int],
-    query: FullTextQuery,
+    statement: Select[Any], *, dialect: str, model: type[Message | Memory], query: FullTextQuery
 ) -> Select[Any]:
-    """Restrict ``statement`` to rows of ``table_name`` matching ``query``, best first.
-
-    ``key_column`` is the table's integer ``pk`` (the FTS5 rowid on SQLite).
-    """
+    """Restrict ``statement`` to rows of ``model``'s table matching ``query``, best first."""
+    table_name = model.__tablename__
+    key: ColumnElement[int] = model.__table__.c.pk
     if dialect == "sqlite":
         fts_name = f"{table_name}_fts"
         fts = table(fts_name, literal_column("rowid"))
         return (
-            statement.join(fts, literal_column(f"{fts_name}.rowid") == key_column)
-            .where(text(f"{fts_name} MATCH :fts_query").bindparams(fts_query=query.fts5_expression()))
-            .order_by(func.bm25(literal_column(fts_name)), key_column.desc())
+            statement.join(fts, literal_column(f"{fts_name}.rowid") == key)
+            .where(text(f"{fts_name} MATCH :match").bindparams(match=query.fts5_expression()))
+            .order_by(func.bm25(literal_column(fts_name)), key.desc())
         )
-    vector = literal_column(f"{table_name}.{SEARCH_VECTOR_COLUMN}")
+    vector: ColumnElement[Any] = literal_column(f"{table_name}.{SEARCH_VECTOR_COLUMN}")
     tsquery = func.websearch_to_tsquery(
         literal(POSTGRES_TS_CONFIG, REGCONFIG), query.websearch_text()
     )
     return statement.where(vector.op("@@")(tsquery)).order_by(
-        func.ts_rank(vector, tsquery).desc(), key_column.desc()
+        func.ts_rank(vector, tsquery).desc(), key.desc()
     )

@@ -19,8 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bruno_memory.db.base import Base
 from bruno_memory.db.fulltext import SEARCH_VECTOR_COLUMN, SEARCHABLE_TABLES
-from bruno_memory.db.models import Base
 from bruno_memory.db.types import UTCDateTime
 from bruno_memory.errors import SchemaError, translate_errors
 
@@ -90,6 +90,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 async def schema_drift(engine: AsyncEngine) -> list[Any]:
     """Differences between the database and the models (empty when they agree)."""
+
     def compare(sync: Connection) -> list[Any]:
         context = MigrationContext.configure(
             sync, opts={"include_object": include_object, "compare_type": True}

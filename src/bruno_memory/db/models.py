@@ -66,7 +66,9 @@ class Session(Base):
 
     __tablename__ = "sessions"
     __table_args__ = (
-        Index("ix_sessions_user_id_is_active_last_activity", "user_id", "is_active", "last_activity"),
+        Index(
+            "ix_sessions_user_id_is_active_last_activity", "user_id", "is_active", "last_activity"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)

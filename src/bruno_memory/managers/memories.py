@@ -117,6 +117,4 @@ class MemoryManager:
 
 
 def _not_found(memory_id: uuid.UUID) -> MemoryNotFoundError:
-    return MemoryNotFoundError(
-        f"no memory {memory_id}", details={"memory_id": str(memory_id)}
-    )
+    return MemoryNotFoundError(f"no memory {memory_id}", details={"memory_id": str(memory_id)})

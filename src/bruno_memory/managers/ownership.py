@@ -6,7 +6,9 @@ from bruno_memory.errors import AccessDeniedError
 from bruno_memory.uow import UnitOfWork
 
 
-async def open_conversation(uow: UnitOfWork, conversation_id: str, user_id: str | None) -> str | None:
+async def open_conversation(
+    uow: UnitOfWork, conversation_id: str, user_id: str | None
+) -> str | None:
     """Make sure the conversation exists and may be written by ``user_id``; return its owner.
 
     A new conversation belongs to ``user_id``; an unowned one is claimed by it (with its

@@ -84,9 +84,7 @@ class SessionManager:
         )
 
     @staticmethod
-    async def _find(
-        uow: UnitOfWork, user_id: str, wanted: str | None
-    ) -> models.Session | None:
+    async def _find(uow: UnitOfWork, user_id: str, wanted: str | None) -> models.Session | None:
         if wanted is None:
             return await uow.sessions.latest_active_of_user(user_id)
         session = await uow.sessions.get(wanted) or await uow.sessions.latest_of_conversation(

@@ -52,8 +52,7 @@ class MemoryRepository(Repository):
             statement = apply_fulltext(
                 statement,
                 dialect=self.dialect,
-                table_name=Memory.__tablename__,
-                key_column=Memory.pk,
+                model=Memory,
                 query=text,
             )
         else:
@@ -72,8 +71,7 @@ class MemoryRepository(Repository):
         statement = apply_fulltext(
             statement,
             dialect=self.dialect,
-            table_name=Memory.__tablename__,
-            key_column=Memory.pk,
+            model=Memory,
             query=text,
         )
         return list(await self.session.scalars(statement.limit(limit)))

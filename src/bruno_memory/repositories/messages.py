@@ -99,8 +99,7 @@ class MessageRepository(Repository):
         statement = apply_fulltext(
             statement,
             dialect=self.dialect,
-            table_name=Message.__tablename__,
-            key_column=Message.pk,
+            model=Message,
             query=query,
         )
         return list(await self.session.scalars(statement.limit(limit)))

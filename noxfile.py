@@ -1,0 +1,69 @@
+"""Developer sessions: `nox` runs lint, typing and the suite on every backend.
+
+- `nox -s tests`                 the suite on SQLite and PostgreSQL (both parametrizations)
+- `nox -s "tests(backend='sqlite')"` one backend
+- `nox -s migrations`            the migration tests on both dialects
+- `nox -s lint` / `nox -s typing`
+- `nox -s bench`                 the benchmarks (prints a table, writes benchmarks/results/*.json)
+
+PostgreSQL: set BRUNO_MEMORY_TEST_POSTGRES_URL to test an existing server too; a throwaway
+PostgreSQL 16 with pgvector (PyPI `pgserver`) is always started.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def install_groups(session: nox.Session, *groups: str) -> None:
+    """Install the project's dependency groups (PEP 735) into the session."""
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS)
+def tests(session: nox.Session, backend: str) -> None:
+    """The whole suite on one backend, against the installed wheel."""
+    session.install(".")
+    install_groups(session, "test")
+    session.run("pytest", f"--backend={backend}", *session.posargs)
+
+
+@nox.session
+def migrations(session: nox.Session) -> None:
+    """Upgrade, drift check, downgrade and upgrade again, on SQLite and PostgreSQL."""
+    session.install(".")
+    install_groups(session, "test")
+    session.run("pytest", "tests/integration/test_migrations.py", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    install_groups(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict on src/."""
+    session.install(".")
+    install_groups(session, "typing")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks beside the raw drivers; `nox -s bench -- --quick` for a smoke run."""
+    session.install(".")
+    install_groups(session, "bench")
+    session.run("python", "-m", "benchmarks.foundation", *session.posargs)
