@@ -13,11 +13,12 @@ from bruno_core.interfaces.memory import MemoryInterface
 from bruno_core.models.context import ConversationContext, SessionContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
+from pydantic import ValidationError
 
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import MatchMode
-from bruno_memory.errors import SchemaError, translate_errors
+from bruno_memory.errors import ConfigurationError, SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
 from bruno_memory.settings import MemorySettings
 
@@ -35,16 +36,12 @@ class MemoryStore(MemoryInterface):
     def __init__(
         self, url: str | None = None, *, settings: MemorySettings | None = None, **options: Any
     ) -> None:
-        if settings is None:
-            settings = (
-                MemorySettings(**options)
-                if url is None
-                else MemorySettings(database_url=url, **options)
-            )
-        elif url is not None or options:
-            settings = settings.model_copy(
-                update={**options, **({"database_url": url} if url is not None else {})}
-            )
+        overrides = {**options, **({"database_url": url} if url is not None else {})}
+        base = settings.model_dump() if settings is not None else {}
+        try:
+            settings = MemorySettings(**{**base, **overrides})
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid memory settings: {exc}", cause=exc) from exc
         self.settings = settings
         self._database = Database(settings)
         self._conversations = ConversationManager(self._database)

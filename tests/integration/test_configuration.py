@@ -78,7 +78,7 @@ def test_settings_come_from_the_environment(
 
 def test_unknown_option_is_refused() -> None:
     """A misspelt option raises instead of being ignored."""
-    with pytest.raises(ValueError, match="contxt_window"):
+    with pytest.raises(ConfigurationError, match="contxt_window"):
         create_memory("sqlite+aiosqlite://", contxt_window=3)
 
 

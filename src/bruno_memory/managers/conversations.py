@@ -57,7 +57,7 @@ class ConversationManager:
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first."""
         require_id(conversation_id, "conversation_id")
-        if limit is not None and limit == 0:
+        if limit == 0:
             return []
         require_limit(limit, allow_none=True)
         async with UnitOfWork(self._database) as uow:

@@ -65,16 +65,28 @@ class SessionManager:
         When nothing matches, a session is started, so an assistant can always proceed.
         """
         require_id(user_id, "user_id")
-        if session_or_conversation_id is not None:
-            require_id(session_or_conversation_id, "session_id")
+        wanted = session_or_conversation_id
+        if wanted is not None:
+            require_id(wanted, "session_id")
+        async with UnitOfWork(self._database) as uow:
+            session = await self._find(uow, user_id, wanted)
+            if session is not None:
+                return await self._assemble(uow, user_id, session, window)
         async with UnitOfWork(self._database, write=True) as uow:
-            session = await self._find(uow, user_id, session_or_conversation_id)
+            # Someone may have started it meanwhile: look again inside the write.
+            session = await self._find(uow, user_id, wanted)
             if session is None:
-                conversation_id = session_or_conversation_id or str(uuid.uuid4())
-                session = await self._start(uow, user_id, conversation_id, None)
-            user = await uow.users.get(user_id)
-            messages = await self._window(uow, session.conversation_id, window)
+                session = await self._start(uow, user_id, wanted or str(uuid.uuid4()), None)
+            context = await self._assemble(uow, user_id, session, window)
             await uow.commit()
+            return context
+
+    @staticmethod
+    async def _assemble(
+        uow: UnitOfWork, user_id: str, session: models.Session, window: int
+    ) -> ConversationContext:
+        user = await uow.users.get(user_id)
+        messages = await self._window(uow, session.conversation_id, window)
         return ConversationContext(
             conversation_id=session.conversation_id,
             user=user_from_row(user) if user is not None else UserContext(user_id=user_id),
