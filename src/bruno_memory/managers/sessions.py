@@ -81,9 +81,8 @@ class SessionManager:
             await uow.commit()
             return context
 
-    @staticmethod
     async def _assemble(
-        uow: UnitOfWork, user_id: str, session: models.Session, window: int
+        self, uow: UnitOfWork, user_id: str, session: models.Session, window: int
     ) -> ConversationContext:
         user = await uow.users.get(user_id)
         messages = await self._window(uow, session.conversation_id, window)
