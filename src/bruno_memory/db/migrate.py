@@ -21,24 +21,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bruno_memory.db.base import Base
 from bruno_memory.db.fulltext import SEARCH_VECTOR_COLUMN, SEARCHABLE_TABLES
-from bruno_memory.db.types import UTCDateTime
+from bruno_memory.db.types import FloatVector, UTCDateTime
+from bruno_memory.db.vectors import HNSW_INDEX_PREFIX, PGVECTOR_COLUMN
 from bruno_memory.errors import SchemaError, translate_errors
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
+#: Columns and indexes the migrations build outside the models (full text, pgvector).
+UNMAPPED_COLUMNS = frozenset(
+    {(table, SEARCH_VECTOR_COLUMN) for table in SEARCHABLE_TABLES}
+    | {("embeddings", PGVECTOR_COLUMN)}
+)
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Keep the full-text objects, which the models do not map, out of autogenerate."""
+    """Keep the objects the migrations build outside the models out of autogenerate."""
     if name is None:
         return True
     if type_ == "table":
         return not any(name.startswith(f"{table}_fts") for table in SEARCHABLE_TABLES)
     if type_ == "column":
-        return name != SEARCH_VECTOR_COLUMN
+        return (obj.table.name, name) not in UNMAPPED_COLUMNS
     if type_ == "index":
-        return not name.endswith(f"_{SEARCH_VECTOR_COLUMN}")
+        return not (name.endswith(f"_{SEARCH_VECTOR_COLUMN}") or name.startswith(HNSW_INDEX_PREFIX))
     return True
 
 
@@ -46,6 +54,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render the library's column types as plain SQLAlchemy types in new revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, FloatVector):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return 'sa.LargeBinary().with_variant(postgresql.ARRAY(sa.REAL()), "postgresql")'
     return False
 
 

@@ -13,8 +13,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -27,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bruno_memory.db.base import Base
-from bruno_memory.db.types import JsonDocument, SurrogateKey, UTCDateTime, utc_now
+from bruno_memory.db.types import FloatVector, JsonDocument, SurrogateKey, UTCDateTime, utc_now
 
 ID_LENGTH = 255
 
@@ -166,3 +169,76 @@ class MemoryTag(Base):
     )
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     tag: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class EmbeddingModel(Base):
+    """An embedding model the store has indexed with (its key names model, version, size)."""
+
+    __tablename__ = "embedding_models"
+
+    key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    dimensions: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class EmbeddingJob(Base):
+    """An item waiting to be embedded with a model (the transactional outbox of the write path)."""
+
+    __tablename__ = "embedding_jobs"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "model_key"),
+        UniqueConstraint("memory_pk", "model_key"),
+        CheckConstraint("(message_pk IS NULL) <> (memory_pk IS NULL)", name="one_item"),
+        Index("ix_embedding_jobs_model_key_available_at", "model_key", "available_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    message_pk: Mapped[int | None] = mapped_column(
+        SurrogateKey, ForeignKey("messages.pk", ondelete="CASCADE")
+    )
+    memory_pk: Mapped[int | None] = mapped_column(
+        SurrogateKey, ForeignKey("memories.pk", ondelete="CASCADE")
+    )
+    model_key: Mapped[str] = mapped_column(String(ID_LENGTH))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    enqueued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Embedding(Base):
+    """The vector of one message or memory under one model, with the fields searches filter on.
+
+    The system of record for vectors (and the cache: identical text under the same model is
+    never embedded twice). On PostgreSQL with pgvector, a generated ``embedding`` column and
+    an HNSW index are added by the migrations (not mapped here).
+    """
+
+    __tablename__ = "embeddings"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "model_key"),
+        UniqueConstraint("memory_pk", "model_key"),
+        CheckConstraint("(message_pk IS NULL) <> (memory_pk IS NULL)", name="one_item"),
+        Index("ix_embeddings_model_key_content_hash", "model_key", "content_hash"),
+        Index("ix_embeddings_model_key_user_id_timestamp", "model_key", "user_id", "timestamp"),
+        Index("ix_embeddings_model_key_conversation_id", "model_key", "conversation_id"),
+    )
+
+    pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    message_pk: Mapped[int | None] = mapped_column(
+        SurrogateKey, ForeignKey("messages.pk", ondelete="CASCADE")
+    )
+    memory_pk: Mapped[int | None] = mapped_column(
+        SurrogateKey, ForeignKey("memories.pk", ondelete="CASCADE")
+    )
+    model_key: Mapped[str] = mapped_column(String(ID_LENGTH))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    dimensions: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[npt.NDArray[np.float32]] = mapped_column(FloatVector)
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    role: Mapped[str | None] = mapped_column(String(32))
+    timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -9,8 +9,10 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer
-from sqlalchemy.dialects.postgresql import JSONB
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import JSON, REAL, BigInteger, DateTime, Dialect, Integer, LargeBinary
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: Integer surrogate key: BIGINT on PostgreSQL, the rowid alias on SQLite.
@@ -45,6 +47,32 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         self, value: dt.datetime | None, dialect: Dialect
     ) -> dt.datetime | None:
         return None if value is None else as_utc(value)
+
+
+class FloatVector(TypeDecorator[npt.NDArray[np.float32]]):
+    """A float32 vector: ``real[]`` on PostgreSQL (castable to pgvector), little-endian
+    float32 bytes on SQLite. Values are numpy arrays in and out."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(REAL()))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: npt.NDArray[np.float32] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        array = np.asarray(value, dtype="<f4")
+        return array.tolist() if dialect.name == "postgresql" else array.tobytes()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> npt.NDArray[np.float32] | None:
+        if value is None:
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return np.frombuffer(value, dtype="<f4").astype(np.float32)
+        return np.asarray(value, dtype=np.float32)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:

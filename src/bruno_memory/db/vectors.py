@@ -1,0 +1,17 @@
+"""pgvector objects the migrations add on PostgreSQL when the extension is available.
+
+``embeddings.vector`` (``real[]``) is the stored vector on every PostgreSQL; with pgvector a
+generated ``embedding vector`` column mirrors it and an HNSW index (cosine) covers the
+vectors of the default model's size. Queries that want the index order by
+``embedding::vector(n) <=> query``; ordering by ``embedding <=> query`` (no cast) bypasses it
+and gives an exact scan, which is what a narrow filter wants.
+"""
+
+from __future__ import annotations
+
+#: The generated pgvector column of ``embeddings``.
+PGVECTOR_COLUMN = "embedding"
+#: Vector sizes that have an HNSW index (all-MiniLM-L6-v2: 384).
+HNSW_DIMENSIONS = frozenset({384})
+#: Name prefix of the HNSW indexes (``ix_embeddings_embedding_hnsw_384``).
+HNSW_INDEX_PREFIX = f"ix_embeddings_{PGVECTOR_COLUMN}_hnsw_"
