@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,9 +83,13 @@ class Backend:
     def dialect(self) -> str:
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
-    def store(self, **options: object) -> MemoryStore:
-        """A store on this backend's database (shared by the tests of one run)."""
-        return create_memory(self.url, **options)
+    def store(self, **options: Any) -> MemoryStore:
+        """A store on this backend's database (shared by the tests of one run).
+
+        Without semantic search unless an ``embedder`` is given: the foundation contract
+        does not depend on one.
+        """
+        return create_memory(self.url, **{"embedder": None, **options})
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bruno_core.interfaces.embedding import EmbeddingInterface
+
+from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import (
     AccessDeniedError,
     BrunoMemoryError,
@@ -28,8 +31,10 @@ from bruno_memory.errors import (
     SessionNotFoundError,
     StorageError,
 )
+from bruno_memory.results import SearchHit, SignalMatch
 from bruno_memory.settings import MemorySettings
 from bruno_memory.store import MemoryStore
+from bruno_memory.wiring import DefaultEmbedder
 
 __version__ = "0.1.0"
 
@@ -47,14 +52,22 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "SchemaError",
+    "SearchHit",
     "SessionNotFoundError",
+    "SignalMatch",
     "StorageError",
     "__version__",
     "create_memory",
 ]
 
 
-def create_memory(url: str | None = None, **options: Any) -> MemoryStore:
+def create_memory(
+    url: str | None = None,
+    *,
+    embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
+    vector_index: VectorIndex | None = None,
+    **options: Any,
+) -> MemoryStore:
     """The memory store for a SQLAlchemy URL, ready for ``async with``.
 
     ``url`` is ``sqlite+aiosqlite:///path.db``, ``sqlite+aiosqlite://`` (in memory) or
@@ -62,5 +75,10 @@ def create_memory(url: str | None = None, **options: Any) -> MemoryStore:
     or a SQLite file ``bruno_memory.db`` in the working directory. ``options`` are
     :class:`MemorySettings` fields. The schema is brought to the head revision when the
     store opens (``auto_migrate=False`` only checks it).
+
+    Semantic search is on when the ``embeddings`` extra is installed (all-MiniLM-L6-v2,
+    offline); ``embedder=None`` turns it off and any bruno-core ``EmbeddingInterface``
+    (e.g. a bruno-llm provider) can be passed. ``vector_index`` replaces the SQL database as
+    the place vectors are searched (e.g. a ``QdrantVectorIndex``).
     """
-    return MemoryStore(url, **options)
+    return MemoryStore(url, embedder=embedder, vector_index=vector_index, **options)

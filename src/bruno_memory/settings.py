@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,4 +41,36 @@ class MemorySettings(BaseSettings):
     )
     batch_size: int = Field(
         default=5_000, ge=1, description="Rows per INSERT statement in batch writes."
+    )
+    embedding_batch_size: int = Field(
+        default=256, ge=1, description="Items embedded per batch by the background indexer."
+    )
+    vector_store: Literal["sql", "qdrant"] = Field(
+        default="sql",
+        description="Where vectors are searched: the SQL database itself (pgvector on "
+        "PostgreSQL when available, exact numpy otherwise) or Qdrant.",
+    )
+    qdrant_url: str | None = Field(default=None, description="Qdrant server URL.")
+    qdrant_api_key: str | None = Field(default=None, description="Qdrant API key.")
+    qdrant_path: str | None = Field(
+        default=None, description="Folder of an embedded (local-mode) Qdrant; ':memory:' works."
+    )
+    search_rrf_k: int = Field(default=60, ge=1, description="k of reciprocal-rank fusion.")
+    search_fulltext_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
+    search_semantic_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
+    search_recency_weight: float = Field(
+        default=0.0, ge=0, description="Boost of recent items (0: none)."
+    )
+    search_recency_half_life_days: float = Field(default=30.0, gt=0)
+    search_importance_weight: float = Field(
+        default=0.0, ge=0, description="Boost of important memories (0: none)."
+    )
+    search_cache_size: int = Field(
+        default=256, ge=0, description="Cached search results (0 disables the cache)."
+    )
+    search_cache_ttl_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a cached result lives (writes by other "
+        "processes are seen after this).",
     )

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
+from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.memory import MemoryInterface
 from bruno_core.models.context import ConversationContext, SessionContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 from pydantic import ValidationError
 
+from bruno_memory.adapters.embeddings import default_embedder, embedder_key
+from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
+from bruno_memory.adapters.vector.sql import SqlVectorIndex
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import MatchMode
+from bruno_memory.db.types import as_utc
 from bruno_memory.errors import ConfigurationError, SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
+from bruno_memory.managers.indexer import EmbeddingIndexer
+from bruno_memory.managers.retriever import Retriever
+from bruno_memory.managers.semantic import SemanticSearch
+from bruno_memory.repositories.scope import MetadataValue, SearchScope
+from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
+from bruno_memory.wiring import DefaultEmbedder, external_index, retrieval_settings
 
 
 class MemoryStore(MemoryInterface):
@@ -34,7 +46,13 @@ class MemoryStore(MemoryInterface):
     """
 
     def __init__(
-        self, url: str | None = None, *, settings: MemorySettings | None = None, **options: Any
+        self,
+        url: str | None = None,
+        *,
+        settings: MemorySettings | None = None,
+        embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
+        vector_index: VectorIndex | None = None,
+        **options: Any,
     ) -> None:
         overrides = {**options, **({"database_url": url} if url is not None else {})}
         base = settings.model_dump() if settings is not None else {}
@@ -44,10 +62,28 @@ class MemoryStore(MemoryInterface):
             raise ConfigurationError(f"invalid memory settings: {exc}", cause=exc) from exc
         self.settings = settings
         self._database = Database(settings)
-        self._conversations = ConversationManager(self._database)
+        if embedder is DefaultEmbedder.LOCAL:
+            embedder = default_embedder()
+        self.embedder = embedder
+        self._external_index = vector_index or external_index(settings)
+        self._indexer: EmbeddingIndexer | None = None
+        semantic = None
+        if embedder is not None:
+            search_index = self._external_index or SqlVectorIndex(self._database)
+            semantic = SemanticSearch(embedder, embedder_key(embedder), search_index)
+        self._retriever = Retriever(self._database, retrieval_settings(settings), semantic)
+        if embedder is not None:
+            self._indexer = EmbeddingIndexer(
+                self._database,
+                embedder,
+                external_index=self._external_index,
+                batch_size=settings.embedding_batch_size,
+                on_indexed=self._retriever.invalidate,
+            )
+        self._conversations = ConversationManager(self._database, self._indexer)
         self._sessions = SessionManager(self._database)
-        self._memories = MemoryManager(self._database)
-        self._users = UserManager(self._database)
+        self._memories = MemoryManager(self._database, self._indexer, semantic)
+        self._users = UserManager(self._database, self._indexer)
         self._open = False
         self._opening = asyncio.Lock()
 
@@ -76,6 +112,9 @@ class MemoryStore(MemoryInterface):
                     "run `alembic upgrade head` or open with auto_migrate=True",
                     details={"current": current, "head": head},
                 )
+            if self._indexer is not None:
+                with translate_errors("open"):
+                    await self._indexer.start()
             self._open = True
 
     async def migrate(self, revision: str = "head") -> None:
@@ -84,7 +123,11 @@ class MemoryStore(MemoryInterface):
             await migrations.upgrade(self._database.engine, revision)
 
     async def close(self) -> None:
-        """Release every connection. The store can be opened again."""
+        """Stop background embedding and release every connection. The store can reopen."""
+        if self._indexer is not None:
+            await self._indexer.stop()
+        if self._external_index is not None:
+            await self._external_index.close()
         await self._database.dispose()
         self._open = False
 
@@ -101,21 +144,25 @@ class MemoryStore(MemoryInterface):
         await self.close()
 
     @asynccontextmanager
-    async def _operation(self, name: str) -> AsyncIterator[None]:
+    async def _operation(self, name: str, *, writes: bool = False) -> AsyncIterator[None]:
         await self.open()
-        with translate_errors(name):
-            yield
+        try:
+            with translate_errors(name):
+                yield
+        finally:
+            if writes:
+                self._retriever.invalidate()
 
     # -- messages --------------------------------------------------------------------------
 
     async def store_message(self, message: Message, conversation_id: str) -> None:
         """Append a message to a conversation (created on first use)."""
-        async with self._operation("store_message"):
+        async with self._operation("store_message", writes=True):
             await self._conversations.store([message], conversation_id)
 
     async def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
         """Append messages to a conversation in one transaction: all land, or none."""
-        async with self._operation("store_messages"):
+        async with self._operation("store_messages", writes=True):
             await self._conversations.store(messages, conversation_id)
 
     async def retrieve_messages(
@@ -168,7 +215,7 @@ class MemoryStore(MemoryInterface):
 
     async def clear_history(self, conversation_id: str, keep_system_messages: bool = True) -> None:
         """Delete a conversation's messages, keeping its system messages unless told not to."""
-        async with self._operation("clear_history"):
+        async with self._operation("clear_history", writes=True):
             await self._conversations.clear(
                 conversation_id, keep_system_messages=keep_system_messages
             )
@@ -181,7 +228,7 @@ class MemoryStore(MemoryInterface):
 
     async def store_memory(self, memory_entry: MemoryEntry) -> None:
         """Store a new memory entry."""
-        async with self._operation("store_memory"):
+        async with self._operation("store_memory", writes=True):
             await self._memories.store(memory_entry)
 
     async def retrieve_memories(self, query: MemoryQuery) -> list[MemoryEntry]:
@@ -207,12 +254,12 @@ class MemoryStore(MemoryInterface):
 
     async def update_memory(self, memory_entry: MemoryEntry) -> MemoryEntry:
         """Replace a stored entry's content and metadata; returns it as stored."""
-        async with self._operation("update_memory"):
+        async with self._operation("update_memory", writes=True):
             return await self._memories.update(memory_entry)
 
     async def delete_memory(self, memory_id: str) -> None:
         """Delete a memory entry; raises MemoryNotFoundError when there is none."""
-        async with self._operation("delete_memory"):
+        async with self._operation("delete_memory", writes=True):
             await self._memories.delete(memory_id)
 
     # -- sessions and context --------------------------------------------------------------
@@ -221,7 +268,7 @@ class MemoryStore(MemoryInterface):
         self, user_id: str, metadata: dict[str, Any] | None = None
     ) -> SessionContext:
         """Start a session, with a new conversation, for the user."""
-        async with self._operation("create_session"):
+        async with self._operation("create_session", writes=True):
             return await self._sessions.create(user_id, metadata)
 
     async def get_session(self, session_id: str) -> SessionContext | None:
@@ -231,7 +278,7 @@ class MemoryStore(MemoryInterface):
 
     async def end_session(self, session_id: str) -> None:
         """End a session; raises SessionNotFoundError when there is none with that id."""
-        async with self._operation("end_session"):
+        async with self._operation("end_session", writes=True):
             await self._sessions.end(session_id)
 
     async def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
@@ -242,8 +289,60 @@ class MemoryStore(MemoryInterface):
         matches, a session is started. The window holds the last ``context_window``
         messages, chronologically, with earlier system messages kept in front.
         """
-        async with self._operation("get_context"):
+        async with self._operation("get_context", writes=True):
             return await self._sessions.context(user_id, session_id, self.settings.context_window)
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 10,
+        mode: SearchMode = "hybrid",
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        filters: Mapping[str, MetadataValue] | None = None,
+        kinds: Sequence[ItemKind] = ("message", "memory"),
+    ) -> list[SearchHit]:
+        """Messages and memory entries relevant to ``query``, best first.
+
+        ``mode``: ``"exact"`` (the query as a phrase), ``"fulltext"``, ``"semantic"`` (needs
+        an embedder) or ``"hybrid"`` (both fused; full-text alone without an embedder).
+        ``since`` (inclusive) and ``until`` (exclusive) bound message timestamps and memory
+        creation times; ``filters`` match top-level metadata values (a memory's custom
+        fields). Each hit carries the item, its score and the signals that matched.
+        """
+        async with self._operation("search"):
+            scope = SearchScope(
+                user_id=user_id,
+                conversation_id=conversation_id,
+                since=as_utc(since) if since is not None else None,
+                until=as_utc(until) if until is not None else None,
+                metadata=dict(filters or {}),
+            )
+            return await self._retriever.search(
+                query, scope=scope, limit=limit, mode=mode, kinds=kinds
+            )
+
+    async def wait_for_embeddings(self) -> None:
+        """Return once every stored message and memory is embedded (no-op without embedder).
+
+        Embeds what is queued in this task, retries included; raises the embedder's error
+        (an :class:`~bruno_memory.adapters.embeddings.EmbeddingError`) if it fails.
+        """
+        if self._indexer is not None:
+            async with self._operation("wait_for_embeddings"):
+                await self._indexer.drain()
+
+    async def embedding_backlog(self) -> int:
+        """How many messages and memories wait to be embedded (0 without embedder)."""
+        if self._indexer is None:
+            return 0
+        async with self._operation("embedding_backlog"):
+            return await self._indexer.backlog()
 
     # -- users -----------------------------------------------------------------------------
 
@@ -255,5 +354,5 @@ class MemoryStore(MemoryInterface):
 
     async def delete_user(self, user_id: str) -> dict[str, int]:
         """Delete the user and all they own in one transaction; returns what was deleted."""
-        async with self._operation("delete_user"):
+        async with self._operation("delete_user", writes=True):
             return await self._users.delete(user_id)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bruno_memory.db.engine import SQLITE_WRITE_OPTION, Database
 from bruno_memory.repositories import (
     ConversationRepository,
+    EmbeddingRepository,
     MemoryRepository,
     MessageRepository,
     SessionRepository,
@@ -35,6 +36,7 @@ class UnitOfWork:
     sessions: SessionRepository
     messages: MessageRepository
     memories: MemoryRepository
+    embeddings: EmbeddingRepository
 
     def __init__(self, database: Database, *, write: bool = False) -> None:
         self._database = database
@@ -54,6 +56,7 @@ class UnitOfWork:
         self.sessions = SessionRepository(session)
         self.messages = MessageRepository(session)
         self.memories = MemoryRepository(session)
+        self.embeddings = EmbeddingRepository(session)
         return self
 
     async def __aexit__(
@@ -62,12 +65,10 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        try:
-            if self._session is not None and self._session.in_transaction():
-                await self._session.rollback()
-        finally:
-            self._session = None
-            await self._stack.aclose()
+        # Closing the session rolls back whatever was not committed; the rows read stay
+        # readable (detached, not expired) for the caller.
+        self._session = None
+        await self._stack.aclose()
 
     async def commit(self) -> None:
         """Make every change of this unit permanent, as one."""

@@ -47,7 +47,7 @@ def test_base_install_imports_without_optional_drivers() -> None:
     """`import bruno_memory` and an in-memory store work with the optional drivers absent."""
     script = """
 import asyncio, sys
-for name in ("asyncpg", "pgvector", "redis", "qdrant_client", "onnxruntime", "numpy"):
+for name in ("asyncpg", "pgvector", "redis", "qdrant_client", "onnxruntime", "tokenizers"):
     sys.modules[name] = None
 import bruno_memory
 from bruno_core.models.message import Message

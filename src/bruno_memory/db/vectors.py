@@ -9,9 +9,31 @@ and gives an exact scan, which is what a narrow filter wants.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.types import UserDefinedType
+
 #: The generated pgvector column of ``embeddings``.
 PGVECTOR_COLUMN = "embedding"
 #: Vector sizes that have an HNSW index (all-MiniLM-L6-v2: 384).
 HNSW_DIMENSIONS = frozenset({384})
 #: Name prefix of the HNSW indexes (``ix_embeddings_embedding_hnsw_384``).
 HNSW_INDEX_PREFIX = f"ix_embeddings_{PGVECTOR_COLUMN}_hnsw_"
+
+
+class PgVector(UserDefinedType[Any]):
+    """pgvector's ``vector(n)`` type, for casts in queries (values travel as text)."""
+
+    cache_ok = True
+
+    def __init__(self, dimensions: int | None = None) -> None:
+        self.dimensions = dimensions
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "vector" if self.dimensions is None else f"vector({self.dimensions})"
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form of a vector: ``[0.1,0.2,...]``."""
+    return "[" + ",".join(f"{float(value):.9g}" for value in vector) + "]"

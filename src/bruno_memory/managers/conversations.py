@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 from bruno_core.models.message import Message, MessageRole
 
+from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import InvalidInputError, MessageNotFoundError
+from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
     message_from_row,
@@ -20,14 +22,16 @@ from bruno_memory.mapping import (
     require_id,
     require_limit,
 )
+from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
 
 
 class ConversationManager:
     """Message operations over one database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, indexer: EmbeddingIndexer | None) -> None:
         self._database = database
+        self._indexer = indexer
 
     async def store(self, messages: Sequence[Message], conversation_id: str) -> None:
         """Append ``messages`` to the conversation in one transaction, in the given order."""
@@ -52,7 +56,13 @@ class ConversationManager:
                 row["user_id"] = owner
             await uow.messages.insert_many(rows, self._database.settings.batch_size)
             await uow.sessions.touch_conversation(conversation_id, now)
+            if self._indexer is not None:
+                await uow.embeddings.enqueue_messages(
+                    self._indexer.model_key, conversation_id, first, first + len(rows) - 1
+                )
             await uow.commit()
+        if self._indexer is not None:
+            self._indexer.notify()
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first."""
@@ -94,7 +104,7 @@ class ConversationManager:
         if parsed.is_empty:
             return []
         async with UnitOfWork(self._database) as uow:
-            rows = await uow.messages.search(parsed, user_id=user_id, limit=limit)
+            rows = await uow.messages.search(parsed, SearchScope(user_id=user_id), limit)
             return [message_from_row(row) for row in rows]
 
     async def clear(self, conversation_id: str, *, keep_system_messages: bool) -> int:
@@ -104,7 +114,13 @@ class ConversationManager:
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
             await uow.commit()
-            return deleted
+        if self._indexer is not None:
+            await self._indexer.forget(
+                VectorFilter(
+                    kinds=("message",), conversation_id=conversation_id, exclude_roles=tuple(keep)
+                )
+            )
+        return deleted
 
     @staticmethod
     async def _position(

@@ -6,11 +6,14 @@ import uuid
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
+from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, MemoryNotFoundError
+from bruno_memory.managers.indexer import EmbeddingIndexer
+from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import (
     apply_memory,
     memory_from_row,
@@ -19,7 +22,11 @@ from bruno_memory.mapping import (
     require_id,
     require_limit,
 )
+from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
+
+#: Most candidates a semantic memory query considers.
+MAX_SEMANTIC_POOL = 1000
 
 
 class MemoryManager:
@@ -29,8 +36,15 @@ class MemoryManager:
     returned entry's ``access_count`` and sets ``last_accessed``. :meth:`get` does not.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        indexer: EmbeddingIndexer | None,
+        semantic: SemanticSearch | None,
+    ) -> None:
         self._database = database
+        self._indexer = indexer
+        self._semantic = semantic
 
     async def store(self, entry: MemoryEntry) -> None:
         """Store a new entry; an entry with the same id raises ConflictError."""
@@ -38,7 +52,9 @@ class MemoryManager:
         async with UnitOfWork(self._database, write=True) as uow:
             await uow.users.ensure(row.user_id)
             await uow.memories.add(row)
+            await self._enqueue(uow, row)
             await uow.commit()
+        self._notify()
 
     async def get(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
         """The entry, or None."""
@@ -56,9 +72,13 @@ class MemoryManager:
                     "a memory cannot move to another user",
                     details={"memory_id": str(entry.id), "user_id": entry.user_id},
                 )
+            content_changed = row.content != entry.content
             apply_memory(row, entry, updated_at=utc_now())
+            if content_changed:
+                await self._enqueue(uow, row)
             await uow.commit()
-            return memory_from_row(row)
+        self._notify()
+        return memory_from_row(row)
 
     async def delete(self, memory_id: uuid.UUID | str) -> None:
         """Delete the entry; raises MemoryNotFoundError if there is none."""
@@ -67,21 +87,43 @@ class MemoryManager:
             if not await uow.memories.delete(key):
                 raise _not_found(key)
             await uow.commit()
+        if self._indexer is not None:
+            await self._indexer.forget_items("memory", [key])
 
     async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
-        """Entries matching the query's filters; ``query_text`` ranks by full-text match."""
+        """Entries matching the query's filters.
+
+        ``query_text`` ranks them by semantic similarity (keeping those at or above
+        ``similarity_threshold``) when the store has an embedder, by full-text match otherwise.
+        """
         require_id(query.user_id, "user_id")
-        text = (
-            FullTextQuery.parse(query.query_text, MatchMode.ANY)
-            if query.query_text is not None and query.query_text.strip()
-            else None
-        )
+        has_text = query.query_text is not None and bool(query.query_text.strip())
+        if query.query_text and has_text and self._semantic is not None:
+            return await self._query_semantic(self._semantic, query, query.query_text)
+        text = FullTextQuery.parse(query.query_text or "", MatchMode.ANY) if has_text else None
         if text is not None and text.is_empty:
             return []
-        now = utc_now()
         async with UnitOfWork(self._database, write=True) as uow:
-            rows = await uow.memories.query(query, text=text, now=now)
+            rows = await uow.memories.query(query, text=text, now=utc_now())
             return await self._accessed(uow, rows)
+
+    async def _query_semantic(
+        self, semantic: SemanticSearch, query: MemoryQuery, text: str
+    ) -> list[MemoryEntry]:
+        pool = min(MAX_SEMANTIC_POOL, max(query.limit * 4, 50))
+        matches = await semantic.nearest(
+            text, VectorFilter(kinds=("memory",), user_id=query.user_id), pool
+        )
+        similarity = {m.item_id: m.score for m in matches if m.score >= query.similarity_threshold}
+        if not similarity:
+            return []
+        candidates = query.model_copy(update={"limit": len(similarity)})
+        async with UnitOfWork(self._database, write=True) as uow:
+            rows = await uow.memories.query(
+                candidates, text=None, now=utc_now(), ids=list(similarity)
+            )
+            rows.sort(key=lambda row: -similarity[row.id])
+            return await self._accessed(uow, rows[: query.limit])
 
     async def search(self, query: str, *, user_id: str | None, limit: int) -> list[MemoryEntry]:
         """Unexpired entries containing every word of ``query``, best first."""
@@ -92,8 +134,16 @@ class MemoryManager:
         if parsed.is_empty:
             return []
         async with UnitOfWork(self._database, write=True) as uow:
-            rows = await uow.memories.search(parsed, user_id=user_id, limit=limit, now=utc_now())
+            rows = await uow.memories.search(parsed, SearchScope(user_id=user_id), limit, utc_now())
             return await self._accessed(uow, rows)
+
+    async def _enqueue(self, uow: UnitOfWork, row: models.Memory) -> None:
+        if self._indexer is not None:
+            await uow.embeddings.enqueue_memory(self._indexer.model_key, row.pk)
+
+    def _notify(self) -> None:
+        if self._indexer is not None:
+            self._indexer.notify()
 
     @staticmethod
     async def _accessed(uow: UnitOfWork, rows: list[models.Memory]) -> list[MemoryEntry]:

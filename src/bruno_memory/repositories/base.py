@@ -22,9 +22,15 @@ class Repository:
         """Name of the database dialect (``sqlite`` or ``postgresql``)."""
         return self.session.get_bind().dialect.name
 
+    def insert_statement(self, model: type[Base]) -> Any:
+        """The dialect's INSERT (with ON CONFLICT support) for ``model``."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return insert(model)
+
     async def insert_ignoring_conflicts(
         self, model: type[Base], rows: Sequence[Mapping[str, Any]]
     ) -> None:
-        """INSERT rows whose primary key may already exist; existing rows are left as they are."""
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        await self.session.execute(insert(model).on_conflict_do_nothing(), list(rows))
+        """INSERT rows whose key may already exist; existing rows are left as they are."""
+        await self.session.execute(
+            self.insert_statement(model).on_conflict_do_nothing(), list(rows)
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
 
-from bruno_memory.db.models import Conversation, Message
+from bruno_memory.db.models import Conversation, Embedding, Message
 from bruno_memory.db.types import utc_now
 from bruno_memory.repositories.base import Repository
 
@@ -40,11 +40,12 @@ class ConversationRepository(Repository):
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             return False
-        await self.session.execute(
-            update(Message)
-            .where(Message.conversation_id == conversation_id, Message.user_id.is_(None))
-            .values(user_id=owner)
-        )
+        for model in (Message, Embedding):
+            await self.session.execute(
+                update(model)
+                .where(model.conversation_id == conversation_id, model.user_id.is_(None))
+                .values(user_id=owner)
+            )
         return True
 
     async def allocate_positions(self, conversation_id: str, count: int) -> int:
@@ -69,6 +70,14 @@ class ConversationRepository(Repository):
             delete(Conversation).where(Conversation.user_id == user_id)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def ids_of_user(self, user_id: str) -> list[str]:
+        """Ids of the user's conversations."""
+        return list(
+            await self.session.scalars(
+                select(Conversation.id).where(Conversation.user_id == user_id)
+            )
+        )
 
     async def count_for_user(self, user_id: str) -> int:
         """How many conversations the user owns."""

@@ -12,6 +12,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import Memory, MemoryTag
 from bruno_memory.repositories.base import Repository
+from bruno_memory.repositories.scope import SearchScope
 
 
 class MemoryRepository(Repository):
@@ -27,11 +28,18 @@ class MemoryRepository(Repository):
         return (await self.session.scalars(select(Memory).where(Memory.id == memory_id))).first()
 
     async def query(
-        self, query: MemoryQuery, *, text: FullTextQuery | None, now: dt.datetime
+        self,
+        query: MemoryQuery,
+        *,
+        text: FullTextQuery | None,
+        now: dt.datetime,
+        ids: Sequence[uuid.UUID] | None = None,
     ) -> list[Memory]:
         """Memories matching every filter of ``query``; best text match first when searching,
         otherwise most important, then newest, first."""
         statement = select(Memory).where(Memory.user_id == query.user_id)
+        if ids is not None:
+            statement = statement.where(Memory.id.in_(ids))
         if query.memory_types:
             statement = statement.where(
                 Memory.memory_type.in_([kind.value for kind in query.memory_types])
@@ -62,19 +70,27 @@ class MemoryRepository(Repository):
         return list(await self.session.scalars(statement.limit(query.limit)))
 
     async def search(
-        self, text: FullTextQuery, *, user_id: str | None, limit: int, now: dt.datetime
+        self, text: FullTextQuery, scope: SearchScope, limit: int, now: dt.datetime
     ) -> list[Memory]:
-        """Unexpired memories matching ``text``, best first, optionally of one user only."""
-        statement = select(Memory).where(or_(Memory.expires_at.is_(None), Memory.expires_at > now))
-        if user_id is not None:
-            statement = statement.where(Memory.user_id == user_id)
+        """Unexpired memories in scope matching ``text``, best first."""
         statement = apply_fulltext(
-            statement,
+            select(Memory).where(*scope.memory_conditions(now)),
             dialect=self.dialect,
             model=Memory,
             query=text,
         )
         return list(await self.session.scalars(statement.limit(limit)))
+
+    async def by_ids(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime
+    ) -> dict[uuid.UUID, Memory]:
+        """The unexpired memories with these ids that are in scope."""
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Memory).where(Memory.id.in_(ids), *scope.memory_conditions(now))
+        )
+        return {row.id: row for row in rows}
 
     async def record_access(self, pks: Sequence[int], when: dt.datetime) -> dict[int, int]:
         """Count one access of each memory; returns the new access counts by ``pk``."""

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, select
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import Conversation, Message
 from bruno_memory.repositories.base import Repository
+from bruno_memory.repositories.scope import SearchScope
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,26 @@ class MessageRepository(Repository):
             return list(reversed(list(await self.session.scalars(newest_first))))
         return list(await self.session.scalars(statement.order_by(Message.seq).limit(limit)))
 
-    async def search(
-        self, query: FullTextQuery, *, user_id: str | None, limit: int
-    ) -> list[Message]:
-        """Messages matching ``query``, best match first, optionally of one user only."""
-        statement = select(Message)
-        if user_id is not None:
-            statement = statement.where(Message.user_id == user_id)
+    async def search(self, query: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
+        """Messages in scope matching ``query``, best match first."""
         statement = apply_fulltext(
-            statement,
+            select(Message).where(*scope.message_conditions()),
             dialect=self.dialect,
             model=Message,
             query=query,
         )
         return list(await self.session.scalars(statement.limit(limit)))
+
+    async def by_ids(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope
+    ) -> dict[uuid.UUID, Message]:
+        """The messages with these ids that are in scope."""
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Message).where(Message.id.in_(ids), *scope.message_conditions())
+        )
+        return {row.id: row for row in rows}
 
     async def delete_in_conversation(
         self, conversation_id: str, *, keep_roles: Iterable[str] = ()

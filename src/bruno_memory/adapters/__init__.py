@@ -1,0 +1,1 @@
+"""Adapters behind small ports: vector indexes, embedders (and, later, caches and event sinks)."""

@@ -1,0 +1,192 @@
+"""Vectors kept in the SQL store's ``embeddings`` table, searched in the database's own way.
+
+- PostgreSQL with pgvector: HNSW (cosine) for broad searches; a narrow filter (few matching
+  vectors) is answered by an exact scan instead, and an HNSW search that the filter leaves
+  short of ``limit`` is retried wider, then exactly, so a search returns ``limit`` results
+  whenever that many match.
+- SQLite, and PostgreSQL without pgvector: an exact scan in numpy, streamed in chunks so
+  memory stays bounded.
+
+Writes go to the same table; deleting a message or memory deletes its vectors by foreign-key
+cascade, so this index never holds orphans.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bruno_memory.adapters.vector.base import (
+    ItemKind,
+    Vector,
+    VectorFilter,
+    VectorMatch,
+    VectorRecord,
+)
+from bruno_memory.db.engine import Database
+from bruno_memory.db.vectors import HNSW_DIMENSIONS
+from bruno_memory.errors import InvalidInputError
+from bruno_memory.uow import UnitOfWork
+
+#: Filters matching at most this many vectors are answered exactly (fast and exact).
+EXACT_SCAN_LIMIT = 20_000
+#: HNSW candidate list sizes tried before falling back to an exact scan.
+EF_SEARCH_STEPS = (100, 400, 1000)
+#: Rows fetched per chunk by the numpy scan.
+SCAN_CHUNK = 8_192
+
+
+class SqlVectorIndex:
+    """The vector index of the SQL store itself."""
+
+    name = "sql"
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._pgvector: bool | None = None
+
+    async def has_pgvector(self) -> bool:
+        """True when the database has the pgvector column (PostgreSQL with the extension)."""
+        if self._pgvector is None:
+            async with UnitOfWork(self._database) as uow:
+                self._pgvector = await uow.embeddings.has_pgvector_column()
+        return self._pgvector
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def upsert(self, records: Sequence[VectorRecord]) -> None:
+        """Store vectors of existing messages and memories (replacing a model's old vector)."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            stored = await write_vectors(uow, records, [""] * len(records))
+            missing = [str(record.item_id) for record in records if record.item_id not in stored]
+            if missing:
+                raise InvalidInputError(
+                    "vectors for items that are not stored", details={"ids": missing[:10]}
+                )
+            await uow.commit()
+
+    async def delete_items(self, kind: ItemKind, item_ids: Sequence[uuid.UUID]) -> None:
+        """Delete every vector of these items."""
+        await self._delete(VectorFilter(kinds=(kind,)), item_ids)
+
+    async def delete_where(self, where: VectorFilter) -> None:
+        """Delete every vector matching the filter."""
+        await self._delete(where, ())
+
+    async def _delete(self, where: VectorFilter, item_ids: Sequence[uuid.UUID]) -> None:
+        async with UnitOfWork(self._database, write=True) as uow:
+            await uow.embeddings.delete(where, item_ids)
+            await uow.commit()
+
+    async def close(self) -> None:
+        """Nothing to release: the store owns the connections."""
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def count(self, where: VectorFilter) -> int:
+        """How many vectors match the filter."""
+        async with UnitOfWork(self._database) as uow:
+            return await uow.embeddings.count(where)
+
+    async def search(self, query: Vector, where: VectorFilter, limit: int) -> list[VectorMatch]:
+        """The ``limit`` vectors closest to ``query`` among those matching ``where``."""
+        if where.model_key is None:
+            raise ValueError("a vector search needs where.model_key")
+        if await self.has_pgvector():
+            found = await self._search_pgvector(query, where, limit)
+        else:
+            found = await self._search_numpy(query, where, limit)
+        return [
+            VectorMatch(kind=kind, item_id=item_id, score=score)  # type: ignore[arg-type]
+            for kind, item_id, score in found
+        ]
+
+    async def _search_numpy(
+        self, query: Vector, where: VectorFilter, limit: int
+    ) -> list[tuple[str, uuid.UUID, float]]:
+        best_scores = np.empty(0, dtype=np.float32)
+        best_items: list[tuple[str, uuid.UUID]] = []
+        async with UnitOfWork(self._database) as uow:
+            async for chunk in uow.embeddings.scan(where, SCAN_CHUNK):
+                matrix = np.vstack([vector for _, _, vector in chunk])
+                scores = np.concatenate([best_scores, matrix @ query])
+                items = best_items + [(kind, item_id) for kind, item_id, _ in chunk]
+                keep = top_indexes(scores, limit)
+                best_scores, best_items = scores[keep], [items[i] for i in keep]
+        return [
+            (kind, item_id, float(score))
+            for (kind, item_id), score in zip(best_items, best_scores, strict=True)
+        ]
+
+    async def _search_pgvector(
+        self, query: Vector, where: VectorFilter, limit: int
+    ) -> list[tuple[str, uuid.UUID, float]]:
+        narrow = where.user_id or where.conversation_id or where.since or where.until
+        async with UnitOfWork(self._database) as uow:
+            if int(query.shape[0]) in HNSW_DIMENSIONS and not (
+                narrow and await uow.embeddings.count(where) <= EXACT_SCAN_LIMIT
+            ):
+                for ef_search in EF_SEARCH_STEPS:
+                    await uow.embeddings.set_ef_search(ef_search)
+                    found = await uow.embeddings.nearest_pgvector(
+                        query, where, limit, use_index=True
+                    )
+                    if len(found) >= limit:
+                        return found
+            return await uow.embeddings.nearest_pgvector(query, where, limit, use_index=False)
+
+
+async def write_vectors(
+    uow: UnitOfWork, records: Sequence[VectorRecord], content_hashes: Sequence[str]
+) -> set[uuid.UUID]:
+    """Upsert ``records`` (with the hashes of the texts they embed) inside ``uow``.
+
+    Records of items that are not stored (deleted meanwhile) are skipped; returns the ids of
+    the items whose vectors were written.
+    """
+    stored: set[uuid.UUID] = set()
+    for kind in ("message", "memory"):
+        chosen = [
+            (record, content_hash)
+            for record, content_hash in zip(records, content_hashes, strict=True)
+            if record.kind == kind
+        ]
+        if not chosen:
+            continue
+        pks = await uow.embeddings.item_pks(kind, [record.item_id for record, _ in chosen])
+        rows = [
+            _row(record, pks[record.item_id], h) for record, h in chosen if record.item_id in pks
+        ]
+        if rows:
+            await uow.embeddings.upsert(kind, rows)
+        stored.update(pks)
+    return stored
+
+
+def top_indexes(scores: np.ndarray[Any, Any], limit: int) -> list[int]:
+    """Indexes of the ``limit`` highest scores, best first (ties: earlier first)."""
+    if scores.shape[0] > limit:
+        candidates = np.argpartition(-scores, limit - 1)[:limit]
+    else:
+        candidates = np.arange(scores.shape[0])
+    return sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))
+
+
+def _row(record: VectorRecord, item_pk: int, content_hash: str) -> dict[str, Any]:
+    vector = np.asarray(record.vector, dtype=np.float32)
+    return {
+        "kind": record.kind,
+        "item_id": record.item_id,
+        "message_pk" if record.kind == "message" else "memory_pk": item_pk,
+        "model_key": record.model_key,
+        "content_hash": content_hash,
+        "dimensions": int(vector.shape[0]),
+        "vector": vector,
+        "user_id": record.user_id,
+        "conversation_id": record.conversation_id,
+        "role": record.role,
+        "timestamp": record.timestamp,
+    }

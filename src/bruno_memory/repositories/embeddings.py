@@ -1,0 +1,276 @@
+"""Embeddings, the embedding job queue and the registry of models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
+from bruno_memory.db.models import Embedding, EmbeddingJob, EmbeddingModel, Memory, Message
+from bruno_memory.db.vectors import PGVECTOR_COLUMN, PgVector, vector_literal
+from bruno_memory.repositories.base import Repository
+
+_REPLACED_ON_UPSERT = (
+    "vector",
+    "dimensions",
+    "content_hash",
+    "user_id",
+    "conversation_id",
+    "role",
+    "timestamp",
+)
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A queued item with what embedding it needs: its text and its search fields."""
+
+    job_pk: int
+    kind: ItemKind
+    item_pk: int
+    item_id: uuid.UUID
+    text: str
+    user_id: str | None
+    conversation_id: str | None
+    role: str | None
+    timestamp: dt.datetime
+    attempts: int
+
+
+class EmbeddingRepository(Repository):
+    """Rows of ``embeddings``, ``embedding_jobs`` and ``embedding_models``."""
+
+    async def register_model(self, key: str, dimensions: int) -> bool:
+        """Record a model; True if it is new (its backfill has to be queued)."""
+        if await self.session.get(EmbeddingModel, key) is not None:
+            return False
+        await self.insert_ignoring_conflicts(
+            EmbeddingModel, [{"key": key, "dimensions": dimensions}]
+        )
+        return True
+
+    async def enqueue_messages(
+        self, model_key: str, conversation_id: str, first_seq: int, last_seq: int
+    ) -> None:
+        """Queue the messages stored at positions ``first_seq..last_seq`` of a conversation."""
+        chosen = select(Message.pk, literal(model_key)).where(
+            Message.conversation_id == conversation_id, Message.seq.between(first_seq, last_seq)
+        )
+        await self.session.execute(
+            insert(EmbeddingJob).from_select(["message_pk", "model_key"], chosen)
+        )
+
+    async def enqueue_memory(self, model_key: str, memory_pk: int) -> None:
+        """Queue one memory (again, after its content changed)."""
+        await self.session.execute(delete(Embedding).where(Embedding.memory_pk == memory_pk))
+        await self.insert_ignoring_conflicts(
+            EmbeddingJob, [{"memory_pk": memory_pk, "model_key": model_key}]
+        )
+
+    async def enqueue_missing(self, model_key: str) -> None:
+        """Queue every message and memory that has no vector and no job for the model."""
+        for column, model in ((EmbeddingJob.message_pk, Message), (EmbeddingJob.memory_pk, Memory)):
+            embedded = exists().where(
+                getattr(Embedding, column.key) == model.pk, Embedding.model_key == model_key
+            )
+            queued = exists().where(column == model.pk, EmbeddingJob.model_key == model_key)
+            chosen = select(model.pk, literal(model_key)).where(~embedded, ~queued)
+            await self.session.execute(
+                insert(EmbeddingJob).from_select([column.key, "model_key"], chosen)
+            )
+
+    async def pending(
+        self, model_key: str, limit: int, now: dt.datetime | None
+    ) -> list[PendingItem]:
+        """Up to ``limit`` queued items, oldest first; with ``now``, only those due by then."""
+        items: list[PendingItem] = []
+        for kind in ("message", "memory"):
+            statement = self._pending_query(kind, model_key).order_by(EmbeddingJob.pk).limit(limit)
+            if now is not None:
+                statement = statement.where(EmbeddingJob.available_at <= now)
+            rows = (await self.session.execute(statement)).all()
+            items += [PendingItem(row[0], kind, *row[1:]) for row in rows]
+        return sorted(items, key=lambda item: item.job_pk)[:limit]
+
+    @staticmethod
+    def _pending_query(kind: ItemKind, model_key: str) -> Select[Any]:
+        item: type[Message] | type[Memory] = Message if kind == "message" else Memory
+        job_column = EmbeddingJob.message_pk if kind == "message" else EmbeddingJob.memory_pk
+        role = Message.role if kind == "message" else Memory.memory_type
+        time = Message.timestamp if kind == "message" else Memory.created_at
+        return (
+            select(
+                EmbeddingJob.pk,
+                item.pk,
+                item.id,
+                item.content,
+                item.user_id,
+                item.conversation_id,
+                role,
+                time,
+                EmbeddingJob.attempts,
+            )
+            .join(item, item.pk == job_column)
+            .where(EmbeddingJob.model_key == model_key)
+        )
+
+    async def cached(
+        self, model_key: str, hashes: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """Stored vectors of the model for texts with these content hashes."""
+        if not hashes:
+            return {}
+        rows = await self.session.execute(
+            select(Embedding.content_hash, Embedding.vector).where(
+                Embedding.model_key == model_key, Embedding.content_hash.in_(set(hashes))
+            )
+        )
+        return {str(row[0]): row[1] for row in rows.all()}
+
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert embeddings; an item that already has a vector of the model keeps it."""
+        if rows:
+            await self.insert_ignoring_conflicts(Embedding, rows)
+
+    async def finish(self, job_pks: Sequence[int]) -> None:
+        """Remove done jobs from the queue."""
+        if job_pks:
+            await self.session.execute(delete(EmbeddingJob).where(EmbeddingJob.pk.in_(job_pks)))
+
+    async def postpone(self, job_pks: Sequence[int], error: str, until: dt.datetime) -> None:
+        """Record a failed attempt; the jobs are due again at ``until``."""
+        await self.session.execute(
+            update(EmbeddingJob)
+            .where(EmbeddingJob.pk.in_(job_pks))
+            .values(attempts=EmbeddingJob.attempts + 1, last_error=error[:2000], available_at=until)
+        )
+
+    async def backlog(self, model_key: str) -> int:
+        """How many items wait to be embedded with the model."""
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(EmbeddingJob)
+            .where(EmbeddingJob.model_key == model_key)
+        )
+        return int(count or 0)
+
+    async def item_pks(self, kind: ItemKind, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Surrogate keys of the stored messages or memories among ``item_ids``."""
+        model = Message if kind == "message" else Memory
+        rows = await self.session.execute(select(model.id, model.pk).where(model.id.in_(item_ids)))
+        return {row[0]: int(row[1]) for row in rows.all()}
+
+    async def upsert(self, kind: ItemKind, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert vectors, replacing an item's existing vector of the same model."""
+        column = "message_pk" if kind == "message" else "memory_pk"
+        statement = self.insert_statement(Embedding)
+        statement = statement.on_conflict_do_update(
+            index_elements=[column, "model_key"],
+            set_={name: statement.excluded[name] for name in _REPLACED_ON_UPSERT},
+        )
+        await self.session.execute(statement, list(rows))
+
+    async def delete(self, where: VectorFilter, item_ids: Sequence[uuid.UUID] = ()) -> None:
+        """Delete the vectors matching the filter (and, if given, belonging to these items)."""
+        statement = delete(Embedding).where(*conditions(where))
+        if item_ids:
+            statement = statement.where(Embedding.item_id.in_(item_ids))
+        await self.session.execute(statement)
+
+    async def has_pgvector_column(self) -> bool:
+        """True when the pgvector column exists (PostgreSQL with the extension)."""
+        if self.dialect != "postgresql":
+            return False
+        found = await self.session.scalar(
+            text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'embeddings' AND column_name = :column"
+            ).bindparams(column=PGVECTOR_COLUMN)
+        )
+        return found is not None
+
+    async def set_ef_search(self, ef_search: int) -> None:
+        """Size of HNSW's candidate list for the rest of this transaction."""
+        await self.session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+
+    async def nearest_pgvector(
+        self, query: npt.NDArray[np.float32], where: VectorFilter, limit: int, *, use_index: bool
+    ) -> list[tuple[str, uuid.UUID, float]]:
+        """``(kind, item_id, cosine similarity)`` of the nearest vectors, by pgvector."""
+        dimensions = int(query.shape[0])
+        column: ColumnElement[Any] = literal_column(PGVECTOR_COLUMN)
+        # Cast to vector(n), the column matches the HNSW index expression; bare, it does not.
+        searched = cast(column, PgVector(dimensions)) if use_index else column
+        target = cast(
+            bindparam("query_vector", vector_literal(query.tolist()), String), PgVector(dimensions)
+        )
+        distance = searched.op("<=>")(target)
+        statement = (
+            select(Embedding.kind, Embedding.item_id, distance)
+            .where(Embedding.dimensions == dimensions, *conditions(where))
+            .order_by(distance)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(row[0], row[1], 1.0 - float(row[2])) for row in rows]
+
+    async def count(self, where: VectorFilter) -> int:
+        """How many vectors match the filter."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(Embedding).where(*conditions(where))
+        )
+        return int(count or 0)
+
+    async def scan(
+        self, where: VectorFilter, chunk_size: int
+    ) -> AsyncIterator[list[tuple[str, uuid.UUID, npt.NDArray[np.float32]]]]:
+        """The matching vectors as ``(kind, item_id, vector)``, ``chunk_size`` rows at a time."""
+        statement = select(Embedding.kind, Embedding.item_id, Embedding.vector).where(
+            *conditions(where)
+        )
+        result = await self.session.stream(statement.execution_options(yield_per=chunk_size))
+        async for partition in result.partitions(chunk_size):
+            yield [(row[0], row[1], row[2]) for row in partition]
+
+
+def conditions(where: VectorFilter) -> list[Any]:
+    """SQL conditions on ``embeddings`` for a vector filter."""
+    clauses: list[Any] = []
+    if where.model_key is not None:
+        clauses.append(Embedding.model_key == where.model_key)
+    if where.kinds:
+        clauses.append(Embedding.kind.in_(where.kinds))
+    if where.user_id is not None:
+        clauses.append(Embedding.user_id == where.user_id)
+    if where.conversation_id is not None:
+        clauses.append(Embedding.conversation_id == where.conversation_id)
+    if where.since is not None:
+        clauses.append(Embedding.timestamp >= where.since)
+    if where.until is not None:
+        clauses.append(Embedding.timestamp < where.until)
+    if where.exclude_roles:
+        clauses.append(or_(Embedding.role.is_(None), Embedding.role.not_in(where.exclude_roles)))
+    return clauses

@@ -1,0 +1,42 @@
+"""How a store's parts are chosen from its settings."""
+
+from __future__ import annotations
+
+import enum
+
+from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.managers.retriever import RetrievalSettings
+from bruno_memory.settings import MemorySettings
+
+
+class DefaultEmbedder(enum.Enum):
+    """Marker for "use the local offline embedder when the ``embeddings`` extra is installed"."""
+
+    LOCAL = "local"
+
+
+def retrieval_settings(settings: MemorySettings) -> RetrievalSettings:
+    """The retriever's settings out of the store's."""
+    return RetrievalSettings(
+        rrf_k=settings.search_rrf_k,
+        fulltext_weight=settings.search_fulltext_weight,
+        semantic_weight=settings.search_semantic_weight,
+        recency_weight=settings.search_recency_weight,
+        recency_half_life_days=settings.search_recency_half_life_days,
+        importance_weight=settings.search_importance_weight,
+        cache_size=settings.search_cache_size,
+        cache_ttl_seconds=settings.search_cache_ttl_seconds,
+    )
+
+
+def external_index(settings: MemorySettings) -> VectorIndex | None:
+    """The vector index named by the settings, when it is not the SQL database."""
+    if settings.vector_store == "sql":
+        return None
+    from bruno_memory.adapters.vector.qdrant import QdrantVectorIndex
+
+    if settings.qdrant_url is not None:
+        return QdrantVectorIndex.server(settings.qdrant_url, settings.qdrant_api_key)
+    if settings.qdrant_path in (None, ":memory:"):
+        return QdrantVectorIndex.local()
+    return QdrantVectorIndex.local(settings.qdrant_path)
