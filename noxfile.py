@@ -31,8 +31,8 @@ def install_groups(session: nox.Session, *groups: str) -> None:
 @nox.session
 @nox.parametrize("backend", BACKENDS)
 def tests(session: nox.Session, backend: str) -> None:
-    """The whole suite on one backend, against the installed wheel."""
-    session.install(".")
+    """The whole suite on one backend, against the installed wheel (every extra)."""
+    session.install(".[all]")
     install_groups(session, "test")
     session.run("pytest", f"--backend={backend}", *session.posargs)
 
@@ -40,7 +40,7 @@ def tests(session: nox.Session, backend: str) -> None:
 @nox.session
 def migrations(session: nox.Session) -> None:
     """Upgrade, drift check, downgrade and upgrade again, on SQLite and PostgreSQL."""
-    session.install(".")
+    session.install(".[postgresql]")
     install_groups(session, "test")
     session.run("pytest", "tests/integration/test_migrations.py", *session.posargs)
 
@@ -56,7 +56,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict on src/."""
-    session.install(".")
+    session.install(".[all]")
     install_groups(session, "typing")
     session.run("mypy")
 

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bruno_core.models.message import Message
+
 from benchmarks._data import (
     CONVERSATION_LENGTH,
     Corpus,
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from bruno_memory import MemoryStore
 
 WRITER = "writer"  # the user owning the conversations of the write measurements
+Batch = tuple[str, list[Message]]  # a conversation id and the messages to store in it
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,16 @@ class Plan:
     single_messages: int = 2_000
     single_warmup: int = 100
     batch_messages: int = 10_000
-    batch_repeats: int = 3  # after one untimed batch per subject
+    batch_repeats: int = 5  # after one untimed batch per subject
     retrieve_calls: int = 1_000
     retrieve_warmup: int = 200
     retrieve_limit: int = 20
     search_queries: int = 200  # each also run once, untimed, before the timed pass
     search_limit: int = 10
+    # "none": the foundation layer alone, create_memory(url, embedder=None). "default": the
+    # library's default embedder, whose background indexer then embeds every stored message
+    # in this process while the timings run (the raw baselines embed nothing).
+    embedder: str = "none"
 
 
 async def single_writes(
@@ -73,34 +80,34 @@ async def single_writes(
 async def batch_writes(
     backend: str, memory: MemoryStore, raw: RawDriver, corpus: Corpus, plan: Plan
 ) -> list[Measurement]:
-    """Batches of ``plan.batch_messages`` into a new conversation each, every insert method."""
-    rounds = 1 + plan.batch_repeats
-    subjects: dict[str, Call] = {}
-    batches: dict[str, list[tuple[str, list[Any]]]] = {}
+    """Batches of ``plan.batch_messages``, each into a new conversation, by the library and
+    by every insert method of the raw driver; one untimed round, then the timed ones."""
     names = ["library", *(f"{raw.name} {method}" for method in raw.insert_methods)]
+    batches: dict[str, list[Batch]] = {}
     for name in names:
-        keys = [f"batch-{name.replace(' ', '-')}-{number}" for number in range(rounds)]
+        keys = [f"batch-{name.replace(' ', '-')}-{n}" for n in range(1 + plan.batch_repeats)]
         batches[name] = [(key, corpus.messages(key, WRITER, plan.batch_messages)) for key in keys]
-    for name, method in zip(names[1:], raw.insert_methods, strict=True):
-        for key, _ in batches[name]:
-            await raw.create_conversation(key, WRITER)
-        subjects[name] = _raw_batch(raw, batches[name], method)
 
     async def library(number: int) -> None:
-        key, messages = batches["library"][number]
-        await memory.store_messages(messages, key)
+        conversation, messages = batches["library"][number]
+        await memory.store_messages(messages, conversation)
 
-    samples = await interleaved({"library": library, **subjects}, plan.batch_repeats, 1)
+    subjects: dict[str, Call] = {"library": library}
+    for name, method in zip(names[1:], raw.insert_methods, strict=True):
+        for conversation, _ in batches[name]:
+            await raw.create_conversation(conversation, WRITER)
+        subjects[name] = _raw_batch(raw, batches[name], method)
+    samples = await interleaved(subjects, plan.batch_repeats, warmup=1)
     return [
         Measurement(backend, "store_messages", subject, None, plan.batch_messages, times)
         for subject, times in samples.items()
     ]
 
 
-def _raw_batch(raw: RawDriver, batches: list[tuple[str, list[Any]]], method: str) -> Call:
+def _raw_batch(raw: RawDriver, batches: list[Batch], method: str) -> Call:
     async def call(number: int) -> None:
-        key, messages = batches[number]
-        await raw.store(messages, key, WRITER, method)
+        conversation, messages = batches[number]
+        await raw.store(messages, conversation, WRITER, method)
 
     return call
 

@@ -117,7 +117,7 @@ class RawDriver(abc.ABC):
     def _row(
         self, message: Message, conversation_id: str, user_id: str, seq: int, now: dt.datetime
     ) -> tuple[Any, ...]:
-        timestamp = message.timestamp.replace(tzinfo=dt.timezone.utc)
+        timestamp = message.timestamp.replace(tzinfo=dt.timezone.utc)  # naive UTC in _data
         return (
             self._uuid(message.id), conversation_id, user_id, seq, message.role.value,
             message.message_type.value, message.content, json.dumps(message.metadata),

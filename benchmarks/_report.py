@@ -138,6 +138,19 @@ def measurement_table(backend: str, description: str, measurements: list[Measure
     return table
 
 
+def search_notes(measurements: list[Measurement]) -> list[str]:
+    """What the queries found at each size: most cost comes from matches of every user."""
+    return [
+        f"{m.backend} search at {_size(m.stored)}: {m.extra['mean_results']} results per query "
+        f"on average, {m.extra['queries_without_results']}/{len(m.samples_ns)} queries find "
+        f"nothing for their user; matching messages of all users: median "
+        f"{m.extra['median_matching_messages_all_users']:,.0f}, "
+        f"mean {m.extra['mean_matching_messages_all_users']:,.0f}"
+        for m in measurements
+        if m.operation == "search_messages" and m.is_library
+    ]
+
+
 def target_table(targets: list[Target]) -> Table:
     """The goals and whether they were met."""
     table = Table(title="targets", title_justify="left")

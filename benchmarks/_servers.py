@@ -14,6 +14,7 @@ import os
 import sqlite3
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,9 +132,11 @@ async def open_backend(name: str) -> AsyncIterator[Backend]:
             url = make_url(os.environ[POSTGRES_URL_VARIABLE])
             yield await PostgresBackend.at(url, f"server from {POSTGRES_URL_VARIABLE}")
         else:
-            import pgserver  # only needed when no server is given
+            with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+                warnings.simplefilter("ignore")
+                from pgserver.postgres_server import get_server  # only needed here
 
-            server = pgserver.get_server(Path(folder) / "pgdata", cleanup_mode="stop")
+                server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
             try:
                 yield await PostgresBackend.at(make_url(server.get_uri()), "pgserver")
             finally:

@@ -5,6 +5,7 @@
     python -m benchmarks.foundation --quick          # smoke run, 10k messages, < 1 minute
     python -m benchmarks.foundation                  # SQLite 10k/100k/1M, PostgreSQL 10k/100k
     python -m benchmarks.foundation --pg-full        # PostgreSQL up to 1M as well
+    python -m benchmarks.foundation --embedder default  # background embedding on
 
 Per backend, in a fresh database: (1) ``store_message`` one call each and (2) batches of
 10,000 with ``store_messages``, alternating with a raw driver writing the same rows. Then,
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +37,7 @@ from benchmarks._report import (
     measurement_table,
     now_iso,
     phase_table,
+    search_notes,
     target_table,
     write_json,
 )
@@ -57,6 +60,8 @@ QUICK_PLAN = Plan(
     search_queries=50,
 )
 NOTES = [
+    "The library is opened with embedder=None (the foundation layer: no background "
+    "embedding competing for the CPU) unless --embedder default is given.",
     "Raw baselines write the same rows into a database migrated by the library (same "
     "indexes, FTS5 triggers / generated tsvector), in the same transaction shape: bump "
     "conversations.last_seq, insert messages. Encoding Message objects into row values is "
@@ -80,6 +85,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/foundation.json"))
     parser.add_argument("--quick", action="store_true", help="10k only, fewer repetitions")
     parser.add_argument("--seed", type=int, default=20251125)
+    parser.add_argument(
+        "--embedder",
+        choices=("none", "default"),
+        default="none",
+        help="none: the foundation layer alone (embedder=None); default: the library's "
+        "default embedder, indexing in the background during the timings",
+    )
     return parser.parse_args(argv)
 
 
@@ -94,6 +106,7 @@ def sizes(text: str) -> tuple[int, ...]:
 def plans(arguments: argparse.Namespace) -> dict[str, Plan]:
     """The plan of each backend asked for."""
     base = QUICK_PLAN if arguments.quick else Plan(sizes=sizes(arguments.sizes))
+    base = dataclasses.replace(base, embedder=arguments.embedder)
     pg_sizes = base.sizes if arguments.pg_full else tuple(s for s in base.sizes if s <= 100_000)
     if arguments.pg_sizes:
         pg_sizes = sizes(arguments.pg_sizes)
@@ -106,11 +119,13 @@ def plans(arguments: argparse.Namespace) -> dict[str, Plan]:
 
 @contextlib.asynccontextmanager
 async def connected(
-    backend: Backend, label: str, phases: Phases
+    backend: Backend, label: str, plan: Plan, phases: Phases
 ) -> AsyncIterator[tuple[MemoryStore, RawDriver]]:
     """A new database, open in the library (migrated) and in the raw driver."""
     async with backend.database(label) as url:
-        memory = create_memory(url)
+        memory = (
+            create_memory(url) if plan.embedder == "default" else create_memory(url, embedder=None)
+        )
         with phases.phase(backend.name, f"{label}: create database, run migrations"):
             await memory.open()
         raw = await backend.connect_raw(url)
@@ -126,12 +141,12 @@ async def run_backend(
 ) -> list[Measurement]:
     """Every measurement of one backend."""
     name, results = backend.name, []
-    async with connected(backend, "writes", phases) as (memory, raw):
+    async with connected(backend, "writes", plan, phases) as (memory, raw):
         with phases.phase(name, f"store_message x {plan.single_messages:,} (each side)"):
             results += await _measure.single_writes(name, memory, raw, corpus, plan)
         with phases.phase(name, f"store_messages {plan.batch_messages:,} x {plan.batch_repeats}"):
             results += await _measure.batch_writes(name, memory, raw, corpus, plan)
-    async with connected(backend, "history", phases) as (memory, raw):
+    async with connected(backend, "history", plan, phases) as (memory, raw):
         stored = 0
         for size in plan.sizes:
             with phases.phase(name, f"ingest {stored:,} -> {size:,} messages"):
@@ -192,12 +207,16 @@ def targets(measurements: list[Measurement], plans: dict[str, Plan]) -> list[Tar
 async def run(arguments: argparse.Namespace) -> int:
     """Run the benchmark; print and write the results. Exit status 0 (targets are reported)."""
     started = time.perf_counter()
+    load_before = os.getloadavg()
     chosen = plans(arguments)
     corpus = _data.Corpus(arguments.seed)
     phases = Phases()
     descriptions: dict[str, str] = {}
     measurements: list[Measurement] = []
-    console.print(f"[bold]bruno-memory foundation benchmark[/bold]  seed {arguments.seed}")
+    console.print(
+        f"[bold]bruno-memory foundation benchmark[/bold]  seed {arguments.seed}, "
+        f"embedder {arguments.embedder}"
+    )
     console.print(f"stop words excluded from queries: {' '.join(corpus.stop_words)}")
     for name, plan in chosen.items():
         console.print(f"[bold]{name}[/bold]: sizes {', '.join(f'{s:,}' for s in plan.sizes)}")
@@ -210,14 +229,21 @@ async def run(arguments: argparse.Namespace) -> int:
         console.print(measurement_table(name, descriptions[name], measurements))
     console.print(target_table(goals))
     console.print(phase_table(phases))
-    for note in NOTES:
+    for note in [*search_notes(measurements), *NOTES]:
         console.print(f"[dim]- {note}[/dim]")
     wall = time.perf_counter() - started
     document = {
         "benchmark": "foundation",
         "date": now_iso(),
         "command": " ".join(["python -m benchmarks.foundation", *sys.argv[1:]]),
-        "machine": machine_info(),
+        # Other work on the machine skews timings: compare with the number of CPUs.
+        "machine": {
+            **machine_info(),
+            "load_average_1_5_15_min": {
+                "before": [round(value, 2) for value in load_before],
+                "after": [round(value, 2) for value in os.getloadavg()],
+            },
+        },
         "backends": descriptions,
         "parameters": {
             "quick": arguments.quick,
@@ -239,7 +265,10 @@ async def run(arguments: argparse.Namespace) -> int:
         "wall_seconds": round(wall, 1),
     }
     write_json(arguments.out, document)
-    console.print(f"wall time {wall:,.1f} s; results written to {arguments.out}")
+    console.print(
+        f"wall time {wall:,.1f} s; load average before/after {load_before[0]:.2f}/"
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; results in {arguments.out}"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ PostgreSQL targets (see ``tests/servers.py``), no option runs all of them.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -143,9 +144,10 @@ def uid() -> str:
 
 
 @pytest.fixture
-def word() -> str:
-    """A word no other test writes, to search for."""
-    return "w" + uuid.uuid4().hex[:10]
+def word(request: pytest.FixtureRequest) -> str:
+    """A word no other test writes, to search for; the same on every run of the test, so
+    a result never depends on luck (e.g. hashing-embedder collisions)."""
+    return "w" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:10]
 
 
 @pytest.fixture

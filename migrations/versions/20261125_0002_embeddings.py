@@ -121,6 +121,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "message_pk", "model_key", name=op.f("uq_embeddings_message_pk_model_key")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("embeddings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_embeddings_item_id"), ["item_id"], unique=False)

@@ -50,6 +50,12 @@ class MemorySettings(BaseSettings):
         description="Where vectors are searched: the SQL database itself (pgvector on "
         "PostgreSQL when available, exact numpy otherwise) or Qdrant.",
     )
+    vector_cache_max_vectors: int = Field(
+        default=200_000,
+        ge=0,
+        description="Vectors kept in memory for exact search on SQLite (and PostgreSQL "
+        "without pgvector): ~1.5 KB each at 384 dimensions. Larger partitions are scanned.",
+    )
     qdrant_url: str | None = Field(default=None, description="Qdrant server URL.")
     qdrant_api_key: str | None = Field(default=None, description="Qdrant API key.")
     qdrant_path: str | None = Field(

@@ -222,6 +222,8 @@ class Embedding(Base):
         Index("ix_embeddings_model_key_content_hash", "model_key", "content_hash"),
         Index("ix_embeddings_model_key_user_id_timestamp", "model_key", "user_id", "timestamp"),
         Index("ix_embeddings_model_key_conversation_id", "model_key", "conversation_id"),
+        # Keys only grow: in-memory matrices detect changes by (count, max key).
+        {"sqlite_autoincrement": True},
     )
 
     pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.types import UserDefinedType
 
 #: The generated pgvector column of ``embeddings``.
@@ -32,6 +33,10 @@ class PgVector(UserDefinedType[Any]):
 
     def get_col_spec(self, **_: Any) -> str:
         return "vector" if self.dimensions is None else f"vector({self.dimensions})"
+
+
+# Let reflection (Alembic's autogenerate / check) recognise the pgvector column.
+postgresql_base.ischema_names.setdefault("vector", PgVector)
 
 
 def vector_literal(vector: Sequence[float]) -> str:

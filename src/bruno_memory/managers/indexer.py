@@ -42,6 +42,8 @@ POLL_INTERVAL = 2.0
 #: Wait before the first retry of a failed batch; it doubles with each attempt, up to the max.
 FIRST_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(minutes=5)
+#: Seconds stop() waits for the batch in progress before cancelling it.
+STOP_TIMEOUT = 30.0
 
 
 class EmbeddingIndexer:
@@ -66,6 +68,7 @@ class EmbeddingIndexer:
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Register the model (queueing what it has not embedded yet) and start draining."""
@@ -80,12 +83,24 @@ class EmbeddingIndexer:
         self.notify()
 
     async def stop(self) -> None:
-        """Stop the background task (queued items stay queued)."""
-        if self._task is not None:
+        """Stop the background task after its current batch (queued items stay queued).
+
+        Cancelling mid-batch could interrupt a database call half way, so the task is asked
+        to stop between batches and only cancelled if it does not within STOP_TIMEOUT.
+        """
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT)
+        except asyncio.TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        finally:
             self._task = None
+            self._stopping = False
 
     def notify(self) -> None:
         """Tell the indexer that new items were queued."""
@@ -111,10 +126,12 @@ class EmbeddingIndexer:
         await self._drain(due_only=False)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self._drain(due_only=True)
             except asyncio.CancelledError:
@@ -124,7 +141,7 @@ class EmbeddingIndexer:
 
     async def _drain(self, *, due_only: bool) -> None:
         async with self._drain_lock:
-            while True:
+            while not (due_only and self._stopping):
                 async with UnitOfWork(self._database) as uow:
                     items = await uow.embeddings.pending(
                         self.model_key, self._batch_size, utc_now() if due_only else None

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
+    LargeBinary,
     Select,
     String,
     bindparam,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 
@@ -33,15 +35,19 @@ from bruno_memory.db.models import Embedding, EmbeddingJob, EmbeddingModel, Memo
 from bruno_memory.db.vectors import PGVECTOR_COLUMN, PgVector, vector_literal
 from bruno_memory.repositories.base import Repository
 
-_REPLACED_ON_UPSERT = (
-    "vector",
-    "dimensions",
-    "content_hash",
-    "user_id",
-    "conversation_id",
-    "role",
-    "timestamp",
-)
+
+@dataclass(frozen=True)
+class VectorRows:
+    """A chunk of stored vectors (raw little-endian float32 bytes) with their search fields."""
+
+    pks: list[int]
+    kinds: list[str]
+    item_ids: list[uuid.UUID]
+    user_ids: list[str | None]
+    conversation_ids: list[str | None]
+    roles: list[str | None]
+    timestamps: list[dt.datetime]
+    vectors: list[bytes]
 
 
 @dataclass(frozen=True)
@@ -184,14 +190,18 @@ class EmbeddingRepository(Repository):
         return {row[0]: int(row[1]) for row in rows.all()}
 
     async def upsert(self, kind: ItemKind, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert vectors, replacing an item's existing vector of the same model."""
-        column = "message_pk" if kind == "message" else "memory_pk"
-        statement = self.insert_statement(Embedding)
-        statement = statement.on_conflict_do_update(
-            index_elements=[column, "model_key"],
-            set_={name: statement.excluded[name] for name in _REPLACED_ON_UPSERT},
-        )
-        await self.session.execute(statement, list(rows))
+        """Store vectors, replacing an item's vector of the same model.
+
+        A replaced vector gets a new row (and key) rather than an update in place, so the
+        in-memory matrices of :mod:`bruno_memory.adapters.vector.matrix` see the change.
+        """
+        column = Embedding.message_pk if kind == "message" else Embedding.memory_pk
+        for model_key in {row["model_key"] for row in rows}:
+            pks = [row[column.key] for row in rows if row["model_key"] == model_key]
+            await self.session.execute(
+                delete(Embedding).where(Embedding.model_key == model_key, column.in_(pks))
+            )
+        await self.session.execute(insert(Embedding), list(rows))
 
     async def delete(self, where: VectorFilter, item_ids: Sequence[uuid.UUID] = ()) -> None:
         """Delete the vectors matching the filter (and, if given, belonging to these items)."""
@@ -237,6 +247,67 @@ class EmbeddingRepository(Repository):
         rows = (await self.session.execute(statement)).all()
         return [(row[0], row[1], 1.0 - float(row[2])) for row in rows]
 
+    async def fingerprint(self, model_key: str, user_id: str | None) -> tuple[int, int]:
+        """``(row count, largest key)`` of a partition: changes whenever its rows change."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.coalesce(func.max(Embedding.pk), 0)).where(
+                    *_partition(model_key, user_id)
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def vector_rows(
+        self,
+        model_key: str,
+        user_id: str | None,
+        *,
+        after_pk: int,
+        chunk_size: int,
+    ) -> AsyncIterator[VectorRows]:
+        """The partition's rows with a key above ``after_pk``, in key order, chunk by chunk."""
+        raw = (
+            type_coerce(Embedding.vector, LargeBinary)
+            if self.dialect == "sqlite"
+            else Embedding.vector
+        )
+        statement = (
+            select(
+                Embedding.pk,
+                Embedding.kind,
+                Embedding.item_id,
+                Embedding.user_id,
+                Embedding.conversation_id,
+                Embedding.role,
+                Embedding.timestamp,
+                raw,
+            )
+            .where(*_partition(model_key, user_id), Embedding.pk > after_pk)
+            .order_by(Embedding.pk)
+            .execution_options(yield_per=chunk_size)
+        )
+        result = await self.session.stream(statement)
+        async for chunk in result.partitions(chunk_size):
+            pks, kinds, item_ids, user_ids, conversation_ids, roles, timestamps, vectors = zip(
+                *chunk, strict=True
+            )
+            yield VectorRows(
+                pks=list(pks),
+                kinds=list(kinds),
+                item_ids=list(item_ids),
+                user_ids=list(user_ids),
+                conversation_ids=list(conversation_ids),
+                roles=list(roles),
+                timestamps=list(timestamps),
+                vectors=[v if isinstance(v, bytes) else v.tobytes() for v in vectors],
+            )
+
+    async def count_up_to(self, where: VectorFilter, ceiling: int) -> int:
+        """How many vectors match the filter, counting no further than ``ceiling``."""
+        matching = select(Embedding.pk).where(*conditions(where)).limit(ceiling).subquery()
+        return int(await self.session.scalar(select(func.count()).select_from(matching)) or 0)
+
     async def count(self, where: VectorFilter) -> int:
         """How many vectors match the filter."""
         count = await self.session.scalar(
@@ -244,16 +315,14 @@ class EmbeddingRepository(Repository):
         )
         return int(count or 0)
 
-    async def scan(
-        self, where: VectorFilter, chunk_size: int
-    ) -> AsyncIterator[list[tuple[str, uuid.UUID, npt.NDArray[np.float32]]]]:
-        """The matching vectors as ``(kind, item_id, vector)``, ``chunk_size`` rows at a time."""
-        statement = select(Embedding.kind, Embedding.item_id, Embedding.vector).where(
-            *conditions(where)
-        )
-        result = await self.session.stream(statement.execution_options(yield_per=chunk_size))
-        async for partition in result.partitions(chunk_size):
-            yield [(row[0], row[1], row[2]) for row in partition]
+
+def _partition(model_key: str, user_id: str | None) -> list[Any]:
+    # A model key names one vector size, so the partition needs no dimension test (and its
+    # count is answered from the (model_key, user_id, ...) index alone).
+    clauses = [Embedding.model_key == model_key]
+    if user_id is not None:
+        clauses.append(Embedding.user_id == user_id)
+    return clauses
 
 
 def conditions(where: VectorFilter) -> list[Any]:

@@ -4,8 +4,8 @@
   vectors) is answered by an exact scan instead, and an HNSW search that the filter leaves
   short of ``limit`` is retried wider, then exactly, so a search returns ``limit`` results
   whenever that many match.
-- SQLite, and PostgreSQL without pgvector: an exact scan in numpy, streamed in chunks so
-  memory stays bounded.
+- SQLite, and PostgreSQL without pgvector: exact search in numpy over matrices kept in
+  memory and current (:mod:`bruno_memory.adapters.vector.matrix`).
 
 Writes go to the same table; deleting a message or memory deletes its vectors by foreign-key
 cascade, so this index never holds orphans.
@@ -26,6 +26,7 @@ from bruno_memory.adapters.vector.base import (
     VectorMatch,
     VectorRecord,
 )
+from bruno_memory.adapters.vector.matrix import MatrixSearch
 from bruno_memory.db.engine import Database
 from bruno_memory.db.vectors import HNSW_DIMENSIONS
 from bruno_memory.errors import InvalidInputError
@@ -35,8 +36,6 @@ from bruno_memory.uow import UnitOfWork
 EXACT_SCAN_LIMIT = 20_000
 #: HNSW candidate list sizes tried before falling back to an exact scan.
 EF_SEARCH_STEPS = (100, 400, 1000)
-#: Rows fetched per chunk by the numpy scan.
-SCAN_CHUNK = 8_192
 
 
 class SqlVectorIndex:
@@ -47,6 +46,7 @@ class SqlVectorIndex:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._pgvector: bool | None = None
+        self._matrix = MatrixSearch(database, database.settings.vector_cache_max_vectors)
 
     async def has_pgvector(self) -> bool:
         """True when the database has the pgvector column (PostgreSQL with the extension)."""
@@ -95,30 +95,12 @@ class SqlVectorIndex:
         """The ``limit`` vectors closest to ``query`` among those matching ``where``."""
         if where.model_key is None:
             raise ValueError("a vector search needs where.model_key")
-        if await self.has_pgvector():
-            found = await self._search_pgvector(query, where, limit)
-        else:
-            found = await self._search_numpy(query, where, limit)
+        if not await self.has_pgvector():
+            return await self._matrix.search(query, where, limit)
+        found = await self._search_pgvector(query, where, limit)
         return [
             VectorMatch(kind=kind, item_id=item_id, score=score)  # type: ignore[arg-type]
             for kind, item_id, score in found
-        ]
-
-    async def _search_numpy(
-        self, query: Vector, where: VectorFilter, limit: int
-    ) -> list[tuple[str, uuid.UUID, float]]:
-        best_scores = np.empty(0, dtype=np.float32)
-        best_items: list[tuple[str, uuid.UUID]] = []
-        async with UnitOfWork(self._database) as uow:
-            async for chunk in uow.embeddings.scan(where, SCAN_CHUNK):
-                matrix = np.vstack([vector for _, _, vector in chunk])
-                scores = np.concatenate([best_scores, matrix @ query])
-                items = best_items + [(kind, item_id) for kind, item_id, _ in chunk]
-                keep = top_indexes(scores, limit)
-                best_scores, best_items = scores[keep], [items[i] for i in keep]
-        return [
-            (kind, item_id, float(score))
-            for (kind, item_id), score in zip(best_items, best_scores, strict=True)
         ]
 
     async def _search_pgvector(
@@ -127,7 +109,9 @@ class SqlVectorIndex:
         narrow = where.user_id or where.conversation_id or where.since or where.until
         async with UnitOfWork(self._database) as uow:
             if int(query.shape[0]) in HNSW_DIMENSIONS and not (
-                narrow and await uow.embeddings.count(where) <= EXACT_SCAN_LIMIT
+                narrow
+                and await uow.embeddings.count_up_to(where, EXACT_SCAN_LIMIT + 1)
+                <= EXACT_SCAN_LIMIT
             ):
                 for ef_search in EF_SEARCH_STEPS:
                     await uow.embeddings.set_ef_search(ef_search)
@@ -164,15 +148,6 @@ async def write_vectors(
             await uow.embeddings.upsert(kind, rows)
         stored.update(pks)
     return stored
-
-
-def top_indexes(scores: np.ndarray[Any, Any], limit: int) -> list[int]:
-    """Indexes of the ``limit`` highest scores, best first (ties: earlier first)."""
-    if scores.shape[0] > limit:
-        candidates = np.argpartition(-scores, limit - 1)[:limit]
-    else:
-        candidates = np.arange(scores.shape[0])
-    return sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))
 
 
 def _row(record: VectorRecord, item_pk: int, content_hash: str) -> dict[str, Any]:
