@@ -11,7 +11,7 @@ from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import InvalidInputError, MessageNotFoundError
+from bruno_memory.errors import InvalidInputError, MessageNotFoundError, StorageError
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
@@ -49,8 +49,9 @@ class ConversationManager:
             for message in messages
         ]
         async with UnitOfWork(self._database, write=True) as uow:
-            owner = await open_conversation(uow, conversation_id, next(iter(hints), None))
-            first = await uow.conversations.allocate_positions(conversation_id, len(rows))
+            first, owner = await self._reserve(
+                uow, conversation_id, len(rows), next(iter(hints), None)
+            )
             for offset, row in enumerate(rows):
                 row["seq"] = first + offset
                 row["user_id"] = owner
@@ -121,6 +122,25 @@ class ConversationManager:
                 )
             )
         return deleted
+
+    @staticmethod
+    async def _reserve(
+        uow: UnitOfWork, conversation_id: str, count: int, user_id: str | None
+    ) -> tuple[int, str | None]:
+        """The first of ``count`` new positions and the conversation's owner.
+
+        One statement in the common case: the conversation exists and ``user_id`` (if any)
+        owns it. Otherwise the conversation is created, claimed or refused first.
+        """
+        allocated = await uow.conversations.allocate_positions(conversation_id, count)
+        if allocated is not None and (user_id is None or allocated[1] == user_id):
+            return allocated
+        owner = await open_conversation(uow, conversation_id, user_id)
+        if allocated is None:
+            allocated = await uow.conversations.allocate_positions(conversation_id, count)
+            if allocated is None:
+                raise StorageError(f"conversation {conversation_id!r} vanished while writing")
+        return allocated[0], owner
 
     @staticmethod
     async def _position(

@@ -48,21 +48,24 @@ class ConversationRepository(Repository):
             )
         return True
 
-    async def allocate_positions(self, conversation_id: str, count: int) -> int:
-        """Reserve ``count`` consecutive positions; returns the first.
+    async def allocate_positions(
+        self, conversation_id: str, count: int
+    ) -> tuple[int, str | None] | None:
+        """Reserve ``count`` consecutive positions: ``(first position, owner)``, or None
+        when the conversation does not exist.
 
         The UPDATE locks the conversation row until the transaction ends, so concurrent
         writers into one conversation receive disjoint, gap-free ranges.
         """
-        last = await self.session.scalar(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + count, updated_at=utc_now())
-            .returning(Conversation.last_seq)
-        )
-        if last is None:
-            raise LookupError(conversation_id)
-        return int(last) - count + 1
+        row = (
+            await self.session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(last_seq=Conversation.last_seq + count, updated_at=utc_now())
+                .returning(Conversation.last_seq, Conversation.user_id)
+            )
+        ).first()
+        return None if row is None else (int(row[0]) - count + 1, row[1])
 
     async def delete_of_user(self, user_id: str) -> int:
         """Delete the user's conversations."""
