@@ -234,9 +234,14 @@ class EmbeddingRepository(Repository):
         column: ColumnElement[Any] = literal_column(PGVECTOR_COLUMN)
         # Cast to vector(n), the column matches the HNSW index expression; bare, it does not.
         searched = cast(column, PgVector(dimensions)) if use_index else column
-        target = cast(
-            bindparam("query_vector", vector_literal(query.tolist()), String), PgVector(dimensions)
-        )
+        # A scalar subquery is evaluated once; a bare cast of the parameter would be parsed
+        # again for every distance the index computes (~200x slower).
+        target = select(
+            cast(
+                bindparam("query_vector", vector_literal(query.tolist()), String),
+                PgVector(dimensions),
+            )
+        ).scalar_subquery()
         distance = searched.op("<=>")(target)
         statement = (
             select(Embedding.kind, Embedding.item_id, distance)
