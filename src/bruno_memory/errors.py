@@ -16,7 +16,10 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
         ├── ConflictError                   an id that already exists
         ├── AccessDeniedError               data that belongs to another user
         ├── SchemaError                     the database is not at the expected revision
-        └── StorageError                    the database failed or is unreachable
+        ├── StorageError                    the database (or a vector store) failed
+        └── EmbeddingError                  the embedder failed; items stay queued
+            ├── ModelIntegrityError         (also ConfigurationError) a model file fails its sha256
+            └── InvalidEmbeddingError       (also InvalidInputError) a vector that cannot be stored
 
 Driver exceptions never leave the library: :func:`translate_errors` maps them here,
 with the original kept as ``cause`` and ``__cause__``.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bruno_core.utils.exceptions import MemoryError as CoreMemoryError
@@ -37,11 +41,14 @@ __all__ = [
     "BrunoMemoryError",
     "ConfigurationError",
     "ConflictError",
+    "EmbeddingError",
+    "InvalidEmbeddingError",
     "InvalidInputError",
     "InvalidQueryError",
     "MemoryNotFoundError",
     "MessageNotFoundError",
     "MissingDependencyError",
+    "ModelIntegrityError",
     "NotFoundError",
     "SchemaError",
     "SessionNotFoundError",
@@ -114,6 +121,24 @@ class SchemaError(BrunoMemoryError):
 
 class StorageError(BrunoMemoryError):
     """The database failed or could not be reached; the operation did not land."""
+
+
+class EmbeddingError(BrunoMemoryError):
+    """An embedder failed; the items it was embedding stay queued and are retried."""
+
+
+class ModelIntegrityError(EmbeddingError, ConfigurationError):
+    """A model or tokenizer file is not the file this version of bruno-memory pins."""
+
+    def __init__(self, path: Path, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{path} has sha256 {actual}, expected {expected}: the file is damaged or replaced",
+            details={"path": str(path), "expected_sha256": expected, "actual_sha256": actual},
+        )
+
+
+class InvalidEmbeddingError(EmbeddingError, InvalidInputError):
+    """Vectors of the wrong shape, with NaN/inf values, or of zero length; nothing was stored."""
 
 
 @contextmanager

@@ -10,11 +10,6 @@ Importing this package imports neither onnxruntime nor tokenizers.
 """
 
 from bruno_memory.adapters.embeddings.base import BaseEmbedder
-from bruno_memory.adapters.embeddings.errors import (
-    EmbeddingError,
-    InvalidEmbeddingError,
-    ModelIntegrityError,
-)
 from bruno_memory.adapters.embeddings.hashing import HASHING_MODEL_NAME, HashingEmbedder
 from bruno_memory.adapters.embeddings.identity import UNVERSIONED, embedder_key
 from bruno_memory.adapters.embeddings.local import (
@@ -24,6 +19,11 @@ from bruno_memory.adapters.embeddings.local import (
     missing_dependency,
 )
 from bruno_memory.adapters.embeddings.vectors import Matrix, as_unit_vectors, cosine_similarity
+from bruno_memory.errors import (
+    EmbeddingError,
+    InvalidEmbeddingError,
+    ModelIntegrityError,
+)
 
 __all__ = [
     "HASHING_MODEL_NAME",

@@ -27,9 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from bruno_memory.adapters.embeddings.base import BaseEmbedder
-from bruno_memory.adapters.embeddings.errors import ModelIntegrityError
 from bruno_memory.adapters.embeddings.vectors import Matrix, as_unit_vectors
-from bruno_memory.errors import BrunoMemoryError, ConfigurationError, MissingDependencyError
+from bruno_memory.errors import (
+    BrunoMemoryError,
+    ConfigurationError,
+    MissingDependencyError,
+    ModelIntegrityError,
+)
 
 __all__ = [
     "DIMENSION",
@@ -111,7 +115,7 @@ class LocalEmbedder(BaseEmbedder):
 
     Raises :class:`~bruno_memory.errors.MissingDependencyError` at construction when the
     ``embeddings`` extra is missing, and
-    :class:`~bruno_memory.adapters.embeddings.errors.ModelIntegrityError` at load when a file's
+    :class:`~bruno_memory.errors.ModelIntegrityError` at load when a file's
     sha256 is not the pinned one.
     """
 

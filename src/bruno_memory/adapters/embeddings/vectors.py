@@ -2,7 +2,7 @@
 
 Providers fail quietly: bruno-llm's OpenAI provider returns a zero vector for empty text, a
 broken model returns NaN, a misconfigured one another dimension. :func:`as_unit_vectors` turns
-all of these into :class:`~bruno_memory.adapters.embeddings.errors.InvalidEmbeddingError`.
+all of these into :class:`~bruno_memory.errors.InvalidEmbeddingError`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from bruno_memory.adapters.embeddings.errors import InvalidEmbeddingError
+from bruno_memory.errors import InvalidEmbeddingError
 
 __all__ = ["Matrix", "as_unit_vectors", "cosine_similarity"]
 
