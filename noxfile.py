@@ -4,7 +4,8 @@
 - `nox -s "tests(backend='sqlite')"` one backend
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
-- `nox -s bench`                 the benchmarks (prints a table, writes benchmarks/results/*.json)
+- `nox -s bench`                 foundation + semantic benchmarks (tables and JSON in results/)
+- `nox -s bench-locomo`          LoCoMo retrieval recall (data from LOCOMO_PATH)
 
 PostgreSQL: set BRUNO_MEMORY_TEST_POSTGRES_URL to test an existing server too; a throwaway
 PostgreSQL 16 with pgvector (PyPI `pgserver`) is always started.
@@ -63,7 +64,16 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks beside the raw drivers; `nox -s bench -- --quick` for a smoke run."""
-    session.install(".")
+    """Foundation (beside the raw drivers) and semantic benchmarks; `-- --quick` for a smoke run."""
+    session.install(".[all]")
     install_groups(session, "bench")
     session.run("python", "-m", "benchmarks.foundation", *session.posargs)
+    session.run("python", "-m", "benchmarks.semantic", *session.posargs)
+
+
+@nox.session(name="bench-locomo")
+def bench_locomo(session: nox.Session) -> None:
+    """LoCoMo evidence recall@k of search() (data: LOCOMO_PATH or ../shared/data/locomo)."""
+    session.install(".[all]")
+    install_groups(session, "bench")
+    session.run("python", "-m", "benchmarks.locomo", *session.posargs)
