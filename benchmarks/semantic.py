@@ -48,14 +48,14 @@ CONVERSATIONS = 100
 QUERIES = 200
 K = 10
 LOAD_BATCH = 5_000
+CENTRES_SEED = 7
 
 
 def clustered_vectors(count: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
-    """``count`` unit vectors around 200 random centres."""
-    centres = rng.standard_normal((200, DIMENSIONS)).astype(np.float32)
-    vectors = centres[rng.integers(0, 200, count)] + 0.35 * rng.standard_normal(
-        (count, DIMENSIONS)
-    ).astype(np.float32)
+    """``count`` unit vectors around 200 fixed random centres (data and queries share them)."""
+    centres = np.random.default_rng(CENTRES_SEED).standard_normal((200, DIMENSIONS))
+    vectors = centres[rng.integers(0, 200, count)] + 0.35 * rng.standard_normal((count, DIMENSIONS))
+    vectors = vectors.astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

@@ -61,7 +61,12 @@ class MemorySettings(BaseSettings):
     qdrant_path: str | None = Field(
         default=None, description="Folder of an embedded (local-mode) Qdrant; ':memory:' works."
     )
-    search_rrf_k: int = Field(default=60, ge=1, description="k of reciprocal-rank fusion.")
+    search_rrf_k: int = Field(
+        default=5,
+        ge=1,
+        description="k of reciprocal-rank fusion, sum(weight / (k + rank)): a small k lets "
+        "each signal's first hits stand out (60, the classic value, flattens the ranks).",
+    )
     search_fulltext_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
     search_semantic_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
     search_recency_weight: float = Field(
@@ -70,6 +75,36 @@ class MemorySettings(BaseSettings):
     search_recency_half_life_days: float = Field(default=30.0, gt=0)
     search_importance_weight: float = Field(
         default=0.0, ge=0, description="Boost of important memories (0: none)."
+    )
+    search_stop_words: bool = Field(
+        default=True,
+        description="Leave English stop words out of the any-word full-text queries of "
+        "search() (PostgreSQL's english configuration drops them anyway).",
+    )
+    search_date_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="When a query names dates ('in July 2023', 'on May 3, 2023'), its signals "
+        "run again within each period and are fused with this weight (0: dates are ignored).",
+    )
+    search_date_before_days: float = Field(
+        default=1.0, ge=0, description="Days a named period is widened before its start."
+    )
+    search_date_after_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Days a named period is widened after its end (things are often told "
+        "a few days after they happen).",
+    )
+    search_neighbor_weight: float = Field(
+        default=0.3,
+        ge=0,
+        description="Share of a candidate message's score given to the messages around it in "
+        "its conversation, divided by their distance; a message rises at most halfway to the "
+        "best candidate next to it (0: none).",
+    )
+    search_neighbor_window: int = Field(
+        default=2, ge=0, le=20, description="How many messages before and after get a share."
     )
     search_cache_size: int = Field(
         default=256, ge=0, description="Cached search results (0 disables the cache)."

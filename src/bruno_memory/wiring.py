@@ -26,6 +26,12 @@ def retrieval_settings(settings: MemorySettings) -> RetrievalSettings:
         importance_weight=settings.search_importance_weight,
         cache_size=settings.search_cache_size,
         cache_ttl_seconds=settings.search_cache_ttl_seconds,
+        stop_words=settings.search_stop_words,
+        date_weight=settings.search_date_weight,
+        date_before_days=settings.search_date_before_days,
+        date_after_days=settings.search_date_after_days,
+        neighbor_weight=settings.search_neighbor_weight,
+        neighbor_window=settings.search_neighbor_window,
     )
 
 

@@ -8,17 +8,23 @@ it promises (1.0 for exact indexes). An implementation whose dependency is missi
 
 from __future__ import annotations
 
+import atexit
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from bruno_memory import create_memory
 from bruno_memory.adapters.vector import VectorIndex
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
 from tests.congruence.dataset import Dataset, make_dataset
+from tests.congruence.sql_index import StoredItemsIndex
+from tests.servers import PostgresServer, pgserver_postgres
 
 DATASET_ITEMS = 1500  # 2,500 records over two models
 SMALL_DATASET_ITEMS = 150
@@ -52,10 +58,38 @@ async def _qdrant_path(folder: Path) -> VectorIndex:
     return QdrantVectorIndex.local(folder / "qdrant")
 
 
+async def _sql_sqlite(folder: Path) -> VectorIndex:
+    store = create_memory(f"sqlite+aiosqlite:///{folder / 'store.db'}", embedder=None)
+    await store.open()
+    return StoredItemsIndex(store)
+
+
+async def _sql_postgres(_: Path) -> VectorIndex:
+    """A fresh database on this run's pgserver PostgreSQL (pgvector installed)."""
+    server = _PGSERVER.get("server")
+    if server is None:
+        context = pgserver_postgres()
+        server = _PGSERVER["server"] = context.__enter__()
+        atexit.register(context.__exit__, None, None, None)
+    name = f"congruence_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(**server._connect_args())  # noqa: SLF001
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    store = create_memory(server.database_url(name), embedder=None)
+    await store.open()
+    return StoredItemsIndex(store)
+
+
+_PGSERVER: dict[str, PostgresServer] = {}
+
 IMPLEMENTATIONS = [
     Implementation("exact", _exact),
     Implementation("qdrant-local-memory", _qdrant_memory),
     Implementation("qdrant-local-path", _qdrant_path),
+    Implementation("sql-sqlite", _sql_sqlite),
+    Implementation("sql-postgres", _sql_postgres),
 ]
 
 

@@ -3,14 +3,36 @@
 Each signal ranks candidates on its own (full-text per kind, since bm25 scores of two
 tables do not compare; semantic across both kinds, since cosine does). Hybrid fuses the
 ranked lists with reciprocal-rank fusion, ``sum(weight / (k + rank))``, optionally boosted
-by recency and by a memory's importance. Results are hydrated in one query per kind, which
-also applies the scope (so a candidate outside it never shows), deduplicated, and cached
-until the next write. Without an embedder, hybrid uses full-text alone.
+by recency and by a memory's importance. Candidates are checked against the scope in one
+query per kind (so a candidate outside it never shows; messages are read without their
+content), deduplicated, and only the returned messages are loaded in full; results are
+cached until the next write. Without an embedder, hybrid uses full-text alone.
+
+Three steps shape the full-text, semantic and hybrid modes (each can be turned off in
+:class:`RetrievalSettings`):
+
+- **Stop words.** Full-text searches any word of the query except English stop words
+  ("what", "did", "the"), as PostgreSQL's ``english`` configuration does on its own.
+- **Dates.** When the query names dates ("in July 2023", "on May 3, 2023"; see
+  :mod:`bruno_memory.retrieval.dates`), each signal runs again within each period, widened
+  by ``date_before_days`` / ``date_after_days`` (things are often told a few days after they
+  happen), and those lists join the fusion with ``date_weight``; hits record them as the
+  ``"date"`` signal.
+- **Neighbours.** A message rarely stands alone: the answer to "which city did Tim suggest?"
+  may be a reply ("Edinburgh would be great!") to the message that names the topic. So each
+  of the best candidate messages passes ``neighbor_weight / d`` of its fused score to the
+  messages ``d <= neighbor_window`` positions before and after it in its conversation. The
+  shares add up, but a message rises at most halfway to the score of the best candidate
+  next to it: a run of weak matches cannot lift itself above a strong one, and a neighbour
+  stays below the match it follows. A message found only this way records the
+  ``"neighbor"`` signal, with the rank of the best candidate next to it.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import datetime as dt
 import math
 import uuid
 from collections.abc import Sequence
@@ -22,12 +44,15 @@ from cachetools import TTLCache
 from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.models import Memory as MemoryRow
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import ConfigurationError, InvalidInputError
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import memory_from_row, message_from_row, require_limit
+from bruno_memory.repositories.messages import MessageStub
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode, SignalMatch
+from bruno_memory.retrieval import find_periods, without_stop_words
 from bruno_memory.uow import UnitOfWork
 
 Key = tuple[ItemKind, uuid.UUID]
@@ -36,9 +61,10 @@ KINDS: tuple[ItemKind, ...] = ("message", "memory")
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How signals are fused and boosted."""
+    """How signals are fused and boosted (the store's ``search_*`` settings)."""
 
-    rrf_k: int = 60
+    #: k of reciprocal-rank fusion: small values let each signal's first hits stand out.
+    rrf_k: int = 5
     fulltext_weight: float = 1.0
     semantic_weight: float = 1.0
     recency_weight: float = 0.0
@@ -47,10 +73,26 @@ class RetrievalSettings:
     candidates_per_signal: int = 50
     cache_size: int = 256
     cache_ttl_seconds: float = 30.0
+    #: Leave English stop words out of full-text queries (unless nothing else is left).
+    stop_words: bool = True
+    #: Weight of the lists run within the dates a query names (0: dates are not looked for).
+    date_weight: float = 1.0
+    #: How far a named period is widened, before its start and after its end.
+    date_before_days: float = 1.0
+    date_after_days: float = 7.0
+    #: Share of a candidate message's score passed to its neighbours (0: none), divided by
+    #: their distance, up to ``neighbor_window`` positions away in the conversation; a
+    #: neighbour rises at most halfway to the score of the best candidate next to it.
+    neighbor_weight: float = 0.3
+    neighbor_window: int = 2
 
 
 @dataclass
 class _Ranked:
+    """One ranked list: the signal hits record it as, and its weight in the fusion."""
+
+    signal: str
+    weight: float
     keys: list[Key]
     scores: dict[Key, float]
 
@@ -119,26 +161,69 @@ class Retriever:
         kinds: tuple[ItemKind, ...],
     ) -> list[SearchHit]:
         pool = max(limit * 4, self._settings.candidates_per_signal)
-        signals: dict[str, list[_Ranked]] = {}
+        if mode == "exact":
+            lists = [] if words.is_empty else await self._exact(query, scope, pool, kinds)
+            return await self._fuse_and_hydrate(lists, scope, limit, pool, neighbors=False)
+        if self._settings.stop_words:
+            words = without_stop_words(words)
+        lists = await self._content(query, words, scope, pool, mode, kinds)
+        weight = self._settings.date_weight
+        for window in self._date_scopes(query, scope):
+            dated = await self._content(query, words, window, pool, mode, kinds)
+            lists += [
+                dataclasses.replace(r, signal="date", weight=r.weight * weight) for r in dated
+            ]
+        return await self._fuse_and_hydrate(lists, scope, limit, pool, neighbors=True)
+
+    async def _content(
+        self,
+        query: str,
+        words: FullTextQuery,
+        scope: SearchScope,
+        pool: int,
+        mode: SearchMode,
+        kinds: tuple[ItemKind, ...],
+    ) -> list[_Ranked]:
+        """The full-text and/or semantic lists of ``mode`` within ``scope``."""
+        lists = []
         if mode in ("fulltext", "hybrid") and not words.is_empty:
-            signals["fulltext"] = await self._fulltext(words, scope, pool, kinds)
-        if mode == "exact" and not words.is_empty:
-            signals["exact"] = await self._exact(query, scope, pool, kinds)
+            lists += await self._fulltext(words, scope, pool, kinds)
         if mode in ("semantic", "hybrid") and self._semantic is not None:
-            signals["semantic"] = [await self._nearest(query, scope, pool, kinds)]
-        return await self._fuse_and_hydrate(signals, scope, limit)
+            lists.append(await self._nearest(query, scope, pool, kinds))
+        return lists
+
+    def _date_scopes(self, query: str, scope: SearchScope) -> list[SearchScope]:
+        """``scope`` narrowed to each period the query names (widened as configured)."""
+        settings = self._settings
+        if not settings.date_weight:
+            return []
+        before = dt.timedelta(days=settings.date_before_days)
+        after = dt.timedelta(days=settings.date_after_days)
+        scopes = []
+        for period in find_periods(query):
+            since, until = period.start - before, period.end + after
+            if scope.since is not None:
+                since = max(since, scope.since)
+            if scope.until is not None:
+                until = min(until, scope.until)
+            if since < until:
+                scopes.append(dataclasses.replace(scope, since=since, until=until))
+        return scopes
 
     async def _fulltext(
         self, words: FullTextQuery, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
     ) -> list[_Ranked]:
         ranked = []
+        weight = self._settings.fulltext_weight
         async with UnitOfWork(self._database) as uow:
             if "message" in kinds:
                 rows = await uow.messages.search(words, scope, pool)
-                ranked.append(_Ranked([("message", row.id) for row in rows], {}))
+                keys: list[Key] = [("message", row.id) for row in rows]
+                ranked.append(_Ranked("fulltext", weight, keys, {}))
             if "memory" in kinds:
                 found = await uow.memories.search(words, scope, pool, utc_now())
-                ranked.append(_Ranked([("memory", row.id) for row in found], {}))
+                keys = [("memory", row.id) for row in found]
+                ranked.append(_Ranked("fulltext", weight, keys, {}))
         return ranked
 
     async def _exact(
@@ -152,14 +237,14 @@ class Retriever:
         async with UnitOfWork(self._database) as uow:
             if "message" in kinds:
                 rows = await uow.messages.search(words, scope, pool)
-                ranked.append(
-                    _Ranked([("message", r.id) for r in rows if needle in r.content.casefold()], {})
-                )
+                keys: list[Key] = [
+                    ("message", r.id) for r in rows if needle in r.content.casefold()
+                ]
+                ranked.append(_Ranked("exact", 1.0, keys, {}))
             if "memory" in kinds:
                 found = await uow.memories.search(words, scope, pool, utc_now())
-                ranked.append(
-                    _Ranked([("memory", r.id) for r in found if needle in r.content.casefold()], {})
-                )
+                keys = [("memory", r.id) for r in found if needle in r.content.casefold()]
+                ranked.append(_Ranked("exact", 1.0, keys, {}))
         return ranked
 
     async def _nearest(
@@ -175,67 +260,115 @@ class Retriever:
         )
         matches = await self._semantic.nearest(query, where, pool)
         return _Ranked(
+            "semantic",
+            self._settings.semantic_weight,
             [(match.kind, match.item_id) for match in matches],
             {(match.kind, match.item_id): match.score for match in matches},
         )
 
     async def _fuse_and_hydrate(
-        self, signals: dict[str, list[_Ranked]], scope: SearchScope, limit: int
+        self,
+        lists: list[_Ranked],
+        scope: SearchScope,
+        limit: int,
+        pool: int,
+        *,
+        neighbors: bool,
     ) -> list[SearchHit]:
-        settings = self._settings
-        weights = {"fulltext": settings.fulltext_weight, "semantic": settings.semantic_weight}
         fused: dict[Key, float] = {}
         matched: dict[Key, dict[str, SignalMatch]] = {}
-        for name, lists in signals.items():
-            for ranked in lists:
-                for rank, key in enumerate(ranked.keys, start=1):
-                    weight = weights.get(name, 1.0)
-                    fused[key] = fused.get(key, 0.0) + weight / (settings.rrf_k + rank)
-                    matched.setdefault(key, {})[name] = SignalMatch(
-                        rank=rank, score=ranked.scores.get(key)
-                    )
-        hits = await self._hydrate(fused, matched, scope)
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:limit]
-
-    async def _hydrate(
-        self,
-        fused: dict[Key, float],
-        matched: dict[Key, dict[str, SignalMatch]],
-        scope: SearchScope,
-    ) -> list[SearchHit]:
+        for ranked in lists:
+            for rank, key in enumerate(ranked.keys, start=1):
+                fused[key] = fused.get(key, 0.0) + ranked.weight / (self._settings.rrf_k + rank)
+                signals = matched.setdefault(key, {})
+                known = signals.get(ranked.signal)
+                if known is None or rank < known.rank:
+                    signals[ranked.signal] = SignalMatch(rank=rank, score=ranked.scores.get(key))
         ids = {kind: [item for k, item in fused if k == kind] for kind in KINDS}
         now = utc_now()
         async with UnitOfWork(self._database) as uow:
-            messages = await uow.messages.by_ids(ids["message"], scope)
+            stubs = await uow.messages.stubs(ids["message"], scope)
             memories = await uow.memories.by_ids(ids["memory"], scope, now)
+            if neighbors and self._settings.neighbor_weight and self._settings.neighbor_window:
+                await self._spread_to_neighbors(uow, fused, matched, stubs, scope, pool)
+            best = self._best(fused, stubs, memories, now, limit)
+            chosen = [item for (kind, item), _ in best if kind == "message"]
+            messages = await uow.messages.by_ids(chosen, scope)
         hits = []
-        for (kind, item_id), score in fused.items():
+        for (kind, item_id), score in best:
+            signals = matched[(kind, item_id)]
             if kind == "message" and item_id in messages:
                 message = message_from_row(messages[item_id])
-                boost = self._recency(message.timestamp, now)
-                hits.append(
-                    SearchHit(
-                        kind=kind,
-                        message=message,
-                        score=score * boost,
-                        signals=matched[(kind, item_id)],
-                    )
-                )
-            elif kind == "memory" and item_id in memories:
+                hits.append(SearchHit(kind=kind, message=message, score=score, signals=signals))
+            elif kind == "memory":
                 memory = memory_from_row(memories[item_id])
-                boost = self._recency(memory.created_at, now) * (
-                    1 + self._settings.importance_weight * memory.metadata.importance
-                )
-                hits.append(
-                    SearchHit(
-                        kind=kind,
-                        memory=memory,
-                        score=score * boost,
-                        signals=matched[(kind, item_id)],
-                    )
-                )
+                hits.append(SearchHit(kind=kind, memory=memory, score=score, signals=signals))
         return hits
+
+    async def _spread_to_neighbors(
+        self,
+        uow: UnitOfWork,
+        fused: dict[Key, float],
+        matched: dict[Key, dict[str, SignalMatch]],
+        stubs: dict[uuid.UUID, MessageStub],
+        scope: SearchScope,
+        pool: int,
+    ) -> None:
+        """Give the messages around the best ``pool`` candidates a share of their scores
+        (see the module docstring). Neighbours join ``fused``, ``matched`` and ``stubs``."""
+        window, weight = self._settings.neighbor_window, self._settings.neighbor_weight
+        in_scope = [key for key in fused if key[0] == "message" and key[1] in stubs]
+        sources = [stubs[item] for _, item in sorted(in_scope, key=lambda key: -fused[key])[:pool]]
+        known = {(stub.conversation_id, stub.seq): stub.id for stub in stubs.values()}
+        wanted: dict[str, set[int]] = {}
+        for source in sources:
+            for seq in range(source.seq - window, source.seq + window + 1):
+                if (source.conversation_id, seq) not in known:
+                    wanted.setdefault(source.conversation_id, set()).add(seq)
+        for stub in await uow.messages.stubs_at(wanted, scope):
+            known[(stub.conversation_id, stub.seq)] = stub.id
+            stubs[stub.id] = stub
+        shares: dict[Key, float] = {}
+        ceilings: dict[Key, float] = {}
+        for rank, source in enumerate(sources, start=1):
+            score = fused[("message", source.id)]
+            for offset in range(-window, window + 1):
+                neighbor = known.get((source.conversation_id, source.seq + offset))
+                if not offset or neighbor is None:
+                    continue
+                key: Key = ("message", neighbor)
+                shares[key] = shares.get(key, 0.0) + weight / abs(offset) * score
+                ceilings[key] = max(ceilings.get(key, 0.0), score)
+                if key not in fused:
+                    matched.setdefault(key, {}).setdefault("neighbor", SignalMatch(rank=rank))
+        for key, share in shares.items():
+            own = fused.get(key, 0.0)
+            fused[key] = min(own + share, max(own, (own + ceilings[key]) / 2))
+
+    def _best(
+        self,
+        fused: dict[Key, float],
+        stubs: dict[uuid.UUID, MessageStub],
+        memories: dict[uuid.UUID, MemoryRow],
+        now: dt.datetime,
+        limit: int,
+    ) -> list[tuple[Key, float]]:
+        """The ``limit`` best items in scope (those in ``stubs`` and ``memories``), with their
+        scores boosted by recency and, for memories, importance."""
+        scored: list[tuple[Key, float]] = []
+        for (kind, item_id), score in fused.items():
+            if kind == "message" and item_id in stubs:
+                boost = self._recency(stubs[item_id].timestamp, now)
+            elif kind == "memory" and item_id in memories:
+                row = memories[item_id]
+                boost = self._recency(row.created_at, now) * (
+                    1 + self._settings.importance_weight * row.importance
+                )
+            else:
+                continue
+            scored.append(((kind, item_id), score * boost))
+        scored.sort(key=lambda pair: -pair[1])
+        return scored[:limit]
 
     def _recency(self, when: Any, now: Any) -> float:
         if not self._settings.recency_weight:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.orm import aliased
 
 from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
 from bruno_memory.db.models import Embedding, EmbeddingJob, EmbeddingModel, Memory, Message
@@ -227,13 +228,22 @@ class EmbeddingRepository(Repository):
         await self.session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
 
     async def nearest_pgvector(
-        self, query: npt.NDArray[np.float32], where: VectorFilter, limit: int, *, use_index: bool
+        self,
+        query: npt.NDArray[np.float32],
+        where: VectorFilter,
+        limit: int,
+        *,
+        candidates: int | None,
     ) -> list[tuple[str, uuid.UUID, float]]:
-        """``(kind, item_id, cosine similarity)`` of the nearest vectors, by pgvector."""
+        """``(kind, item_id, cosine similarity)`` of the nearest vectors, by pgvector.
+
+        With ``candidates``, the HNSW index yields that many nearest vectors of the right size
+        and the filter applies to them (an inner query with nothing but the index's own
+        predicate, so the planner cannot pick another plan whatever its statistics say).
+        Without, the filtered rows are scanned exactly.
+        """
         dimensions = int(query.shape[0])
         column: ColumnElement[Any] = literal_column(PGVECTOR_COLUMN)
-        # Cast to vector(n), the column matches the HNSW index expression; bare, it does not.
-        searched = cast(column, PgVector(dimensions)) if use_index else column
         # A scalar subquery is evaluated once; a bare cast of the parameter would be parsed
         # again for every distance the index computes (~200x slower).
         target = select(
@@ -242,15 +252,45 @@ class EmbeddingRepository(Repository):
                 PgVector(dimensions),
             )
         ).scalar_subquery()
-        distance = searched.op("<=>")(target)
-        statement = (
-            select(Embedding.kind, Embedding.item_id, distance)
-            .where(Embedding.dimensions == dimensions, *conditions(where))
-            .order_by(distance)
-            .limit(limit)
-        )
+        sized = Embedding.dimensions == dimensions
+        if candidates is None:
+            distance = column.op("<=>")(target)  # the bare column: no index matches it
+            statement = (
+                select(Embedding.kind, Embedding.item_id, distance.label("distance"))
+                .where(sized, *conditions(where))
+                .order_by(distance)
+                .limit(limit)
+            )
+        else:
+            # Cast to vector(n), the column matches the HNSW index expression.
+            distance = cast(column, PgVector(dimensions)).op("<=>")(target)
+            nearest = (
+                select(Embedding, distance.label("distance"))
+                .where(sized)
+                .order_by(distance)
+                .limit(candidates)
+                .subquery()
+            )
+            found = aliased(Embedding, nearest)
+            statement = (
+                select(found.kind, found.item_id, nearest.c.distance)
+                .where(*conditions(where, found))
+                .order_by(nearest.c.distance)
+                .limit(limit)
+            )
         rows = (await self.session.execute(statement)).all()
         return [(row[0], row[1], 1.0 - float(row[2])) for row in rows]
+
+    async def dimensions(self, model_keys: set[str]) -> dict[str, int]:
+        """The vector size of each of these models that has vectors stored."""
+        if not model_keys:
+            return {}
+        rows = await self.session.execute(
+            select(Embedding.model_key, func.min(Embedding.dimensions))
+            .where(Embedding.model_key.in_(model_keys))
+            .group_by(Embedding.model_key)
+        )
+        return {str(row[0]): int(row[1]) for row in rows.all()}
 
     async def fingerprint(self, model_key: str, user_id: str | None) -> tuple[int, int]:
         """``(row count, largest key)`` of a partition: changes whenever its rows change."""
@@ -330,21 +370,21 @@ def _partition(model_key: str, user_id: str | None) -> list[Any]:
     return clauses
 
 
-def conditions(where: VectorFilter) -> list[Any]:
-    """SQL conditions on ``embeddings`` for a vector filter."""
+def conditions(where: VectorFilter, rows: Any = Embedding) -> list[Any]:
+    """SQL conditions for a vector filter, on ``embeddings`` or an alias of it."""
     clauses: list[Any] = []
     if where.model_key is not None:
-        clauses.append(Embedding.model_key == where.model_key)
+        clauses.append(rows.model_key == where.model_key)
     if where.kinds:
-        clauses.append(Embedding.kind.in_(where.kinds))
+        clauses.append(rows.kind.in_(where.kinds))
     if where.user_id is not None:
-        clauses.append(Embedding.user_id == where.user_id)
+        clauses.append(rows.user_id == where.user_id)
     if where.conversation_id is not None:
-        clauses.append(Embedding.conversation_id == where.conversation_id)
+        clauses.append(rows.conversation_id == where.conversation_id)
     if where.since is not None:
-        clauses.append(Embedding.timestamp >= where.since)
+        clauses.append(rows.timestamp >= where.since)
     if where.until is not None:
-        clauses.append(Embedding.timestamp < where.until)
+        clauses.append(rows.timestamp < where.until)
     if where.exclude_roles:
-        clauses.append(or_(Embedding.role.is_(None), Embedding.role.not_in(where.exclude_roles)))
+        clauses.append(or_(rows.role.is_(None), rows.role.not_in(where.exclude_roles)))
     return clauses

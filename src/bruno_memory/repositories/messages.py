@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import Conversation, Message
@@ -24,6 +24,16 @@ class MessageTotals:
     by_role: dict[str, int]
     first_at: dt.datetime | None
     last_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class MessageStub:
+    """Where a message is in its conversation and when it was sent, without its content."""
+
+    id: uuid.UUID
+    conversation_id: str
+    seq: int
+    timestamp: dt.datetime
 
 
 class MessageRepository(Repository):
@@ -110,6 +120,33 @@ class MessageRepository(Repository):
             select(Message).where(Message.id.in_(ids), *scope.message_conditions())
         )
         return {row.id: row for row in rows}
+
+    async def stubs(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope
+    ) -> dict[uuid.UUID, MessageStub]:
+        """The stubs of the messages with these ids that are in scope."""
+        if not ids:
+            return {}
+        stubs = await self._stubs(Message.id.in_(ids), scope)
+        return {stub.id: stub for stub in stubs}
+
+    async def stubs_at(
+        self, positions: Mapping[str, Iterable[int]], scope: SearchScope
+    ) -> list[MessageStub]:
+        """The stubs of the messages in scope at these positions (``seq``) of these
+        conversations."""
+        chosen = [
+            and_(Message.conversation_id == conversation_id, Message.seq.in_(sorted(set(seqs))))
+            for conversation_id, seqs in positions.items()
+            if seqs
+        ]
+        return await self._stubs(or_(*chosen), scope) if chosen else []
+
+    async def _stubs(self, condition: ColumnElement[bool], scope: SearchScope) -> list[MessageStub]:
+        statement = select(
+            Message.id, Message.conversation_id, Message.seq, Message.timestamp
+        ).where(condition, *scope.message_conditions())
+        return [MessageStub(*row) for row in await self.session.execute(statement)]
 
     async def delete_in_conversation(
         self, conversation_id: str, *, keep_roles: Iterable[str] = ()

@@ -6,16 +6,15 @@ has its own table: a float32 matrix of unit vectors that grows by doubling, row-
 numpy columns for the filter fields, so a search is one matrix-vector product plus boolean
 masks. Results are ordered by score, ties by ``(kind, item_id)``.
 
-Contract checks shared by every adapter (:func:`require_search`, :func:`checked_vector`,
-:func:`checked_vectors`, :func:`epoch_micros`) live here too: a caller that breaks the
-contract gets a ``ValueError``, and an upsert with one bad vector writes nothing.
+A caller that breaks the port's contract gets a ``ValueError`` (see the checks in
+:mod:`bruno_memory.adapters.vector.base`), and an upsert with one bad vector writes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,15 +26,13 @@ from bruno_memory.adapters.vector.base import (
     VectorFilter,
     VectorMatch,
     VectorRecord,
+    checked_vector,
+    checked_vectors,
+    epoch_micros,
+    require_search,
 )
 
-__all__ = [
-    "ExactVectorIndex",
-    "checked_vector",
-    "checked_vectors",
-    "epoch_micros",
-    "require_search",
-]
+__all__ = ["ExactVectorIndex"]
 
 Mask = npt.NDArray[np.bool_]
 Key = tuple[ItemKind, uuid.UUID]
@@ -45,53 +42,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NONE_CODE = -1  # a field that is None
 _UNSEEN_CODE = -2  # a filter value no record has: equal to nothing
 _INITIAL_CAPACITY = 64
-
-
-def require_search(where: VectorFilter, limit: int) -> str:
-    """The model a search runs on; raises ``ValueError`` without one or for ``limit < 1``."""
-    if where.model_key is None:
-        raise ValueError("a vector search needs where.model_key")
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    return where.model_key
-
-
-def checked_vector(vector: Vector, dimension: int | None = None) -> Vector:
-    """``vector`` as 1-D float32; raises ``ValueError`` if it cannot be compared by cosine.
-
-    A vector must be one-dimensional, finite and non-zero, and have ``dimension`` components
-    when a dimension is given (the model's, fixed by its first vector).
-    """
-    array = np.asarray(vector, dtype=np.float32)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"a vector must be one-dimensional and non-empty, got {array.shape}")
-    if dimension is not None and array.size != dimension:
-        raise ValueError(f"expected a vector of dimension {dimension}, got {array.size}")
-    if not np.all(np.isfinite(array)) or not np.any(array):
-        raise ValueError("a vector must be finite and non-zero")
-    return array
-
-
-def checked_vectors(records: Sequence[VectorRecord], dimensions: Mapping[str, int]) -> list[Vector]:
-    """The records' vectors, checked by :func:`checked_vector` before anything is written.
-
-    A model's dimension is its entry in ``dimensions`` (the vectors already stored) or else
-    that of its first vector in ``records``.
-    """
-    fixed = dict(dimensions)
-    vectors = []
-    for record in records:
-        vector = checked_vector(record.vector, fixed.get(record.model_key))
-        fixed.setdefault(record.model_key, vector.size)
-        vectors.append(vector)
-    return vectors
-
-
-def epoch_micros(timestamp: dt.datetime) -> int:
-    """Microseconds since the Unix epoch; a naive timestamp is read as UTC."""
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=dt.timezone.utc)
-    return (timestamp - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 class _Codes:

@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruno_memory.adapters.vector.base import Vector, VectorFilter, VectorMatch, VectorRecord
-from bruno_memory.adapters.vector.exact import ExactVectorIndex, require_search
+from bruno_memory.adapters.vector.base import (
+    Vector,
+    VectorFilter,
+    VectorMatch,
+    VectorRecord,
+    require_search,
+)
+from bruno_memory.adapters.vector.exact import ExactVectorIndex
 from bruno_memory.db.engine import Database
 from bruno_memory.repositories.embeddings import VectorRows
 from bruno_memory.uow import UnitOfWork

@@ -38,8 +38,6 @@ from bruno_memory.adapters.vector.base import (
     VectorFilter,
     VectorMatch,
     VectorRecord,
-)
-from bruno_memory.adapters.vector.exact import (
     checked_vector,
     checked_vectors,
     epoch_micros,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,9 @@ from bruno_memory.adapters.vector.base import (
     VectorFilter,
     VectorMatch,
     VectorRecord,
+    checked_vector,
+    checked_vectors,
+    require_search,
 )
 from bruno_memory.adapters.vector.matrix import MatrixSearch
 from bruno_memory.db.engine import Database
@@ -33,8 +37,9 @@ from bruno_memory.errors import InvalidInputError
 from bruno_memory.uow import UnitOfWork
 
 #: Filters matching at most this many vectors are answered exactly (fast and exact).
-EXACT_SCAN_LIMIT = 20_000
-#: HNSW candidate list sizes tried before falling back to an exact scan.
+EXACT_SCAN_LIMIT = 5_000
+#: HNSW candidates (and ef_search) tried, widening while the filter leaves fewer than
+#: ``limit``, before falling back to an exact scan. 1000 is pgvector's largest ef_search.
 EF_SEARCH_STEPS = (100, 400, 1000)
 
 
@@ -59,7 +64,11 @@ class SqlVectorIndex:
 
     async def upsert(self, records: Sequence[VectorRecord]) -> None:
         """Store vectors of existing messages and memories (replacing a model's old vector)."""
+        latest = list({(r.kind, r.item_id, r.model_key): r for r in records}.values())
         async with UnitOfWork(self._database, write=True) as uow:
+            known = await uow.embeddings.dimensions({r.model_key for r in latest})
+            checked = checked_vectors(latest, known)
+            records = [replace(r, vector=v) for r, v in zip(latest, checked, strict=True)]
             stored = await write_vectors(uow, records, [""] * len(records))
             missing = [str(record.item_id) for record in records if record.item_id not in stored]
             if missing:
@@ -70,7 +79,8 @@ class SqlVectorIndex:
 
     async def delete_items(self, kind: ItemKind, item_ids: Sequence[uuid.UUID]) -> None:
         """Delete every vector of these items."""
-        await self._delete(VectorFilter(kinds=(kind,)), item_ids)
+        if item_ids:  # no ids: nothing to delete (not "no restriction")
+            await self._delete(VectorFilter(kinds=(kind,)), item_ids)
 
     async def delete_where(self, where: VectorFilter) -> None:
         """Delete every vector matching the filter."""
@@ -93,8 +103,12 @@ class SqlVectorIndex:
 
     async def search(self, query: Vector, where: VectorFilter, limit: int) -> list[VectorMatch]:
         """The ``limit`` vectors closest to ``query`` among those matching ``where``."""
-        if where.model_key is None:
-            raise ValueError("a vector search needs where.model_key")
+        model_key = require_search(where, limit)
+        async with UnitOfWork(self._database) as uow:
+            dimension = (await uow.embeddings.dimensions({model_key})).get(model_key)
+        if dimension is None:
+            return []
+        query = checked_vector(query, dimension)
         if not await self.has_pgvector():
             return await self._matrix.search(query, where, limit)
         found = await self._search_pgvector(query, where, limit)
@@ -113,14 +127,16 @@ class SqlVectorIndex:
                 and await uow.embeddings.count_up_to(where, EXACT_SCAN_LIMIT + 1)
                 <= EXACT_SCAN_LIMIT
             ):
-                for ef_search in EF_SEARCH_STEPS:
-                    await uow.embeddings.set_ef_search(ef_search)
+                for candidates in EF_SEARCH_STEPS:
+                    if candidates < limit:
+                        continue
+                    await uow.embeddings.set_ef_search(candidates)
                     found = await uow.embeddings.nearest_pgvector(
-                        query, where, limit, use_index=True
+                        query, where, limit, candidates=candidates
                     )
                     if len(found) >= limit:
                         return found
-            return await uow.embeddings.nearest_pgvector(query, where, limit, use_index=False)
+            return await uow.embeddings.nearest_pgvector(query, where, limit, candidates=None)
 
 
 async def write_vectors(
