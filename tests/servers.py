@@ -38,7 +38,7 @@ class PostgresServer:
         url = self.admin_url.set(drivername="postgresql+asyncpg", database=database)
         return url.render_as_string(hide_password=False)
 
-    def _connect_args(self) -> dict[str, Any]:
+    def connect_args(self) -> dict[str, Any]:
         url = self.admin_url
         host = url.host or url.query.get("host")
         return {
@@ -53,7 +53,7 @@ class PostgresServer:
     async def fresh_database(self) -> AsyncIterator[str]:
         """Create an empty database, yield its URL, drop it afterwards."""
         name = f"bruno_test_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(**self._connect_args())
+        admin = await asyncpg.connect(**self.connect_args())
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
             yield self.database_url(name)

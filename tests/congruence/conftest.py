@@ -72,7 +72,7 @@ async def _sql_postgres(_: Path) -> VectorIndex:
         server = _PGSERVER["server"] = context.__enter__()
         atexit.register(context.__exit__, None, None, None)
     name = f"congruence_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(**server._connect_args())  # noqa: SLF001
+    admin = await asyncpg.connect(**server.connect_args())
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:

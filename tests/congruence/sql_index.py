@@ -32,7 +32,7 @@ class StoredItemsIndex:
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._index = SqlVectorIndex(store._database)  # noqa: SLF001 - the index under test
+        self._index = SqlVectorIndex(store._database)
         self._items: set[uuid.UUID] = set()
 
     async def upsert(self, records: Sequence[VectorRecord]) -> None:
