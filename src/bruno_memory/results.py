@@ -28,7 +28,9 @@ class SearchHit(BaseModel):
     memory: MemoryEntry | None = None
     score: float = Field(description="higher is better; comparable within one search only")
     signals: dict[str, SignalMatch] = Field(
-        default_factory=dict, description="the signals that matched: exact, fulltext, semantic"
+        default_factory=dict,
+        description="the signals that matched: exact, fulltext, semantic, date (a list run "
+        "within a date the query names), neighbor (next to a strong hit in its conversation)",
     )
 
     @property
