@@ -36,6 +36,11 @@ class MemorySettings(BaseSettings):
     pool_size: int = Field(default=5, ge=1, description="Connections kept open (PostgreSQL).")
     max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     pool_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a connection.")
+    pool_pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use (one round trip per checkout): "
+        "survives server restarts; turn off where the network is reliable and latency counts.",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, ge=0, description="How long SQLite waits for another writer's lock."
     )

@@ -73,7 +73,7 @@ def create_engine(settings: MemorySettings) -> AsyncEngine:
             pool_size=settings.pool_size,
             max_overflow=settings.max_overflow,
             pool_timeout=settings.pool_timeout,
-            pool_pre_ping=True,
+            pool_pre_ping=settings.pool_pre_ping,
         )
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
