@@ -1,6 +1,6 @@
 """Developer sessions: `nox` runs lint, typing and the suite on every backend.
 
-- `nox -s tests`                 the suite on SQLite and PostgreSQL (both parametrizations)
+- `nox -s tests`                 the suite on SQLite, PostgreSQL and Redis
 - `nox -s "tests(backend='sqlite')"` one backend
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
@@ -20,7 +20,7 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "redis"]
 
 
 def install_groups(session: nox.Session, *groups: str) -> None:

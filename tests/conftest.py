@@ -1,7 +1,9 @@
 """Backends for the suite: every conformance test runs unchanged on each of them.
 
 ``--backend sqlite`` runs SQLite (in memory and file), ``--backend postgres`` runs the
-PostgreSQL targets (see ``tests/servers.py``), no option runs all of them.
+PostgreSQL targets (see ``tests/servers.py``), ``--backend redis`` the Redis-only backend
+(see ``tests/redis_servers.py``), no option runs all of them. Tests marked ``sql_only``
+are skipped on Redis, with the marker's reason.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from bruno_memory import MemoryStore, create_memory
+from bruno_memory.backends.redis import RedisMemoryBackend
+from tests.redis_servers import delete_prefix, redis_url, unique_prefix, unreachable_reason
 from tests.servers import PostgresServer, pgserver_postgres, system_postgres
 
 SQLITE_TARGETS = ("sqlite-memory", "sqlite-file")
 POSTGRES_TARGETS = ("postgres", "pgserver")
+REDIS_TARGETS = ("redis",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backend",
-        choices=("all", "sqlite", "postgres"),
+        choices=("all", "sqlite", "postgres", "redis"),
         default="all",
         help="which database backends to run the suite on",
     )
@@ -34,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def selected_targets(config: pytest.Config) -> list[str]:
     """The backend targets chosen with ``--backend``."""
     chosen = config.getoption("--backend")
-    targets = {"sqlite": SQLITE_TARGETS, "postgres": POSTGRES_TARGETS}
+    targets = {"sqlite": SQLITE_TARGETS, "postgres": POSTGRES_TARGETS, "redis": REDIS_TARGETS}
     if chosen == "all":
-        return [*SQLITE_TARGETS, *POSTGRES_TARGETS]
+        return [*SQLITE_TARGETS, *POSTGRES_TARGETS, *REDIS_TARGETS]
     return list(targets[chosen])
 
 
@@ -48,6 +54,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if metafunc.definition.get_closest_marker("file_databases"):
             targets = [target for target in targets if target != "sqlite-memory"]
         metafunc.parametrize("target", targets, scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip ``sql_only`` tests on the Redis target, giving the marker's reason."""
+    for item in items:
+        marker = item.get_closest_marker("sql_only")
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None and callspec.params.get("target") == "redis":
+            reason = marker.kwargs.get("reason", "SQL-only behaviour")
+            item.add_marker(pytest.mark.skip(reason=f"sql_only: {reason}"))
 
 
 @pytest.fixture(scope="session")
@@ -79,17 +95,22 @@ class Backend:
 
     target: str
     url: str
+    key_prefix: str = ""  # Redis: the test's own key prefix
 
     @property
     def dialect(self) -> str:
+        if self.target in REDIS_TARGETS:
+            return "redis"
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
-    def store(self, **options: Any) -> MemoryStore:
+    def store(self, **options: Any) -> MemoryStore | RedisMemoryBackend:
         """A store on this backend's database (shared by the tests of one run).
 
         Without semantic search unless an ``embedder`` is given: the foundation contract
         does not depend on one.
         """
+        if self.target in REDIS_TARGETS:
+            return RedisMemoryBackend(self.url, key_prefix=self.key_prefix, **options)
         return create_memory(self.url, **{"embedder": None, **options})
 
 
@@ -105,9 +126,30 @@ async def shared_postgres_url(postgres_server: PostgresServer | None) -> AsyncIt
         yield url
 
 
+@pytest.fixture(scope="session")
+def redis_server_url(target: str) -> str | None:
+    """The Redis server of the ``redis`` target (None for the others); skips if unreachable."""
+    if target not in REDIS_TARGETS:
+        return None
+    url = redis_url()
+    reason = unreachable_reason(url)
+    if reason is not None:
+        pytest.skip(reason)
+    return url
+
+
 @pytest.fixture
-async def backend(target: str, shared_postgres_url: str | None, tmp_path: Path) -> Backend:
-    """The database a test runs on: a new one for SQLite, the run's shared one for PostgreSQL."""
+async def backend(
+    target: str, shared_postgres_url: str | None, redis_server_url: str | None, tmp_path: Path
+) -> AsyncIterator[Backend]:
+    """The database a test runs on: a new one for SQLite, the run's shared one for
+    PostgreSQL, the Redis server under a key prefix of the test's own (deleted after)."""
+    if redis_server_url is not None:
+        prefix = unique_prefix()
+        yield Backend(target, redis_server_url, key_prefix=prefix)
+        with redis.Redis.from_url(redis_server_url) as client:
+            delete_prefix(client, prefix)
+        return
     if target == "sqlite-memory":
         url = "sqlite+aiosqlite://"
     elif target == "sqlite-file":
@@ -115,11 +157,11 @@ async def backend(target: str, shared_postgres_url: str | None, tmp_path: Path) 
     else:
         assert shared_postgres_url is not None
         url = shared_postgres_url
-    return Backend(target, url)
+    yield Backend(target, url)
 
 
 @pytest.fixture
-async def memory(backend: Backend) -> AsyncIterator[MemoryStore]:
+async def memory(backend: Backend) -> AsyncIterator[MemoryStore | RedisMemoryBackend]:
     """An open store on the test's backend."""
     async with backend.store() as store:
         yield store
@@ -151,9 +193,13 @@ def word(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def backend_url_store(backend: Backend) -> AsyncIterator[MemoryStore]:
+async def backend_url_store(backend: Backend) -> AsyncIterator[MemoryStore | RedisMemoryBackend]:
     """A store built from keyword arguments and never opened explicitly."""
-    store = MemoryStore(database_url=backend.url)
+    store: MemoryStore | RedisMemoryBackend
+    if backend.dialect == "redis":
+        store = RedisMemoryBackend(url=backend.url, key_prefix=backend.key_prefix)
+    else:
+        store = MemoryStore(database_url=backend.url)
     try:
         yield store
     finally:

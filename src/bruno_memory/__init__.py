@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 
 from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.backends import backend_for_url
 from bruno_memory.errors import (
     AccessDeniedError,
     BrunoMemoryError,
@@ -33,9 +35,12 @@ from bruno_memory.errors import (
     StorageError,
 )
 from bruno_memory.results import SearchHit, SignalMatch
-from bruno_memory.settings import MemorySettings
+from bruno_memory.settings import DATABASE_URL_VARIABLE, MemorySettings
 from bruno_memory.store import MemoryStore
 from bruno_memory.wiring import DefaultEmbedder
+
+if TYPE_CHECKING:
+    from bruno_memory.backends.redis import RedisMemoryBackend
 
 __version__ = "0.1.0"
 
@@ -69,7 +74,7 @@ def create_memory(
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
     **options: Any,
-) -> MemoryStore:
+) -> MemoryStore | RedisMemoryBackend:
     """The memory store for a SQLAlchemy URL, ready for ``async with``.
 
     ``url`` is ``sqlite+aiosqlite:///path.db``, ``sqlite+aiosqlite://`` (in memory) or
@@ -82,5 +87,14 @@ def create_memory(
     offline); ``embedder=None`` turns it off and any bruno-core ``EmbeddingInterface``
     (e.g. a bruno-llm provider) can be passed. ``vector_index`` replaces the SQL database as
     the place vectors are searched (e.g. a ``QdrantVectorIndex``).
+
+    A Redis URL (``redis://``, ``redis+cluster://``, ``redis+sentinel://``) gives the
+    Redis-only backend (:class:`~bruno_memory.backends.redis.RedisMemoryBackend`), which has
+    no semantic search: pass ``embedder=None`` or leave the default.
     """
-    return MemoryStore(url, embedder=embedder, vector_index=vector_index, **options)
+    redis_backend = backend_for_url(url or os.environ.get(DATABASE_URL_VARIABLE), **options)
+    if redis_backend is None:
+        return MemoryStore(url, embedder=embedder, vector_index=vector_index, **options)
+    if vector_index is not None or embedder not in (DefaultEmbedder.LOCAL, None):
+        raise ConfigurationError("the Redis-only backend has no semantic search: embedder=None")
+    return redis_backend

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.models.context import SessionContext, UserContext
@@ -63,6 +64,17 @@ def message_user_hint(message: Message) -> str | None:
     """The user a message says it belongs to (bruno-core puts it in its metadata)."""
     hint = message.metadata.get(USER_ID_METADATA_KEY)
     return require_id(hint, "metadata['user_id']") if hint is not None else None
+
+
+def batch_user_hint(messages: Sequence[Message]) -> str | None:
+    """The user a batch of messages names (if any), once the batch is known to name at most
+    one user and to hold no message id twice."""
+    hints = {message_user_hint(message) for message in messages} - {None}
+    if len(hints) > 1:
+        raise InvalidInputError("the messages name different users in metadata['user_id']")
+    if len({message.id for message in messages}) != len(messages):
+        raise InvalidInputError("the batch holds the same message id twice")
+    return next(iter(hints), None)
 
 
 def message_row(
@@ -165,6 +177,8 @@ def new_session_row(
     *, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
 ) -> models.Session:
     """A new, active ``sessions`` row."""
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidInputError("session metadata must be a dict")
     now = utc_now()
     return models.Session(
         id=str(uuid.uuid4()),

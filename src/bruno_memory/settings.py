@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bruno_memory.db"
+#: The environment variable naming the database (a Redis URL selects the Redis-only backend).
+DATABASE_URL_VARIABLE = "BRUNO_MEMORY_DATABASE_URL"
 
 
 class MemorySettings(BaseSettings):

@@ -12,6 +12,7 @@ from bruno_core.models.message import MessageRole
 from bruno_core.registry.memory_registry import MemoryBackendRegistry
 
 from bruno_memory import MemoryStore
+from bruno_memory.backends.redis import RedisMemoryBackend
 from tests.conformance.helpers import message, user_message
 
 INTERFACE_METHODS = sorted(MemoryInterface.__abstractmethods__)
@@ -22,30 +23,36 @@ def test_interface_has_twelve_methods() -> None:
     assert len(INTERFACE_METHODS) == 12
 
 
+BACKEND_CLASSES = {"sql": MemoryStore, "redis": RedisMemoryBackend}
+
+
+@pytest.mark.parametrize("backend_class", BACKEND_CLASSES.values(), ids=BACKEND_CLASSES.keys())
 @pytest.mark.parametrize("name", INTERFACE_METHODS)
-def test_signature_matches_the_interface(name: str) -> None:
+def test_signature_matches_the_interface(name: str, backend_class: type) -> None:
     """Each interface method keeps the interface's parameter names, kinds and defaults."""
-    ours = inspect.signature(getattr(MemoryStore, name))
+    ours = inspect.signature(getattr(backend_class, name))
     theirs = inspect.signature(getattr(MemoryInterface, name))
     simplify = lambda sig: [(p.name, p.kind, p.default) for p in sig.parameters.values()]  # noqa: E731
     assert simplify(ours) == simplify(theirs)
-    assert inspect.iscoroutinefunction(getattr(MemoryStore, name))
+    assert inspect.iscoroutinefunction(getattr(backend_class, name))
 
 
-def test_store_is_a_concrete_memory_interface() -> None:
-    """MemoryStore subclasses MemoryInterface and leaves nothing abstract."""
-    assert issubclass(MemoryStore, MemoryInterface)
-    assert not getattr(MemoryStore, "__abstractmethods__", None)
+@pytest.mark.parametrize("backend_class", BACKEND_CLASSES.values(), ids=BACKEND_CLASSES.keys())
+def test_backends_are_concrete_memory_interfaces(backend_class: type) -> None:
+    """Each backend subclasses MemoryInterface and leaves nothing abstract."""
+    assert issubclass(backend_class, MemoryInterface)
+    assert not getattr(backend_class, "__abstractmethods__", None)
 
 
-def test_registry_accepts_the_store() -> None:
-    """bruno-core's MemoryBackendRegistry validates the class and discovers it by entry point."""
+@pytest.mark.parametrize(("name", "backend_class"), BACKEND_CLASSES.items())
+def test_registry_accepts_the_backends(name: str, backend_class: type) -> None:
+    """bruno-core's MemoryBackendRegistry validates each class and discovers it by entry point."""
     registry = MemoryBackendRegistry()
-    assert registry.validate_plugin(MemoryStore)
+    assert registry.validate_plugin(backend_class)
     found = {ep.name: ep for ep in entry_points(group="bruno.memory_backends")}
-    assert found["sql"].load() is MemoryStore
+    assert found[name].load() is backend_class
     registry.discover_plugins()
-    assert "sql" in registry.list_plugins()
+    assert name in registry.list_plugins()
 
 
 async def test_registry_instance_opens_itself(backend_url_store: MemoryStore, uid: str) -> None:

@@ -12,6 +12,10 @@ from tests.conformance.helpers import user_message
 from tests.conftest import Backend
 
 UTC = dt.timezone.utc
+
+pytestmark = pytest.mark.sql_only(
+    reason="search() (hybrid retrieval, neighbours, dates) is the SQL store's retriever"
+)
 MAY_4 = dt.datetime(2023, 5, 4, 19, 0, tzinfo=UTC)
 AUGUST_10 = dt.datetime(2023, 8, 10, 19, 0, tzinfo=UTC)
 

@@ -23,6 +23,10 @@ from tests.conftest import Backend
 
 UTC = dt.timezone.utc
 
+pytestmark = pytest.mark.sql_only(
+    reason="semantic search (embeddings, vector indexes) is a feature of the SQL store"
+)
+
 
 class SwitchableEmbedder(HashingEmbedder):
     """A hashing embedder that fails while ``broken`` and counts the texts it embeds.

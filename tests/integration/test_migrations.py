@@ -20,7 +20,10 @@ from bruno_memory.settings import MemorySettings
 from tests.conformance.helpers import user_message
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.file_databases
+pytestmark = [
+    pytest.mark.file_databases,
+    pytest.mark.sql_only(reason="Alembic migrations of the SQL schema"),
+]
 
 
 async def table_names(url: str) -> set[str]:

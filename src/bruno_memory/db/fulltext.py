@@ -41,6 +41,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _POSTGRES_OPERATOR_WORDS = frozenset({"or"})
 
 
+def words(text_: str) -> list[str]:
+    """The words of ``text_``, lowercased, in order (what full-text search treats as terms)."""
+    return [word.lower() for word in _WORD.findall(text_)]
+
+
 class MatchMode(str, enum.Enum):
     """How the words of a query combine."""
 
@@ -68,8 +73,8 @@ class FullTextQuery:
                 details={"length": len(text_)},
             )
         unique: dict[str, None] = {}
-        for word in _WORD.findall(text_):
-            unique.setdefault(word.lower(), None)
+        for word in words(text_):
+            unique.setdefault(word, None)
         return cls(tuple(unique)[:MAX_QUERY_TERMS], mode)
 
     @property

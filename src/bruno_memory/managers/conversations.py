@@ -11,13 +11,13 @@ from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import InvalidInputError, MessageNotFoundError, StorageError
+from bruno_memory.errors import MessageNotFoundError, StorageError
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
+    batch_user_hint,
     message_from_row,
     message_row,
-    message_user_hint,
     parse_uuid,
     require_id,
     require_limit,
@@ -38,20 +38,14 @@ class ConversationManager:
         require_id(conversation_id, "conversation_id")
         if not messages:
             return
-        hints = {message_user_hint(message) for message in messages} - {None}
-        if len(hints) > 1:
-            raise InvalidInputError("the messages name different users in metadata['user_id']")
-        if len({message.id for message in messages}) != len(messages):
-            raise InvalidInputError("the batch holds the same message id twice")
+        user_hint = batch_user_hint(messages)
         now = utc_now()
         rows = [
             message_row(message, conversation_id=conversation_id, user_id=None, seq=0, now=now)
             for message in messages
         ]
         async with UnitOfWork(self._database, write=True) as uow:
-            first, owner = await self._reserve(
-                uow, conversation_id, len(rows), next(iter(hints), None)
-            )
+            first, owner = await self._reserve(uow, conversation_id, len(rows), user_hint)
             for offset, row in enumerate(rows):
                 row["seq"] = first + offset
                 row["user_id"] = owner

@@ -11,7 +11,7 @@ from bruno_core.models.message import MessageRole
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import AccessDeniedError, InvalidInputError, SessionNotFoundError
+from bruno_memory.errors import AccessDeniedError, SessionNotFoundError
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
     message_from_row,
@@ -21,6 +21,7 @@ from bruno_memory.mapping import (
     user_from_row,
 )
 from bruno_memory.uow import UnitOfWork
+from bruno_memory.window import context_window
 
 
 class SessionManager:
@@ -32,8 +33,6 @@ class SessionManager:
     async def create(self, user_id: str, metadata: dict[str, Any] | None) -> SessionContext:
         """Start a session, with a new conversation, for the user."""
         require_id(user_id, "user_id")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidInputError("session metadata must be a dict")
         async with UnitOfWork(self._database, write=True) as uow:
             row = await self._start(uow, user_id, str(uuid.uuid4()), metadata)
             await uow.commit()
@@ -119,15 +118,15 @@ class SessionManager:
 
     @staticmethod
     async def _window(uow: UnitOfWork, conversation_id: str, window: int) -> list[models.Message]:
-        """The last ``window`` messages, keeping earlier system messages pinned in front,
-        like bruno-core's ``ConversationContext.add_message``; chronological."""
+        """The context window of the conversation (see :func:`context_window`)."""
         recent = list(reversed(await uow.messages.latest(conversation_id, window)))
         if not recent:
             return []
-        system = MessageRole.SYSTEM.value
-        pinned = await uow.messages.system_before(conversation_id, recent[0].seq, window)
-        pinned += [row for row in recent if row.role == system]
-        pinned = pinned[-window:]
-        room = window - len(pinned)
-        others = [row for row in recent if row.role != system][-room:] if room > 0 else []
-        return sorted(pinned + others, key=lambda row: row.seq)
+        earlier = await uow.messages.system_before(conversation_id, recent[0].seq, window)
+        return context_window(
+            recent,
+            earlier,
+            window,
+            is_system=lambda row: row.role == MessageRole.SYSTEM.value,
+            position=lambda row: row.seq,
+        )

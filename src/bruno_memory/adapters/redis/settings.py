@@ -1,0 +1,68 @@
+"""Settings of the Redis backends, from keyword arguments or ``BRUNO_MEMORY_REDIS_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class RedisSettings(BaseSettings):
+    """Where Redis is, how keys are named and how long conversations live.
+
+    Every field can be set by an environment variable named after it, e.g.
+    ``BRUNO_MEMORY_REDIS_URL=redis+cluster://10.0.0.1:7000,10.0.0.2:7000``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BRUNO_MEMORY_REDIS_", extra="forbid")
+
+    url: str = Field(
+        default=DEFAULT_REDIS_URL,
+        description="redis://, rediss://, redis+cluster://host:port,... (or ?cluster=true) "
+        "or redis+sentinel://host:port,.../service_name[/db].",
+    )
+    key_prefix: str = Field(
+        default="bruno",
+        min_length=1,
+        max_length=64,
+        description="Every key starts with '<key_prefix>:'; several stores can share a Redis.",
+    )
+    session_ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="A conversation (its messages and sessions) expires this long after its "
+        "last write; None keeps conversations until they are cleared or their user deleted.",
+    )
+    index_grace_seconds: int = Field(
+        default=86_400,
+        ge=1,
+        description="How long an expired conversation's index receipts outlive it, so the "
+        "sweeper can remove its search postings.",
+    )
+    sweep_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often an open backend sweeps the search index of expired "
+        "conversations (only with session_ttl_seconds).",
+    )
+    context_window: int = Field(
+        default=20, ge=1, le=1000, description="Messages in the window get_context returns."
+    )
+    socket_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a reply before failing."
+    )
+    socket_connect_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds to wait for a connection before failing."
+    )
+    max_connections: int = Field(default=50, ge=1, description="Pooled connections (per node).")
+    cluster: bool = Field(
+        default=False, description="Connect to a Redis Cluster (also set by the URL)."
+    )
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _plain_prefix(cls, value: str) -> str:
+        if any(char in value for char in "{}:* \t\n") or "\x00" in value:
+            raise ValueError("key_prefix cannot hold braces, ':', '*', whitespace or NUL")
+        return value

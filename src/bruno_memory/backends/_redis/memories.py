@@ -1,0 +1,344 @@
+"""Long-term memory entries, in their user's slot.
+
+An entry is a hash (``doc`` JSON, access count, last access, the index keys it is in);
+per-user sorted sets order entries by insertion, importance, confidence, creation and
+expiry, and sets group them by type, category and tag. ``put_memory.lua`` writes an entry
+with all of that at once; ``select_memories.lua`` filters, ranks and counts the access of
+the entries a query returns, in one round trip. Searches without a user go through the
+``{global}`` postings, whose members name the user (``<id>@<user>``), and are verified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from bruno_core.models.memory import MemoryEntry, MemoryQuery
+
+from bruno_memory.adapters.redis.codec import (
+    iso,
+    memory_fields,
+    memory_from_fields,
+    micros,
+    normalized_memory,
+)
+from bruno_memory.adapters.redis.keys import UserKeys
+from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext
+from bruno_memory.backends._redis.registry import Registry
+from bruno_memory.backends._redis.textindex import (
+    absent_terms,
+    best_verified,
+    document_terms,
+    member,
+    query_terms,
+    queue_postings,
+    rank,
+    split_member,
+    unweighted,
+)
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.types import utc_now
+from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
+from bruno_memory.mapping import parse_uuid, require_id, require_limit
+
+#: Index kind of memory entries.
+MEMORIES = "mem"
+
+
+class Memories:
+    """Memory-entry operations. Retrieval (:meth:`query`, :meth:`search`) counts as an
+    access of each returned entry; :meth:`get` does not."""
+
+    def __init__(self, context: RedisContext) -> None:
+        self._context = context
+        self.registry = Registry(context, MEMORIES, self._memory_exists)
+
+    async def _memory_exists(self, memory_id: uuid.UUID, user_id: str) -> bool:
+        key = self._context.keys.user(user_id).memory(memory_id)
+        return bool(await self._context.client.exists(key))
+
+    def _orders(self, user: UserKeys) -> list[str]:
+        """The user's memory orders and document counter (the scripts' first keys)."""
+        orders = ("importance", "confidence", "created", "expires")
+        return [user.memories, *map(user.memory_order, orders), user.documents(MEMORIES)]
+
+    def _memory_keys(self, user: UserKeys, memory_id: uuid.UUID) -> list[str]:
+        """The first keys of the memory scripts (see ``lua/memory.lua``)."""
+        *orders, documents = self._orders(user)
+        return [user.memory(memory_id), *orders, user.profile, documents]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def store(self, entry: MemoryEntry) -> None:
+        """Store a new entry; an entry with the same id raises ConflictError."""
+        entry = normalized_memory(entry)
+        await self.registry.claim([entry.id], entry.user_id)
+        weights = document_terms(entry.content)
+        await self._index_globally(entry, weights)
+        status = await self._put(entry, weights, fields=memory_fields(entry))
+        if status == "conflict":  # stored, though the registry missed it: keep the entry
+            raise ConflictError(
+                f"a memory with id {entry.id} already exists", details={"id": str(entry.id)}
+            )
+
+    async def get(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
+        """The entry, or None."""
+        key = parse_uuid(memory_id, "memory_id")
+        found = await self._read(key)
+        return None if found is None else memory_from_fields(found)
+
+    async def update(self, entry: MemoryEntry) -> MemoryEntry:
+        """Replace the stored entry's content and metadata; returns it as stored."""
+        entry = normalized_memory(entry)
+        for _ in range(MAX_ATTEMPTS):
+            fields = await self._read(entry.id)
+            if fields is None:
+                raise _not_found(entry.id)
+            if fields["user_id"] != entry.user_id:
+                raise AccessDeniedError(
+                    "a memory cannot move to another user",
+                    details={"memory_id": str(entry.id), "user_id": entry.user_id},
+                )
+            stored = memory_from_fields(fields)
+            updated = entry.model_copy(
+                update={
+                    "created_at": stored.created_at,
+                    "last_accessed": stored.last_accessed,
+                    "updated_at": utc_now(),
+                }
+            )
+            updated.metadata.access_count = stored.metadata.access_count
+            weights = document_terms(updated.content)
+            await self._index_globally(updated, weights)
+            doc = memory_fields(updated)["doc"]
+            status = await self._put(updated, weights, version=fields["version"], doc=doc)
+            if status == "ok":
+                dropped = [key for key in document_terms(stored.content) if key not in weights]
+                await self._unindex_globally(str(updated.id), updated.user_id, dropped)
+                return updated
+            if status == "missing":
+                raise _not_found(entry.id)
+        raise StorageError(f"memory {entry.id} kept changing while updating it")
+
+    async def delete(self, memory_id: uuid.UUID | str) -> None:
+        """Delete the entry; raises MemoryNotFoundError if there is none."""
+        key = parse_uuid(memory_id, "memory_id")
+        user_id = await self.registry.locate(key)
+        if user_id is None or not await self.drop(user_id, key):
+            await self.registry.release([key])
+            raise _not_found(key)
+
+    async def drop(self, user_id: str, memory_id: uuid.UUID) -> bool:
+        """Delete one of the user's entries, its postings and registry entry; False if the
+        user has no such entry."""
+        user = self._context.keys.user(user_id)
+        reply = await self._context.scripts.run(
+            "drop_memory", self._memory_keys(user, memory_id), [str(memory_id)]
+        )
+        if reply[0] != "ok":
+            return False
+        await self._unindex_globally(str(memory_id), user_id, str(reply[1]).split())
+        await self.registry.release([memory_id])
+        return True
+
+    async def _put(
+        self,
+        entry: MemoryEntry,
+        weights: dict[str, float],
+        *,
+        fields: dict[str, Any] | None = None,
+        version: str = "",
+        doc: str = "",
+    ) -> str:
+        """Run ``put_memory.lua``: insert (with all ``fields``) or update (``doc``, when the
+        stored version is still ``version``). Returns the script's status."""
+        user = self._context.keys.user(entry.user_id)
+        meta = entry.metadata
+        sets = [user.memory_set("type", entry.memory_type.value)]
+        sets += [user.memory_set("category", meta.category)] if meta.category is not None else []
+        sets += [user.memory_set("tag", tag) for tag in dict.fromkeys(meta.tags)]
+        postings = [user.postings(MEMORIES, key) for key in weights]
+        pairs = fields if fields is not None else {"doc": doc}
+        expires = "" if entry.expires_at is None else micros(entry.expires_at)
+        reply = await self._context.scripts.run(
+            "put_memory",
+            [*self._memory_keys(user, entry.id), *sets, *postings],
+            [
+                "insert" if fields is not None else "update",
+                version,
+                str(entry.id),
+                len(sets),
+                meta.importance,
+                meta.confidence,
+                micros(entry.created_at),
+                expires,
+                " ".join(weights),
+                iso(utc_now()),
+                *weights.values(),
+                *(item for pair in pairs.items() for item in pair),
+            ],
+        )
+        return str(reply[0])
+
+    async def _read(self, memory_id: uuid.UUID) -> dict[str, str] | None:
+        user_id = await self.registry.locate(memory_id)
+        if user_id is None:
+            return None
+        key = self._context.keys.user(user_id).memory(memory_id)
+        return await self._context.hgetall(key) or None
+
+    async def _index_globally(self, entry: MemoryEntry, weights: dict[str, float]) -> None:
+        pipe = self._context.pipeline()
+        item = member(entry.id, entry.user_id)
+        queue_postings(pipe, self._context.keys.global_index, MEMORIES, [(item, weights)], add=True)
+        await pipe.execute()
+
+    async def _unindex_globally(self, memory_id: str, user_id: str, terms: list[str]) -> None:
+        pipe = self._context.pipeline()
+        item = member(memory_id, user_id)
+        documents = [(item, unweighted(terms))]
+        queue_postings(pipe, self._context.keys.global_index, MEMORIES, documents, add=False)
+        await pipe.execute()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
+        """Entries matching every filter of ``query``: best full-text match first with
+        ``query_text`` (any word), otherwise most important, then newest."""
+        require_id(query.user_id, "user_id")
+        text = None
+        if query.query_text is not None and query.query_text.strip():
+            text = FullTextQuery.parse(query.query_text, MatchMode.ANY)
+            if text.is_empty:
+                return []
+        user = self._context.keys.user(query.user_id)
+        groups = [
+            [user.memory_set("type", kind.value) for kind in query.memory_types],
+            [user.memory_set("category", category) for category in query.categories],
+            [user.memory_set("tag", tag) for tag in query.tags],
+        ]
+        return await self._select(
+            user,
+            groups=[group for group in groups if group],
+            text=text,
+            min_confidence=query.min_confidence,
+            min_importance=query.min_importance,
+            include_expired=query.include_expired,
+            limit=query.limit,
+        )
+
+    async def search(self, query: str, *, user_id: str | None, limit: int) -> list[MemoryEntry]:
+        """Unexpired entries containing every word of ``query``, best first."""
+        parsed = FullTextQuery.parse(query, MatchMode.ALL)
+        if user_id is not None:
+            require_id(user_id, "user_id")
+        require_limit(limit)
+        if parsed.is_empty:
+            return []
+        if user_id is not None:
+            return await self._select(self._context.keys.user(user_id), text=parsed, limit=limit)
+        terms = query_terms(parsed)
+        scope = self._context.keys.global_index
+
+        async def fetch(count: int) -> list[tuple[str, float]]:
+            return await rank(self._context.scripts, scope, MEMORIES, terms, MatchMode.ALL, count)
+
+        async def verify(candidates: list[tuple[str, float]]) -> list[str]:
+            return await self._verify(candidates, terms)
+
+        return await self._touch(await best_verified(fetch, verify, limit))
+
+    async def _select(
+        self,
+        user: UserKeys,
+        *,
+        text: FullTextQuery | None,
+        limit: int,
+        groups: list[list[str]] | None = None,
+        min_confidence: float = 0.0,
+        min_importance: float = 0.0,
+        include_expired: bool = False,
+    ) -> list[MemoryEntry]:
+        groups = groups or []
+        terms = query_terms(text) if text is not None else []
+        now = utc_now()
+        reply = await self._context.scripts.run(
+            "select_memories",
+            [
+                *self._orders(user),
+                user.temporary(),
+                user.temporary(),
+                *(key for group in groups for key in group),
+                *(user.postings(MEMORIES, key) for key in terms),
+            ],
+            [
+                user.memory_prefix,
+                "" if text is None else text.mode.value,
+                min_confidence,
+                min_importance,
+                "1" if include_expired else "0",
+                micros(now),
+                limit,
+                iso(now),
+                len(groups),
+                *(len(group) for group in groups),
+            ],
+        )
+        return _entries(reply)
+
+    async def _verify(self, candidates: list[tuple[str, float]], terms: list[str]) -> list[str]:
+        """Members of the candidates that exist, are unexpired and hold every term."""
+        pipe = self._context.pipeline()
+        for item, _ in candidates:
+            memory_id, user_id = split_member(item)
+            pipe.hgetall(self._context.keys.user(user_id).memory(uuid.UUID(memory_id)))
+        found = await pipe.execute()
+        now = utc_now()
+        kept: list[str] = []
+        stale: dict[str, list[str]] = {}
+        for (item, _), fields in zip(candidates, found, strict=True):
+            entry = memory_from_fields(fields) if fields else None
+            absent = terms if entry is None else absent_terms(entry.content, terms)
+            if absent:
+                stale[item] = absent
+            elif entry is not None and (entry.expires_at is None or entry.expires_at > now):
+                kept.append(item)
+        if stale:
+            pipe = self._context.pipeline()
+            for item, keys in stale.items():
+                for key in keys:
+                    pipe.zrem(self._context.keys.global_index.postings(MEMORIES, key), item)
+            await pipe.execute()
+        return kept
+
+    async def _touch(self, items: list[str]) -> list[MemoryEntry]:
+        """Count an access of each member's entry; the entries, in the members' order."""
+        by_user: dict[str, list[str]] = defaultdict(list)
+        for item in items:
+            memory_id, user_id = split_member(item)
+            by_user[user_id].append(memory_id)
+        now = iso(utc_now())
+        touched: dict[str, MemoryEntry] = {}
+        for user_id, memory_ids in by_user.items():
+            user = self._context.keys.user(user_id)
+            keys = [user.memory(uuid.UUID(memory_id)) for memory_id in memory_ids]
+            reply = await self._context.scripts.run("touch_memories", keys, [now])
+            for entry in _entries(reply):
+                touched[member(entry.id, user_id)] = entry
+        return [touched[item] for item in items if item in touched]
+
+
+def _entries(reply: list[Any]) -> list[MemoryEntry]:
+    """Entries of a script reply of (doc, access count, last access) triples."""
+    entries = []
+    for i in range(0, len(reply), 3):
+        if reply[i]:
+            doc, count, accessed = reply[i : i + 3]
+            fields = {"doc": doc, "access_count": count, "last_accessed": accessed}
+            entries.append(memory_from_fields(fields))
+    return entries
+
+
+def _not_found(memory_id: uuid.UUID) -> MemoryNotFoundError:
+    return MemoryNotFoundError(f"no memory {memory_id}", details={"memory_id": str(memory_id)})

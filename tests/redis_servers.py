@@ -1,0 +1,201 @@
+"""Redis servers for the test suite: the machine's server, and a throwaway Redis Cluster.
+
+- ``redis`` target: the server at ``BRUNO_MEMORY_TEST_REDIS_URL`` (default
+  ``redis://127.0.0.1:6379/0``; CI has it running). Unreachable: the target is skipped with
+  that reason. Each test works under a key prefix of its own, deleted afterwards.
+- :func:`private_server`: a server of one test's own (to stop, stall or put a Sentinel in
+  front of), and :func:`redis_cluster`: three masters joined with ``redis-cli --cluster
+  create``; both from the machine's ``redis-server``, in a temporary folder, on free ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+REDIS_URL_VARIABLE = "BRUNO_MEMORY_TEST_REDIS_URL"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """The URL of the Redis server the suite uses."""
+    return os.environ.get(REDIS_URL_VARIABLE, DEFAULT_REDIS_URL)
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why Redis at ``url`` cannot be used (None when it answers PING)."""
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        return (
+            f"no Redis server answers at {url} ({exc}); start one or set "
+            f"{REDIS_URL_VARIABLE} to test the Redis backend"
+        )
+    return None
+
+
+def skip_unless_selected(selected_targets: list[str]) -> None:
+    """Skip Redis-only tests when ``--backend`` leaves the Redis backend out."""
+    if "redis" not in selected_targets:
+        pytest.skip("--backend excludes the Redis backend")
+
+
+def unique_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"bmtest-{uuid.uuid4().hex[:12]}"
+
+
+def delete_prefix(client: redis.Redis | redis.RedisCluster, prefix: str) -> None:
+    """Delete every key under ``prefix`` (SCAN is fine here: tests only)."""
+    for key in list(client.scan_iter(match=f"{prefix}:*", count=1000)):
+        client.delete(key)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on right now (each with its cluster bus port, +10000, free)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port + 10000 < 65536 and port not in ports and _free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not on PATH: no private Redis server to test with")
+    return path
+
+
+@contextlib.contextmanager
+def private_server(*options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start a Redis server (DEBUG allowed from localhost); yield its URL and process."""
+    (port,) = free_ports(1)
+    with tempfile.TemporaryDirectory(prefix="bruno-redis-") as folder:
+        arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder]
+        arguments += ["--enable-debug-command", "local", *options]
+        process = subprocess.Popen([_binary("redis-server"), *arguments], stdout=subprocess.DEVNULL)
+        try:
+            _wait_for(port)
+            yield f"redis://127.0.0.1:{port}/0", process
+        finally:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def sentinel(master_url: str, service: str) -> Iterator[str]:
+    """Start a Sentinel monitoring the server at ``master_url`` as ``service``; yield the
+    ``redis+sentinel://`` URL of that service."""
+    master_port = master_url.rsplit(":", 1)[1].split("/")[0]
+    (port,) = free_ports(1)
+    with tempfile.TemporaryDirectory(prefix="bruno-sentinel-") as folder:
+        config = Path(folder) / "sentinel.conf"
+        config.write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+            f"sentinel monitor {service} 127.0.0.1 {master_port} 1\n"
+        )
+        process = subprocess.Popen(
+            [_binary("redis-server"), str(config), "--sentinel"], stdout=subprocess.DEVNULL
+        )
+        try:
+            _wait_for(port)
+            yield f"redis+sentinel://127.0.0.1:{port}/{service}/0"
+        finally:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def redis_cluster(masters: int = 3) -> Iterator[str]:
+    """Start a Redis Cluster of ``masters`` nodes; yield its ``redis+cluster://`` URL."""
+    server, cli = _binary("redis-server"), _binary("redis-cli")
+    ports = free_ports(masters)
+    with tempfile.TemporaryDirectory(prefix="bruno-redis-cluster-") as folder:
+        processes = [_start_node(server, Path(folder), port) for port in ports]
+        try:
+            for port in ports:
+                _wait_for(port)
+            nodes = [f"127.0.0.1:{port}" for port in ports]
+            subprocess.run(
+                [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            _wait_until_ok(ports)
+            yield "redis+cluster://" + ",".join(nodes)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _start_node(server: str, folder: Path, port: int) -> subprocess.Popen[bytes]:
+    node = folder / str(port)
+    node.mkdir()
+    options = {
+        "port": str(port),
+        "bind": "127.0.0.1",
+        "cluster-enabled": "yes",
+        "cluster-config-file": str(node / "nodes.conf"),
+        "dir": str(node),
+        "save": "",
+        "appendonly": "no",
+        "daemonize": "no",
+    }
+    arguments = [item for name, value in options.items() for item in (f"--{name}", value)]
+    return subprocess.Popen(
+        [server, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _wait_for(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
+                client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _wait_until_ok(ports: list[int], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        with redis.Redis(port=port, decode_responses=True) as client:
+            while client.cluster("info")["cluster_state"] != "ok":
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the Redis Cluster on port {port} never became ok")
+                time.sleep(0.1)
