@@ -2,7 +2,8 @@
 
 ``--backend sqlite`` runs SQLite (in memory and file), ``--backend postgres`` runs the
 PostgreSQL targets (see ``tests/servers.py``), ``--backend redis`` the Redis-only backend
-(see ``tests/redis_servers.py``), no option runs all of them. Tests marked ``sql_only``
+and the SQL store behind a Redis cache (see ``tests/redis_servers.py``), no option runs all
+of them. Tests marked ``sql_only``
 are skipped on Redis, with the marker's reason.
 """
 
@@ -25,7 +26,8 @@ from tests.servers import PostgresServer, pgserver_postgres, system_postgres
 
 SQLITE_TARGETS = ("sqlite-memory", "sqlite-file")
 POSTGRES_TARGETS = ("postgres", "pgserver")
-REDIS_TARGETS = ("redis",)
+#: The Redis-only backend, and the SQL store (SQLite file) with its Redis cache.
+REDIS_TARGETS = ("redis", "sqlite-redis-cache")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,10 +98,11 @@ class Backend:
     target: str
     url: str
     key_prefix: str = ""  # Redis: the test's own key prefix
+    cache_url: str | None = None  # the Redis cache in front of a SQL store
 
     @property
     def dialect(self) -> str:
-        if self.target in REDIS_TARGETS:
+        if self.target == "redis":
             return "redis"
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
@@ -109,8 +112,10 @@ class Backend:
         Without semantic search unless an ``embedder`` is given: the foundation contract
         does not depend on one.
         """
-        if self.target in REDIS_TARGETS:
+        if self.target == "redis":
             return RedisMemoryBackend(self.url, key_prefix=self.key_prefix, **options)
+        if self.cache_url is not None:
+            options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
         return create_memory(self.url, **{"embedder": None, **options})
 
 
@@ -146,7 +151,11 @@ async def backend(
     PostgreSQL, the Redis server under a key prefix of the test's own (deleted after)."""
     if redis_server_url is not None:
         prefix = unique_prefix()
-        yield Backend(target, redis_server_url, key_prefix=prefix)
+        if target == "redis":
+            yield Backend(target, redis_server_url, key_prefix=prefix)
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
+            yield Backend(target, url, key_prefix=prefix, cache_url=redis_server_url)
         with redis.Redis.from_url(redis_server_url) as client:
             delete_prefix(client, prefix)
         return
@@ -198,6 +207,12 @@ async def backend_url_store(backend: Backend) -> AsyncIterator[MemoryStore | Red
     store: MemoryStore | RedisMemoryBackend
     if backend.dialect == "redis":
         store = RedisMemoryBackend(url=backend.url, key_prefix=backend.key_prefix)
+    elif backend.cache_url is not None:
+        store = MemoryStore(
+            database_url=backend.url,
+            redis_url=backend.cache_url,
+            redis_key_prefix=backend.key_prefix,
+        )
     else:
         store = MemoryStore(database_url=backend.url)
     try:

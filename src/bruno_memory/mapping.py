@@ -14,6 +14,7 @@ from typing import Any
 from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryType
 from bruno_core.models.message import Message, MessageRole, MessageType
+from pydantic import TypeAdapter
 
 from bruno_memory.db import models
 from bruno_memory.db.models import ID_LENGTH
@@ -219,3 +220,16 @@ def user_from_row(row: models.User) -> UserContext:
         created_at=row.created_at,
         last_active=row.last_active,
     )
+
+
+_MESSAGE_LIST: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+
+def encode_messages(messages: list[Message]) -> str:
+    """Messages as JSON (for caches): every field, timestamps as aware UTC ISO 8601."""
+    return _MESSAGE_LIST.dump_json(messages).decode()
+
+
+def decode_messages(payload: str) -> list[Message]:
+    """The messages :func:`encode_messages` wrote."""
+    return _MESSAGE_LIST.validate_json(payload)

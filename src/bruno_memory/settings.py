@@ -68,6 +68,21 @@ class MemorySettings(BaseSettings):
     qdrant_path: str | None = Field(
         default=None, description="Folder of an embedded (local-mode) Qdrant; ':memory:' works."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://, redis+cluster://, redis+sentinel://) caching recent "
+        "windows, sessions and user context in front of the SQL store; None: no cache.",
+    )
+    redis_key_prefix: str = Field(
+        default="bruno", min_length=1, description="Every Redis key starts with '<prefix>:'."
+    )
+    cache_ttl_seconds: int = Field(default=300, ge=1, description="Lifetime of a cached view.")
+    cache_local_size: int = Field(
+        default=10_000, ge=0, description="Views kept in this process too (0: Redis only)."
+    )
+    cache_local_ttl_seconds: float = Field(
+        default=5.0, gt=0, description="Lifetime of a view in the in-process level."
+    )
     search_rrf_k: int = Field(
         default=5,
         ge=1,

@@ -17,7 +17,9 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 from pydantic import ValidationError
 
+from bruno_memory.adapters.cache.base import CacheStats, EntityCache
 from bruno_memory.adapters.embeddings import default_embedder, embedder_key
+from bruno_memory.adapters.events.base import EventSink
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.adapters.vector.sql import SqlVectorIndex
 from bruno_memory.db import migrate as migrations
@@ -26,13 +28,14 @@ from bruno_memory.db.fulltext import MatchMode
 from bruno_memory.db.types import as_utc
 from bruno_memory.errors import ConfigurationError, SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
+from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.repositories.scope import MetadataValue, SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
-from bruno_memory.wiring import DefaultEmbedder, external_index, retrieval_settings
+from bruno_memory.wiring import DefaultEmbedder, RedisCache, external_index, retrieval_settings
 
 
 class MemoryStore(MemoryInterface):
@@ -52,6 +55,8 @@ class MemoryStore(MemoryInterface):
         settings: MemorySettings | None = None,
         embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
         vector_index: VectorIndex | None = None,
+        cache: EntityCache | None = None,
+        events: EventSink | None = None,
         **options: Any,
     ) -> None:
         overrides = {**options, **({"database_url": url} if url is not None else {})}
@@ -80,10 +85,13 @@ class MemoryStore(MemoryInterface):
                 batch_size=settings.embedding_batch_size,
                 on_indexed=self._retriever.invalidate,
             )
-        self._conversations = ConversationManager(self._database, self._indexer)
-        self._sessions = SessionManager(self._database)
-        self._memories = MemoryManager(self._database, self._indexer, semantic)
-        self._users = UserManager(self._database, self._indexer)
+        self._given_cache = cache
+        self._redis_cache: RedisCache | None = None
+        self._changes = ChangeFeed(cache=cache, events=events, indexer=self._indexer)
+        self._conversations = ConversationManager(self._database, self._indexer, self._changes)
+        self._sessions = SessionManager(self._database, self._changes)
+        self._memories = MemoryManager(self._database, self._indexer, semantic, self._changes)
+        self._users = UserManager(self._database, self._changes)
         self._open = False
         self._opening = asyncio.Lock()
 
@@ -115,6 +123,9 @@ class MemoryStore(MemoryInterface):
             if self._indexer is not None:
                 with translate_errors("open"):
                     await self._indexer.start()
+            if self._given_cache is None and self.settings.redis_url is not None:
+                self._redis_cache = await RedisCache.start(self.settings)
+                self._changes.cache = self._redis_cache.cache
             self._open = True
 
     async def migrate(self, revision: str = "head") -> None:
@@ -128,8 +139,18 @@ class MemoryStore(MemoryInterface):
             await self._indexer.stop()
         if self._external_index is not None:
             await self._external_index.close()
+        if self._redis_cache is not None:
+            await self._redis_cache.close()
+            self._redis_cache = None
+            self._changes.cache = None
         await self._database.dispose()
         self._open = False
+
+    @property
+    def cache_stats(self) -> CacheStats | None:
+        """Hits, misses, errors and fallbacks of the cache, if the store has one."""
+        cache = self._changes.cache
+        return None if cache is None else cache.stats
 
     async def __aenter__(self) -> MemoryStore:
         await self.open()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
+from bruno_memory.adapters.cache.base import EntityCache
 from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.managers.retriever import RetrievalSettings
 from bruno_memory.settings import MemorySettings
@@ -46,3 +48,42 @@ def external_index(settings: MemorySettings) -> VectorIndex | None:
     if settings.qdrant_path in (None, ":memory:"):
         return QdrantVectorIndex.local()
     return QdrantVectorIndex.local(settings.qdrant_path)
+
+
+class RedisCache:
+    """The Redis cache of a SQL store (with its in-process level) and its connections."""
+
+    def __init__(self, client: Any, cache: EntityCache) -> None:
+        self._client = client
+        self.cache = cache
+
+    @classmethod
+    async def start(cls, settings: MemorySettings) -> RedisCache:
+        """Connect to ``settings.redis_url`` (lazily) and start listening for invalidations."""
+        from bruno_memory.adapters.cache.local import LocalEntityCache
+        from bruno_memory.adapters.cache.redis import RedisEntityCache
+        from bruno_memory.adapters.redis.client import create_client
+        from bruno_memory.adapters.redis.settings import RedisSettings
+
+        assert settings.redis_url is not None
+        client = create_client(
+            RedisSettings(url=settings.redis_url, key_prefix=settings.redis_key_prefix)
+        )
+        remote = RedisEntityCache(
+            client,
+            prefix=f"{settings.redis_key_prefix}:cache",
+            ttl_seconds={},
+            default_ttl=settings.cache_ttl_seconds,
+        )
+        if settings.cache_local_size == 0:
+            return cls(client, remote)
+        local = LocalEntityCache(
+            remote, maxsize=settings.cache_local_size, ttl_seconds=settings.cache_local_ttl_seconds
+        )
+        await local.start()
+        return cls(client, local)
+
+    async def close(self) -> None:
+        """Stop the cache's background work and close the connections."""
+        await self.cache.close()
+        await self._client.aclose()

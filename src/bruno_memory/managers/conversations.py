@@ -7,15 +7,18 @@ from collections.abc import Sequence
 
 from bruno_core.models.message import Message, MessageRole
 
-from bruno_memory.adapters.vector.base import VectorFilter
+from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
+from bruno_memory.managers.changes import CONVERSATION, ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
     batch_user_hint,
+    decode_messages,
+    encode_messages,
     message_from_row,
     message_row,
     parse_uuid,
@@ -25,13 +28,19 @@ from bruno_memory.mapping import (
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
 
+#: Most recent messages of a conversation kept in the cache (reads of up to this many hit it).
+CACHED_WINDOW = 50
+
 
 class ConversationManager:
     """Message operations over one database."""
 
-    def __init__(self, database: Database, indexer: EmbeddingIndexer | None) -> None:
+    def __init__(
+        self, database: Database, indexer: EmbeddingIndexer | None, changes: ChangeFeed
+    ) -> None:
         self._database = database
         self._indexer = indexer
+        self._changes = changes
 
     async def store(self, messages: Sequence[Message], conversation_id: str) -> None:
         """Append ``messages`` to the conversation in one transaction, in the given order."""
@@ -50,14 +59,15 @@ class ConversationManager:
                 row["seq"] = first + offset
                 row["user_id"] = owner
             await uow.messages.insert_many(rows, self._database.settings.batch_size)
-            await uow.sessions.touch_conversation(conversation_id, now)
+            touched = await uow.sessions.touch_conversation(conversation_id, now)
             if self._indexer is not None:
                 await uow.embeddings.enqueue_messages(
                     self._indexer.model_key, conversation_id, first, first + len(rows) - 1
                 )
             await uow.commit()
-        if self._indexer is not None:
-            self._indexer.notify()
+        await self._changes.messages_stored(
+            conversation_id, owner, [str(message.id) for message in messages], touched
+        )
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first."""
@@ -65,6 +75,19 @@ class ConversationManager:
         if limit == 0:
             return []
         require_limit(limit, allow_none=True)
+        if limit is not None and limit <= CACHED_WINDOW:
+            recent = await read_through(
+                self._changes.cache,
+                (CONVERSATION, conversation_id),
+                f"recent:{CACHED_WINDOW}",
+                lambda: self._load_latest(conversation_id, CACHED_WINDOW),
+                encode_messages,
+                decode_messages,
+            )
+            return recent[:limit]
+        return await self._load_latest(conversation_id, limit)
+
+    async def _load_latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         async with UnitOfWork(self._database) as uow:
             rows = await uow.messages.latest(conversation_id, limit)
             return [message_from_row(row) for row in rows]
@@ -109,12 +132,7 @@ class ConversationManager:
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
             await uow.commit()
-        if self._indexer is not None:
-            await self._indexer.forget(
-                VectorFilter(
-                    kinds=("message",), conversation_id=conversation_id, exclude_roles=tuple(keep)
-                )
-            )
+        await self._changes.conversation_cleared(conversation_id, keep)
         return deleted
 
     @staticmethod

@@ -12,6 +12,7 @@ from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, MemoryNotFoundError
+from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import (
@@ -41,10 +42,12 @@ class MemoryManager:
         database: Database,
         indexer: EmbeddingIndexer | None,
         semantic: SemanticSearch | None,
+        changes: ChangeFeed,
     ) -> None:
         self._database = database
         self._indexer = indexer
         self._semantic = semantic
+        self._changes = changes
 
     async def store(self, entry: MemoryEntry) -> None:
         """Store a new entry; an entry with the same id raises ConflictError."""
@@ -87,8 +90,7 @@ class MemoryManager:
             if not await uow.memories.delete(key):
                 raise _not_found(key)
             await uow.commit()
-        if self._indexer is not None:
-            await self._indexer.forget_items("memory", [key])
+        await self._changes.memory_deleted(key)
 
     async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
         """Entries matching the query's filters.

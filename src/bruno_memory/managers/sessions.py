@@ -6,14 +6,18 @@ import uuid
 from typing import Any
 
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
-from bruno_core.models.message import MessageRole
+from bruno_core.models.message import Message, MessageRole
 
+from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, SessionNotFoundError
+from bruno_memory.managers.changes import CONVERSATION, SESSION, USER, ChangeFeed
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
+    decode_messages,
+    encode_messages,
     message_from_row,
     new_session_row,
     require_id,
@@ -27,8 +31,9 @@ from bruno_memory.window import context_window
 class SessionManager:
     """Session lifecycle and context assembly over one database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, changes: ChangeFeed) -> None:
         self._database = database
+        self._changes = changes
 
     async def create(self, user_id: str, metadata: dict[str, Any] | None) -> SessionContext:
         """Start a session, with a new conversation, for the user."""
@@ -36,11 +41,25 @@ class SessionManager:
         async with UnitOfWork(self._database, write=True) as uow:
             row = await self._start(uow, user_id, str(uuid.uuid4()), metadata)
             await uow.commit()
-            return session_from_row(row)
+        session = session_from_row(row)
+        await self._changes.session_started(session)
+        return session
 
     async def get(self, session_id: str) -> SessionContext | None:
         """The session, or None if there is none with that id."""
         require_id(session_id, "session_id")
+        return await read_through(
+            self._changes.cache,
+            (SESSION, session_id),
+            "session",
+            lambda: self._load(session_id),
+            lambda session: "null" if session is None else session.model_dump_json(),
+            lambda payload: (
+                None if payload == "null" else SessionContext.model_validate_json(payload)
+            ),
+        )
+
+    async def _load(self, session_id: str) -> SessionContext | None:
         async with UnitOfWork(self._database) as uow:
             row = await uow.sessions.get(session_id)
             return None if row is None else session_from_row(row)
@@ -49,12 +68,15 @@ class SessionManager:
         """Close the session; closing a closed session changes nothing."""
         require_id(session_id, "session_id")
         async with UnitOfWork(self._database, write=True) as uow:
-            if await uow.sessions.get(session_id) is None:
+            row = await uow.sessions.get(session_id)
+            if row is None:
                 raise SessionNotFoundError(
                     f"no session {session_id!r}", details={"session_id": session_id}
                 )
-            await uow.sessions.end(session_id, utc_now())
+            ended = await uow.sessions.end(session_id, utc_now())
             await uow.commit()
+        if ended:
+            await self._changes.session_ended(session_from_row(row))
 
     async def context(
         self, user_id: str, session_or_conversation_id: str | None, window: int
@@ -74,24 +96,47 @@ class SessionManager:
         async with UnitOfWork(self._database, write=True) as uow:
             # Someone may have started it meanwhile: look again inside the write.
             session = await self._find(uow, user_id, wanted)
+            started = session is None
             if session is None:
                 session = await self._start(uow, user_id, wanted or str(uuid.uuid4()), None)
-            context = await self._assemble(uow, user_id, session, window)
             await uow.commit()
-            return context
+        if started:
+            await self._changes.session_started(session_from_row(session))
+        async with UnitOfWork(self._database) as uow:
+            return await self._assemble(uow, user_id, session, window)
 
     async def _assemble(
         self, uow: UnitOfWork, user_id: str, session: models.Session, window: int
     ) -> ConversationContext:
-        user = await uow.users.get(user_id)
-        messages = await self._window(uow, session.conversation_id, window)
+        cache = self._changes.cache
+        user = await read_through(
+            cache,
+            (USER, user_id),
+            "context",
+            lambda: self._user(uow, user_id),
+            UserContext.model_dump_json,
+            UserContext.model_validate_json,
+        )
+        messages = await read_through(
+            cache,
+            (CONVERSATION, session.conversation_id),
+            f"context:{window}",
+            lambda: self._window(uow, session.conversation_id, window),
+            encode_messages,
+            decode_messages,
+        )
         return ConversationContext(
             conversation_id=session.conversation_id,
-            user=user_from_row(user) if user is not None else UserContext(user_id=user_id),
+            user=user,
             session=session_from_row(session),
-            messages=[message_from_row(row) for row in messages],
+            messages=messages,
             max_messages=window,
         )
+
+    @staticmethod
+    async def _user(uow: UnitOfWork, user_id: str) -> UserContext:
+        row = await uow.users.get(user_id)
+        return user_from_row(row) if row is not None else UserContext(user_id=user_id)
 
     @staticmethod
     async def _find(uow: UnitOfWork, user_id: str, wanted: str | None) -> models.Session | None:
@@ -117,16 +162,17 @@ class SessionManager:
         return row
 
     @staticmethod
-    async def _window(uow: UnitOfWork, conversation_id: str, window: int) -> list[models.Message]:
+    async def _window(uow: UnitOfWork, conversation_id: str, window: int) -> list[Message]:
         """The context window of the conversation (see :func:`context_window`)."""
         recent = list(reversed(await uow.messages.latest(conversation_id, window)))
         if not recent:
             return []
         earlier = await uow.messages.system_before(conversation_id, recent[0].seq, window)
-        return context_window(
+        rows = context_window(
             recent,
             earlier,
             window,
             is_system=lambda row: row.role == MessageRole.SYSTEM.value,
             position=lambda row: row.seq,
         )
+        return [message_from_row(row) for row in rows]

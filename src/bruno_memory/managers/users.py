@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db.engine import Database
-from bruno_memory.managers.indexer import EmbeddingIndexer
+from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.mapping import require_id
 from bruno_memory.uow import UnitOfWork
 
@@ -14,9 +13,9 @@ from bruno_memory.uow import UnitOfWork
 class UserManager:
     """Operations over everything one user owns."""
 
-    def __init__(self, database: Database, indexer: EmbeddingIndexer | None) -> None:
+    def __init__(self, database: Database, changes: ChangeFeed) -> None:
         self._database = database
-        self._indexer = indexer
+        self._changes = changes
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""
@@ -41,6 +40,7 @@ class UserManager:
         require_id(user_id, "user_id")
         async with UnitOfWork(self._database, write=True) as uow:
             conversations = await uow.conversations.ids_of_user(user_id)
+            sessions = await uow.sessions.ids_of_user(user_id)
             deleted = {
                 "messages": await uow.messages.delete_of_user(user_id),
                 "memories": await uow.memories.delete_of_user(user_id),
@@ -49,8 +49,5 @@ class UserManager:
                 "users": await uow.users.delete(user_id),
             }
             await uow.commit()
-        if self._indexer is not None:
-            await self._indexer.forget(VectorFilter(user_id=user_id))
-            for conversation_id in conversations:
-                await self._indexer.forget(VectorFilter(conversation_id=conversation_id))
+        await self._changes.user_deleted(user_id, conversations, sessions)
         return deleted

@@ -47,12 +47,21 @@ class SessionRepository(Repository):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def touch_conversation(self, conversation_id: str, when: dt.datetime) -> None:
-        """Record activity in the open sessions of a conversation."""
-        await self.session.execute(
+    async def touch_conversation(self, conversation_id: str, when: dt.datetime) -> list[str]:
+        """Record activity in the open sessions of a conversation; returns their ids."""
+        touched = await self.session.scalars(
             update(Session)
             .where(Session.conversation_id == conversation_id, Session.is_active.is_(True))
             .values(last_activity=when)
+            .returning(Session.id),
+            execution_options={"synchronize_session": False},
+        )
+        return list(touched)
+
+    async def ids_of_user(self, user_id: str) -> list[str]:
+        """Ids of the user's sessions."""
+        return list(
+            await self.session.scalars(select(Session.id).where(Session.user_id == user_id))
         )
 
     async def counts_for_user(self, user_id: str) -> tuple[int, int]:

@@ -1,0 +1,123 @@
+"""What follows a committed write: caches invalidated, events published, vectors handled.
+
+Managers call one method per kind of change, after their transaction commits (never before:
+a cache or a consumer must not see what could still roll back). None of these raise for a
+failure of the cache or the event sink: the data is committed; those adapters log, count and
+repair on their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from bruno_core.models.context import SessionContext
+
+from bruno_memory.adapters.cache.base import Entity, EntityCache
+from bruno_memory.adapters.events.base import EventSink, MemoryEvent, MemoryEventType
+from bruno_memory.adapters.vector.base import VectorFilter
+from bruno_memory.db.types import utc_now
+from bruno_memory.managers.indexer import EmbeddingIndexer
+
+CONVERSATION = "conversation"
+SESSION = "session"
+USER = "user"
+
+
+class ChangeFeed:
+    """Fans a committed change out to the cache, the event sink and the indexer."""
+
+    def __init__(
+        self,
+        *,
+        cache: EntityCache | None = None,
+        events: EventSink | None = None,
+        indexer: EmbeddingIndexer | None = None,
+    ) -> None:
+        self.cache = cache
+        self._events = events
+        self._indexer = indexer
+
+    async def messages_stored(
+        self,
+        conversation_id: str,
+        owner: str | None,
+        message_ids: Sequence[str],
+        touched_sessions: Iterable[str],
+    ) -> None:
+        """Messages were appended (and the conversation's open sessions touched)."""
+        await self._invalidate(
+            [(CONVERSATION, conversation_id), *((SESSION, s) for s in touched_sessions)]
+        )
+        await self._publish(
+            MemoryEvent(
+                type=MemoryEventType.MESSAGES_STORED,
+                user_id=owner,
+                conversation_id=conversation_id,
+                message_ids=list(message_ids),
+                at=utc_now(),
+            )
+        )
+        if self._indexer is not None:
+            self._indexer.notify()
+
+    async def conversation_cleared(self, conversation_id: str, kept_roles: Sequence[str]) -> None:
+        """Messages of a conversation were deleted (but those with ``kept_roles``)."""
+        await self._invalidate([(CONVERSATION, conversation_id)])
+        if self._indexer is not None:
+            await self._indexer.forget(
+                VectorFilter(
+                    kinds=("message",),
+                    conversation_id=conversation_id,
+                    exclude_roles=tuple(kept_roles),
+                )
+            )
+
+    async def session_started(self, session: SessionContext) -> None:
+        """A session began (and may have claimed its conversation)."""
+        await self._invalidate([(CONVERSATION, session.conversation_id)])
+        await self._publish(self._session_event(MemoryEventType.SESSION_STARTED, session))
+
+    async def session_ended(self, session: SessionContext) -> None:
+        """A session was closed."""
+        await self._invalidate([(SESSION, session.session_id)])
+        await self._publish(self._session_event(MemoryEventType.SESSION_ENDED, session))
+
+    async def memory_deleted(self, memory_id: uuid.UUID) -> None:
+        """A memory entry was deleted: its vectors go from an external index too."""
+        if self._indexer is not None:
+            await self._indexer.forget_items("memory", [memory_id])
+
+    async def user_deleted(
+        self, user_id: str, conversation_ids: Sequence[str], session_ids: Sequence[str]
+    ) -> None:
+        """A user and everything they owned were deleted."""
+        await self._invalidate(
+            [
+                (USER, user_id),
+                *((CONVERSATION, c) for c in conversation_ids),
+                *((SESSION, s) for s in session_ids),
+            ]
+        )
+        if self._indexer is not None:
+            await self._indexer.forget(VectorFilter(user_id=user_id))
+            for conversation_id in conversation_ids:
+                await self._indexer.forget(VectorFilter(conversation_id=conversation_id))
+
+    async def _invalidate(self, entities: list[Entity]) -> None:
+        if self.cache is not None:
+            await self.cache.invalidate(entities)
+
+    async def _publish(self, event: MemoryEvent) -> None:
+        if self._events is not None:
+            await self._events.publish([event])
+
+    @staticmethod
+    def _session_event(kind: MemoryEventType, session: SessionContext) -> MemoryEvent:
+        return MemoryEvent(
+            type=kind,
+            user_id=session.user_id,
+            conversation_id=session.conversation_id,
+            session_id=session.session_id,
+            at=utc_now(),
+        )
