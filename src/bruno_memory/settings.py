@@ -81,7 +81,7 @@ class MemorySettings(BaseSettings):
         default=10_000, ge=0, description="Views kept in this process too (0: Redis only)."
     )
     cache_local_ttl_seconds: float = Field(
-        default=5.0, gt=0, description="Lifetime of a view in the in-process level."
+        default=300.0, gt=0, description="Lifetime of a view in the in-process level."
     )
     search_rrf_k: int = Field(
         default=5,

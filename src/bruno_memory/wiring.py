@@ -59,7 +59,7 @@ class RedisCache:
 
     @classmethod
     async def start(cls, settings: MemorySettings) -> RedisCache:
-        """Connect to ``settings.redis_url`` (lazily) and start listening for invalidations."""
+        """The cache at ``settings.redis_url`` (connections open on first use)."""
         from bruno_memory.adapters.cache.local import LocalEntityCache
         from bruno_memory.adapters.cache.redis import RedisEntityCache
         from bruno_memory.adapters.redis.client import create_client
@@ -80,7 +80,6 @@ class RedisCache:
         local = LocalEntityCache(
             remote, maxsize=settings.cache_local_size, ttl_seconds=settings.cache_local_ttl_seconds
         )
-        await local.start()
         return cls(client, local)
 
     async def close(self) -> None:

@@ -6,11 +6,12 @@ Keys (one hash tag per entity, so an entity's keys share a cluster slot)::
     <prefix>:{<kind>:<id>}:v:<view>     "<version>|<payload>", with the view's TTL
 
 A read is one round trip (a Lua script returns the version, creating it if missing, and the
-view). The view counts only if it was stored under the current version. A filler stores its
-view only if the version is still the one it read before loading from the store (a Lua
-compare-and-set), so a write committed meanwhile (which INCRs the version) wins. Invalidation
-INCRs versions and publishes the entities on a channel, where in-process caches of other
-processes listen (:mod:`bruno_memory.adapters.cache.local`).
+view, unless the caller already holds the view of that version: then only the version). The
+view counts only if it was stored under the current version. A filler stores its view only if
+the version is still the one it read before loading from the store (a Lua compare-and-set),
+so a write committed meanwhile (which INCRs the version) wins. Invalidation INCRs versions:
+every process, whatever it holds in memory (:mod:`bruno_memory.adapters.cache.local`), sees
+the new version on its next read.
 
 When Redis is down or slow, reads miss (the store answers), puts are skipped and
 invalidations are kept and replayed, before anything else, once Redis answers again. Nothing
@@ -24,7 +25,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bruno_memory.adapters.cache.base import CacheStats, Entity, Lookup
@@ -37,6 +38,9 @@ local version = redis.call('GET', KEYS[1])
 if not version then
   version = ARGV[1]
   redis.call('SET', KEYS[1], version)
+end
+if version == ARGV[2] then
+  return {version}
 end
 return {version, redis.call('GET', KEYS[2])}
 """
@@ -69,26 +73,35 @@ class RedisEntityCache:
         self._down_until = 0.0
         self._pending: set[Entity] = set()
         self._repair: asyncio.Task[None] | None = None
-        self.channel = f"{prefix}:cache:invalidations"
 
     def _keys(self, entity: Entity, view: str | None = None) -> list[str]:
         kind, identifier = entity
         base = f"{self._prefix}:{{{kind}:{escape(identifier)}}}"
         return [f"{base}:ver"] if view is None else [f"{base}:ver", f"{base}:v:{view}"]
 
-    async def get(self, entity: Entity, view: str) -> Lookup:
-        """The cached view and the entity's version (a miss when Redis is unavailable)."""
+    async def get(self, entity: Entity, view: str, held: Lookup | None = None) -> Lookup:
+        """The cached view and the entity's version (a miss when Redis is unavailable).
+
+        ``held``: a view of this entity the caller keeps; if it is still current it is
+        returned (and Redis sends no payload).
+        """
         if not await self._available():
             self.stats.fallbacks += 1
             return Lookup(None, None)
+        known = held.version if held is not None and held.version is not None else ""
         try:
-            version, stored = await self._read(
-                keys=self._keys(entity, view), args=[secrets.token_hex(8)]
+            reply = await self._read(
+                keys=self._keys(entity, view), args=[secrets.token_hex(8), known]
             )
         except Exception as exc:
             self._failed("read", exc)
             self.stats.fallbacks += 1
             return Lookup(None, None)
+        version, stored = reply[0], (reply[1] if len(reply) > 1 else None)
+        if held is not None and version == known:
+            self.stats.hits += 1
+            self.stats.local_hits += 1
+            return held
         prefix = f"{version}|"
         if stored is not None and stored.startswith(prefix):
             self.stats.hits += 1
@@ -111,7 +124,7 @@ class RedisEntityCache:
         return bool(stored)
 
     async def invalidate(self, entities: Iterable[Entity]) -> None:
-        """Bump the entities' versions and tell other processes; kept for later if Redis is out."""
+        """Bump the entities' versions; kept and replayed later if Redis is out."""
         self._pending.update(entities)
         self.stats.pending_invalidations = len(self._pending)
         if self._pending and await self._available():
@@ -123,8 +136,7 @@ class RedisEntityCache:
             async with self._client.pipeline(transaction=False) as pipe:
                 for entity in chosen:
                     pipe.incr(self._keys(entity)[0])
-                pipe.publish(self.channel, "\n".join(f"{k}\t{i}" for k, i in chosen))
-                await pipe.execute()
+                    await pipe.execute()
         except Exception as exc:
             self._failed("invalidate", exc)
             return False
@@ -155,47 +167,6 @@ class RedisEntityCache:
             if time.monotonic() >= self._down_until and await self._flush():
                 logger.warning("Redis cache reachable again; invalidations replayed")
 
-    async def listen(
-        self, on_invalidate: Callable[[list[Entity]], None], on_state: Callable[[bool], None]
-    ) -> Callable[[], Awaitable[None]]:
-        """Call ``on_invalidate`` with the entities other processes invalidate.
-
-        ``on_state(True)`` once subscribed (from then on nothing is missed), ``on_state(False)``
-        whenever the subscription is lost (what is published meanwhile is unknown). Returns a
-        coroutine function that stops listening.
-        """
-        task = asyncio.create_task(self._listen(on_invalidate, on_state))
-
-        async def stop() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        return stop
-
-    async def _listen(
-        self, on_invalidate: Callable[[list[Entity]], None], on_state: Callable[[bool], None]
-    ) -> None:
-        warned = False
-        while True:
-            on_state(False)
-            try:
-                async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    on_state(True)
-                    warned = False
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            on_invalidate(_entities(message["data"]))
-            except asyncio.CancelledError:
-                on_state(False)
-                raise
-            except Exception as exc:
-                if not warned:
-                    logger.warning("cache invalidation channel lost (%s); local cache off", exc)
-                    warned = True
-                await asyncio.sleep(RETRY_AFTER)
-
     async def close(self) -> None:
         """Try a last replay of kept invalidations, then stop repairing."""
         if self._pending and time.monotonic() >= self._down_until:
@@ -204,11 +175,3 @@ class RedisEntityCache:
             self._repair.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._repair
-
-
-def _entities(data: str) -> list[Entity]:
-    found = []
-    for line in data.splitlines():
-        kind, _, identifier = line.partition("\t")
-        found.append((kind, identifier))
-    return found

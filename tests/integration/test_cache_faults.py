@@ -1,0 +1,131 @@
+"""The SQL store behind a Redis cache when Redis fails: nothing lost, nothing stale, no errors.
+
+A real Redis server of the test's own is killed mid-run (SIGKILL) and started again with its
+data (append-only file), so the cache holds the views it held before the outage: exactly the
+case where a careless cache would serve stale data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from bruno_core.models.message import MessageRole
+
+from bruno_memory import MemoryStore, create_memory
+from tests.conformance.helpers import message, user_message
+from tests.redis_servers import RestartableServer, free_ports, restartable_server
+
+pytestmark = pytest.mark.usefixtures("redis_selected")
+
+
+@pytest.fixture
+def redis_selected(request: pytest.FixtureRequest) -> None:
+    """These tests run with the Redis targets (``--backend redis`` or all)."""
+    if request.config.getoption("--backend") not in ("all", "redis"):
+        pytest.skip("--backend excludes the Redis backend")
+
+
+@pytest.fixture
+def server() -> Iterator[RestartableServer]:
+    with restartable_server() as started:
+        yield started
+
+
+def open_store(database: Path, redis_url: str) -> MemoryStore:
+    store = create_memory(
+        f"sqlite+aiosqlite:///{database}", embedder=None, redis_url=redis_url, redis_key_prefix="t"
+    )
+    assert isinstance(store, MemoryStore)
+    return store
+
+
+@pytest.fixture
+async def stores(server: RestartableServer, tmp_path: Path) -> AsyncIterator[list[MemoryStore]]:
+    """Two stores (as two processes would be) on one database and one Redis."""
+    opened = [open_store(tmp_path / "memory.db", server.url) for _ in range(2)]
+    for store in opened:
+        await store.open()
+    yield opened
+    for store in opened:
+        await store.close()
+
+
+async def contents(store: MemoryStore, conversation: str) -> list[str]:
+    return [m.content for m in await store.retrieve_messages(conversation, limit=20)]
+
+
+async def wait_until(condition: object, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_redis_killed_mid_run_loses_and_staleness_nothing(
+    stores: list[MemoryStore], server: RestartableServer
+) -> None:
+    """Writes during the outage land, reads stay fresh, and the views cached before the
+    outage are not served once Redis is back with them."""
+    writer, reader = stores
+    await writer.store_messages([message(MessageRole.SYSTEM, "sys"), user_message("one")], "c")
+    assert await contents(reader, "c") == ["one", "sys"]  # cached now, in Redis and locally
+    assert await contents(reader, "c") == ["one", "sys"]
+    assert reader.cache_stats is not None
+    assert reader.cache_stats.hits >= 1
+
+    server.kill()
+    await writer.store_message(user_message("during outage"), "c")  # no exception
+    assert await contents(writer, "c") == ["during outage", "one", "sys"]
+    assert await contents(reader, "c") == ["during outage", "one", "sys"]
+    await writer.clear_history("c")
+    assert await contents(reader, "c") == ["sys"]
+    assert writer.cache_stats is not None
+    assert writer.cache_stats.errors > 0
+    assert writer.cache_stats.pending_invalidations == 1
+
+    server.start()  # back, with the views it cached before the outage
+    # The writer replays the invalidations it could not make as soon as Redis answers.
+    await wait_until(lambda: writer.cache_stats.pending_invalidations == 0)  # type: ignore[union-attr]
+    for store in (writer, reader):
+        assert await contents(store, "c") == ["sys"]
+        assert await contents(store, "c") == ["sys"]  # and cached again, fresh
+    assert reader.cache_stats.hits > 1
+
+
+async def test_unreachable_redis_serves_from_the_store(tmp_path: Path) -> None:
+    """With nothing listening on the cache's port, every call works from SQL and is counted."""
+    (port,) = free_ports(1)
+    async with open_store(tmp_path / "m.db", f"redis://127.0.0.1:{port}/0") as store:
+        await store.store_message(user_message("kept"), "c")
+        assert await contents(store, "c") == ["kept"]
+        session = await store.create_session("u")
+        assert await store.get_session(session.session_id) == session
+        context = await store.get_context("u", session.session_id)
+        assert context.session.session_id == session.session_id
+        stats = store.cache_stats
+        assert stats is not None
+        assert stats.errors >= 1
+        assert stats.hits == 0
+
+
+async def test_other_process_writes_are_never_served_stale(stores: list[MemoryStore]) -> None:
+    """A view held in one process's memory is not served once another process has written:
+    every read asks Redis for the entity's version."""
+    writer, reader = stores
+    session = await writer.create_session("u2")
+    await writer.store_message(user_message("first"), session.conversation_id)
+    for _ in range(2):  # the second read is served from the reader's memory
+        assert await contents(reader, session.conversation_id) == ["first"]
+        assert (await reader.get_session(session.session_id)).is_active  # type: ignore[union-attr]
+    assert reader.cache_stats is not None
+    assert reader.cache_stats.local_hits >= 2
+    await writer.store_message(user_message("second"), session.conversation_id)
+    await writer.end_session(session.session_id)
+    assert await contents(reader, session.conversation_id) == ["second", "first"]
+    ended = await reader.get_session(session.session_id)
+    assert ended is not None
+    assert not ended.is_active
