@@ -4,7 +4,7 @@
 - `nox -s "tests(backend='sqlite')"` one backend
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
-- `nox -s bench`                 foundation + semantic benchmarks (tables and JSON in results/)
+- `nox -s bench`                 foundation, semantic and cache benchmarks (tables, JSON)
 - `nox -s bench-locomo`          LoCoMo retrieval recall (data from LOCOMO_PATH)
 
 PostgreSQL: set BRUNO_MEMORY_TEST_POSTGRES_URL to test an existing server too; a throwaway
@@ -64,11 +64,12 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Foundation (beside the raw drivers) and semantic benchmarks; `-- --quick` for a smoke run."""
+    """Foundation (beside raw drivers), semantic and cache benchmarks; `-- --quick`: smoke run."""
     session.install(".[all]")
     install_groups(session, "bench")
     session.run("python", "-m", "benchmarks.foundation", *session.posargs)
     session.run("python", "-m", "benchmarks.semantic", *session.posargs)
+    session.run("python", "-m", "benchmarks.cache", *session.posargs)
 
 
 @nox.session(name="bench-locomo")

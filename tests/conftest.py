@@ -171,9 +171,11 @@ async def backend(
 
 @pytest.fixture
 async def memory(backend: Backend) -> AsyncIterator[MemoryStore | RedisMemoryBackend]:
-    """An open store on the test's backend."""
+    """An open store on the test's backend (behind a cache: one that never failed)."""
     async with backend.store() as store:
         yield store
+        stats = getattr(store, "cache_stats", None)
+        assert stats is None or stats.errors == 0, f"the cache failed during the test: {stats}"
 
 
 @pytest.fixture

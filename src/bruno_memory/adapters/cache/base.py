@@ -34,6 +34,7 @@ class CacheStats:
     errors: int = 0
     fallbacks: int = 0  # reads served by the store because the cache was down
     pending_invalidations: int = 0
+    round_trips: int = 0  # calls sent to Redis (a script or a pipeline is one)
 
     @property
     def hit_ratio(self) -> float:

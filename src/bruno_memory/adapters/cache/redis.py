@@ -2,7 +2,7 @@
 
 Keys (one hash tag per entity, so an entity's keys share a cluster slot)::
 
-    <prefix>:{<kind>:<id>}:ver          the entity's version (a random start, INCR per write)
+    <prefix>:{<kind>:<id>}:ver          the entity's version (a random integer, INCR per write)
     <prefix>:{<kind>:<id>}:v:<view>     "<version>|<payload>", with the view's TTL
 
 A read is one round trip (a Lua script returns the version, creating it if missing, and the
@@ -51,6 +51,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+def _first_version() -> str:
+    """A random start for a version, so that a version key lost (evicted, flushed) and made
+    again never matches views stored under the old one; an integer, so INCR works on it."""
+    return str(secrets.randbelow(2**62))
+
+
 #: Seconds without trying Redis after a failure (then the next call tries again).
 RETRY_AFTER = 1.0
 #: Seconds between attempts to replay invalidations kept during an outage.
@@ -89,10 +97,9 @@ class RedisEntityCache:
             self.stats.fallbacks += 1
             return Lookup(None, None)
         known = held.version if held is not None and held.version is not None else ""
+        self.stats.round_trips += 1
         try:
-            reply = await self._read(
-                keys=self._keys(entity, view), args=[secrets.token_hex(8), known]
-            )
+            reply = await self._read(keys=self._keys(entity, view), args=[_first_version(), known])
         except Exception as exc:
             self._failed("read", exc)
             self.stats.fallbacks += 1
@@ -114,6 +121,7 @@ class RedisEntityCache:
         if lookup.version is None or not await self._available():
             return False
         ttl = self._ttl.get(entity[0], self._default_ttl)
+        self.stats.round_trips += 1
         try:
             stored = await self._fill(
                 keys=self._keys(entity, view), args=[lookup.version, payload, ttl]
@@ -132,6 +140,7 @@ class RedisEntityCache:
 
     async def _flush(self) -> bool:
         chosen = list(self._pending)
+        self.stats.round_trips += 1
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for entity in chosen:
