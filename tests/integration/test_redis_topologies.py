@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from bruno_core.models.memory import MemoryQuery
 from redis.crc import key_slot
 
+from bruno_memory import MemoryStore, create_memory
 from bruno_memory.backends.redis import RedisMemoryBackend
 from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import selected_targets
@@ -135,3 +137,49 @@ async def test_sentinel_finds_the_master(sentinel_url: str) -> None:
     async with RedisMemoryBackend(sentinel_url, key_prefix=unique_prefix()) as memory:
         await memory.store_message(user_message("via sentinel"), "s")
         assert [m.content for m in await memory.retrieve_messages("s")] == ["via sentinel"]
+
+
+# -- the SQL store's cache on a cluster --------------------------------------------------------
+
+
+async def test_sql_store_cache_on_cluster(cluster_url: str, tmp_path: Path) -> None:
+    """Windows, sessions and invalidations of the SQL store's cache work on a cluster (each
+    entity's keys share a slot), in one round trip per read, without errors."""
+    prefix = unique_prefix()
+    store = create_memory(
+        f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
+        embedder=None,
+        redis_url=cluster_url,
+        redis_key_prefix=prefix,
+    )
+    assert isinstance(store, MemoryStore)
+    async with store:
+        sessions = [await store.create_session(f"user{n}") for n in range(6)]
+        for session in sessions:  # conversations over the masters
+            await store.store_message(user_message("first"), session.conversation_id)
+            assert [
+                m.content for m in await store.retrieve_messages(session.conversation_id, 5)
+            ] == ["first"]
+            found = await store.get_session(session.session_id)
+            assert found is not None
+            assert found.is_active
+        stats = store.cache_stats
+        assert stats is not None
+        before = stats.round_trips
+        for session in sessions:
+            assert [
+                m.content for m in await store.retrieve_messages(session.conversation_id, 5)
+            ] == ["first"]
+        assert stats.round_trips - before == len(sessions)
+        for session in sessions:
+            await store.store_message(user_message("second"), session.conversation_id)
+            await store.end_session(session.session_id)
+            contents = [
+                m.content for m in await store.retrieve_messages(session.conversation_id, 5)
+            ]
+            assert contents == ["second", "first"]
+            ended = await store.get_session(session.session_id)
+            assert ended is not None
+            assert not ended.is_active
+        assert stats.errors == 0
+        assert stats.hits >= len(sessions)
