@@ -45,6 +45,13 @@ async def main() -> None:
         for message in await memory.search_messages("jazz club", user_id="alice"):
             print(f"  [{message.role.value}] {message.content}")
 
+        if memory.embedder is not None:  # the `embeddings` extra: offline MiniLM
+            await memory.wait_for_embeddings()
+            print("\nHybrid search 'where could Alice hear live music?':")
+            hits = await memory.search("where could Alice hear live music?", user_id="alice")
+            for hit in hits[:3]:
+                print(f"  {hit.score:.3f} {hit.content}  ({', '.join(hit.signals)})")
+
         print("\nMemories about 'jazz':")
         for entry in await memory.retrieve_memories(
             MemoryQuery(user_id="alice", query_text="jazz")
