@@ -4,8 +4,9 @@
   ``redis://127.0.0.1:6379/0``; CI has it running). Unreachable: the target is skipped with
   that reason. Each test works under a key prefix of its own, deleted afterwards.
 - :func:`private_server`: a server of one test's own (to stop, stall or put a Sentinel in
-  front of), and :func:`redis_cluster`: three masters joined with ``redis-cli --cluster
-  create``; both from the machine's ``redis-server``, in a temporary folder, on free ports.
+  front of), :func:`restartable_server`: one to kill and start again with its data, and
+  :func:`redis_cluster`: three masters joined with ``redis-cli --cluster create``; all
+  from the machine's ``redis-server``, in a temporary folder, on free ports.
 """
 
 from __future__ import annotations
@@ -96,15 +97,60 @@ def private_server(*options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]
     """Start a Redis server (DEBUG allowed from localhost); yield its URL and process."""
     (port,) = free_ports(1)
     with tempfile.TemporaryDirectory(prefix="bruno-redis-") as folder:
-        arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder]
-        arguments += ["--enable-debug-command", "local", *options]
-        process = subprocess.Popen([_binary("redis-server"), *arguments], stdout=subprocess.DEVNULL)
+        process = _start_server(port, Path(folder), options)
         try:
-            _wait_for(port)
             yield f"redis://127.0.0.1:{port}/0", process
         finally:
             process.kill()
             process.wait()
+
+
+class RestartableServer:
+    """A private server a test kills (SIGKILL) and starts again on the same port and
+    folder. Its append-only file is synced on every write: what it acknowledged survives."""
+
+    def __init__(self, folder: Path) -> None:
+        (self.port,) = free_ports(1)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._folder = folder
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server (it reloads its data) and wait until it answers."""
+        options = ("--appendonly", "yes", "--appendfsync", "always")
+        self._process = _start_server(self.port, self._folder, options)
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+@contextlib.contextmanager
+def restartable_server() -> Iterator[RestartableServer]:
+    """Start a :class:`RestartableServer`; yield it (killed at the end)."""
+    with tempfile.TemporaryDirectory(prefix="bruno-redis-") as folder:
+        server = RestartableServer(Path(folder))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill()
+
+
+def _start_server(port: int, folder: Path, options: tuple[str, ...]) -> subprocess.Popen[bytes]:
+    arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
+    arguments += ["--enable-debug-command", "local", *options]
+    process = subprocess.Popen([_binary("redis-server"), *arguments], stdout=subprocess.DEVNULL)
+    try:
+        _wait_for(port)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process
 
 
 @contextlib.contextmanager

@@ -76,6 +76,11 @@ class MemorySettings(BaseSettings):
     redis_key_prefix: str = Field(
         default="bruno", min_length=1, description="Every Redis key starts with '<prefix>:'."
     )
+    redis_streams: bool = Field(
+        default=True,
+        description="With redis_url: append every stored message, session start and end to "
+        "Redis Streams (per user and per conversation); see MemoryStore.event_stream().",
+    )
     cache_ttl_seconds: int = Field(default=300, ge=1, description="Lifetime of a cached view.")
     cache_local_size: int = Field(
         default=10_000, ge=0, description="Views kept in this process too (0: Redis only)."

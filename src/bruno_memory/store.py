@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.memory import MemoryInterface
@@ -35,7 +35,16 @@ from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.repositories.scope import MetadataValue, SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
-from bruno_memory.wiring import DefaultEmbedder, RedisCache, external_index, retrieval_settings
+from bruno_memory.wiring import (
+    DefaultEmbedder,
+    RedisServices,
+    external_index,
+    redis_settings,
+    retrieval_settings,
+)
+
+if TYPE_CHECKING:
+    from bruno_memory.adapters.events.consumer import RedisEventStream
 
 
 class MemoryStore(MemoryInterface):
@@ -85,8 +94,8 @@ class MemoryStore(MemoryInterface):
                 batch_size=settings.embedding_batch_size,
                 on_indexed=self._retriever.invalidate,
             )
-        self._given_cache = cache
-        self._redis_cache: RedisCache | None = None
+        self._given = (cache, events)
+        self._redis: RedisServices | None = None
         self._changes = ChangeFeed(cache=cache, events=events, indexer=self._indexer)
         self._conversations = ConversationManager(self._database, self._indexer, self._changes)
         self._sessions = SessionManager(self._database, self._changes)
@@ -123,9 +132,10 @@ class MemoryStore(MemoryInterface):
             if self._indexer is not None:
                 with translate_errors("open"):
                     await self._indexer.start()
-            if self._given_cache is None and self.settings.redis_url is not None:
-                self._redis_cache = await RedisCache.start(self.settings)
-                self._changes.cache = self._redis_cache.cache
+            if self.settings.redis_url is not None:
+                self._redis = RedisServices.start(self.settings)
+                self._changes.cache = self._given[0] or self._redis.cache
+                self._changes.events = self._given[1] or self._redis.events
             self._open = True
 
     async def migrate(self, revision: str = "head") -> None:
@@ -139,12 +149,25 @@ class MemoryStore(MemoryInterface):
             await self._indexer.stop()
         if self._external_index is not None:
             await self._external_index.close()
-        if self._redis_cache is not None:
-            await self._redis_cache.close()
-            self._redis_cache = None
-            self._changes.cache = None
+        if self._redis is not None:
+            await self._redis.close()
+            self._redis = None
+            self._changes.cache, self._changes.events = self._given
         await self._database.dispose()
         self._open = False
+
+    def event_stream(self) -> RedisEventStream:
+        """Follow the store's events (messages stored, sessions started and ended) live, or
+        through consumer groups for at-least-once delivery. Needs ``redis_url``::
+
+            async with memory.event_stream() as stream:
+                async for item in stream.follow_group("indexers", "worker-1", user_id="alice"):
+                    ...
+                    await item.ack()
+        """
+        from bruno_memory.adapters.events.consumer import RedisEventStream
+
+        return RedisEventStream(redis_settings(self.settings))
 
     @property
     def cache_stats(self) -> CacheStats | None:

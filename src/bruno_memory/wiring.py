@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bruno_memory.adapters.cache.base import EntityCache
+from bruno_memory.adapters.events.base import EventSink
 from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.errors import ConfigurationError
 from bruno_memory.managers.retriever import RetrievalSettings
 from bruno_memory.settings import MemorySettings
+
+if TYPE_CHECKING:
+    from bruno_memory.adapters.redis.settings import RedisSettings
 
 
 class DefaultEmbedder(enum.Enum):
@@ -50,39 +55,53 @@ def external_index(settings: MemorySettings) -> VectorIndex | None:
     return QdrantVectorIndex.local(settings.qdrant_path)
 
 
-class RedisCache:
-    """The Redis cache of a SQL store (with its in-process level) and its connections."""
+class RedisServices:
+    """The Redis side of a SQL store: the cache (with its in-process level) and the event
+    streams, sharing the settings' URL and key prefix."""
 
-    def __init__(self, client: Any, cache: EntityCache) -> None:
+    def __init__(self, client: Any, cache: EntityCache, events: EventSink | None) -> None:
         self._client = client
         self.cache = cache
+        self.events = events
 
     @classmethod
-    async def start(cls, settings: MemorySettings) -> RedisCache:
-        """The cache at ``settings.redis_url`` (connections open on first use)."""
+    def start(cls, settings: MemorySettings) -> RedisServices:
+        """The services at ``settings.redis_url`` (connections open on first use)."""
         from bruno_memory.adapters.cache.local import LocalEntityCache
         from bruno_memory.adapters.cache.redis import RedisEntityCache
+        from bruno_memory.adapters.events.redis_streams import RedisStreamSink
         from bruno_memory.adapters.redis.client import create_client
-        from bruno_memory.adapters.redis.settings import RedisSettings
 
-        assert settings.redis_url is not None
-        client = create_client(
-            RedisSettings(url=settings.redis_url, key_prefix=settings.redis_key_prefix)
-        )
+        redis = redis_settings(settings)
+        client = create_client(redis)
         remote = RedisEntityCache(
             client,
             prefix=f"{settings.redis_key_prefix}:cache",
             ttl_seconds={},
             default_ttl=settings.cache_ttl_seconds,
         )
-        if settings.cache_local_size == 0:
-            return cls(client, remote)
-        local = LocalEntityCache(
-            remote, maxsize=settings.cache_local_size, ttl_seconds=settings.cache_local_ttl_seconds
-        )
-        return cls(client, local)
+        cache: EntityCache = remote
+        if settings.cache_local_size:
+            cache = LocalEntityCache(
+                remote,
+                maxsize=settings.cache_local_size,
+                ttl_seconds=settings.cache_local_ttl_seconds,
+            )
+        events = RedisStreamSink(redis) if settings.redis_streams else None
+        return cls(client, cache, events)
 
     async def close(self) -> None:
-        """Stop the cache's background work and close the connections."""
+        """Flush what can be flushed, stop background work and close the connections."""
+        if self.events is not None:
+            await self.events.close()
         await self.cache.close()
         await self._client.aclose()
+
+
+def redis_settings(settings: MemorySettings) -> RedisSettings:
+    """The Redis connection settings of a SQL store's cache and streams."""
+    from bruno_memory.adapters.redis.settings import RedisSettings
+
+    if settings.redis_url is None:
+        raise ConfigurationError("the store has no redis_url")
+    return RedisSettings(url=settings.redis_url, key_prefix=settings.redis_key_prefix)

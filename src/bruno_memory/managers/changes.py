@@ -35,7 +35,7 @@ class ChangeFeed:
         indexer: EmbeddingIndexer | None = None,
     ) -> None:
         self.cache = cache
-        self._events = events
+        self.events = events
         self._indexer = indexer
 
     async def messages_stored(
@@ -109,8 +109,8 @@ class ChangeFeed:
             await self.cache.invalidate(entities)
 
     async def _publish(self, event: MemoryEvent) -> None:
-        if self._events is not None:
-            await self._events.publish([event])
+        if self.events is not None:
+            await self.events.publish([event])
 
     @staticmethod
     def _session_event(kind: MemoryEventType, session: SessionContext) -> MemoryEvent:

@@ -1,0 +1,62 @@
+"""The SQL store publishes its events to Redis Streams; a consumer follows them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from bruno_memory import MemoryStore, create_memory
+from bruno_memory.adapters.events.base import MemoryEventType
+from tests.conformance.helpers import user_message
+from tests.conftest import selected_targets
+from tests.redis_servers import delete_prefix, redis_url, skip_unless_selected, unique_prefix
+
+
+@pytest.fixture(autouse=True)
+def _redis_selected(request: pytest.FixtureRequest) -> None:
+    skip_unless_selected(selected_targets(request.config))
+
+
+async def test_messages_and_sessions_reach_the_streams(tmp_path: Path) -> None:
+    """A session start, stored messages and the session end arrive, in order, on the user's
+    stream, and a consumer group delivers them with acknowledgements."""
+    import redis
+
+    prefix = unique_prefix()
+    store = create_memory(
+        f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
+        embedder=None,
+        redis_url=redis_url(),
+        redis_key_prefix=prefix,
+    )
+    assert isinstance(store, MemoryStore)
+    try:
+        async with store, store.event_stream() as stream:
+            session = await store.create_session("ana")
+            await store.store_messages(
+                [user_message("one"), user_message("two")], session.conversation_id
+            )
+            await store.end_session(session.session_id)
+            received = []
+            follower = stream.follow_group("tests", "c1", user_id="ana", start_id="0")
+            async with contextlib.aclosing(follower) as items:
+                async for item in items:
+                    received.append(item.event)
+                    await item.ack()
+                    if len(received) == 3:
+                        break
+        assert [event.type for event in received] == [
+            MemoryEventType.SESSION_STARTED,
+            MemoryEventType.MESSAGES_STORED,
+            MemoryEventType.SESSION_ENDED,
+        ]
+        assert received[1].conversation_id == session.conversation_id
+        assert len(received[1].message_ids) == 2
+        assert all(event.user_id == "ana" for event in received)
+    finally:
+        with redis.Redis.from_url(redis_url()) as client:
+            delete_prefix(client, prefix)
+        await asyncio.sleep(0)
