@@ -81,7 +81,15 @@ class MemorySettings(BaseSettings):
         description="With redis_url: append every stored message, session start and end to "
         "Redis Streams (per user and per conversation); see MemoryStore.event_stream().",
     )
-    cache_ttl_seconds: int = Field(default=300, ge=1, description="Lifetime of a cached view.")
+    cache_ttl_seconds: int = Field(
+        default=300, ge=1, description="Lifetime of a cached conversation window."
+    )
+    cache_session_ttl_seconds: int = Field(
+        default=600, ge=1, description="Lifetime of a cached session."
+    )
+    cache_user_ttl_seconds: int = Field(
+        default=3600, ge=1, description="Lifetime of a cached user context."
+    )
     cache_local_size: int = Field(
         default=10_000, ge=0, description="Views kept in this process too (0: Redis only)."
     )

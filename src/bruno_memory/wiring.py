@@ -71,13 +71,18 @@ class RedisServices:
         from bruno_memory.adapters.cache.redis import RedisEntityCache
         from bruno_memory.adapters.events.redis_streams import RedisStreamSink
         from bruno_memory.adapters.redis.client import create_client
+        from bruno_memory.managers.changes import CONVERSATION, SESSION, USER
 
         redis = redis_settings(settings)
         client = create_client(redis)
         remote = RedisEntityCache(
             client,
             prefix=f"{settings.redis_key_prefix}:cache",
-            ttl_seconds={},
+            ttl_seconds={
+                CONVERSATION: settings.cache_ttl_seconds,
+                SESSION: settings.cache_session_ttl_seconds,
+                USER: settings.cache_user_ttl_seconds,
+            },
             default_ttl=settings.cache_ttl_seconds,
         )
         cache: EntityCache = remote
