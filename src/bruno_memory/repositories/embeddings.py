@@ -282,15 +282,16 @@ class EmbeddingRepository(Repository):
         return [(row[0], row[1], 1.0 - float(row[2])) for row in rows]
 
     async def dimensions(self, model_keys: set[str]) -> dict[str, int]:
-        """The vector size of each of these models that has vectors stored."""
-        if not model_keys:
-            return {}
-        rows = await self.session.execute(
-            select(Embedding.model_key, func.min(Embedding.dimensions))
-            .where(Embedding.model_key.in_(model_keys))
-            .group_by(Embedding.model_key)
-        )
-        return {str(row[0]): int(row[1]) for row in rows.all()}
+        """The vector size of each of these models that has vectors stored (one index probe
+        per model: a model has one size)."""
+        found = {}
+        for model_key in model_keys:
+            size = await self.session.scalar(
+                select(Embedding.dimensions).where(Embedding.model_key == model_key).limit(1)
+            )
+            if size is not None:
+                found[model_key] = int(size)
+        return found
 
     async def fingerprint(self, model_key: str, user_id: str | None) -> tuple[int, int]:
         """``(row count, largest key)`` of a partition: changes whenever its rows change."""

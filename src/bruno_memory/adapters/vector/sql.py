@@ -51,6 +51,7 @@ class SqlVectorIndex:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._pgvector: bool | None = None
+        self._dimensions: dict[str, int] = {}  # a model's vector size never changes
         self._matrix = MatrixSearch(database, database.settings.vector_cache_max_vectors)
 
     async def has_pgvector(self) -> bool:
@@ -104,10 +105,13 @@ class SqlVectorIndex:
     async def search(self, query: Vector, where: VectorFilter, limit: int) -> list[VectorMatch]:
         """The ``limit`` vectors closest to ``query`` among those matching ``where``."""
         model_key = require_search(where, limit)
-        async with UnitOfWork(self._database) as uow:
-            dimension = (await uow.embeddings.dimensions({model_key})).get(model_key)
+        dimension = self._dimensions.get(model_key)
         if dimension is None:
-            return []
+            async with UnitOfWork(self._database) as uow:
+                dimension = (await uow.embeddings.dimensions({model_key})).get(model_key)
+            if dimension is None:
+                return []
+            self._dimensions[model_key] = dimension
         query = checked_vector(query, dimension)
         if not await self.has_pgvector():
             return await self._matrix.search(query, where, limit)
