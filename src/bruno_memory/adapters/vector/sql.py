@@ -40,7 +40,7 @@ from bruno_memory.uow import UnitOfWork
 EXACT_SCAN_LIMIT = 5_000
 #: HNSW candidates (and ef_search) tried, widening while the filter leaves fewer than
 #: ``limit``, before falling back to an exact scan. 1000 is pgvector's largest ef_search.
-EF_SEARCH_STEPS = (100, 400, 1000)
+EF_SEARCH_STEPS = (100, 200, 400, 1000)
 
 
 class SqlVectorIndex:
@@ -131,7 +131,8 @@ class SqlVectorIndex:
                 and await uow.embeddings.count_up_to(where, EXACT_SCAN_LIMIT + 1)
                 <= EXACT_SCAN_LIMIT
             ):
-                for candidates in EF_SEARCH_STEPS:
+                # A filter keeps only part of the candidates: start wider than for none.
+                for candidates in EF_SEARCH_STEPS[1:] if narrow else EF_SEARCH_STEPS:
                     if candidates < limit:
                         continue
                     await uow.embeddings.set_ef_search(candidates)
