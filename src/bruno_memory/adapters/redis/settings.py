@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -58,6 +60,14 @@ class RedisSettings(BaseSettings):
     max_connections: int = Field(default=50, ge=1, description="Pooled connections (per node).")
     cluster: bool = Field(
         default=False, description="Connect to a Redis Cluster (also set by the URL)."
+    )
+
+    search_engine: Literal["auto", "redisearch", "index"] = Field(
+        default="auto",
+        description="Full-text search of the Redis-only backend: 'redisearch' (the server's "
+        "RediSearch module; single server or Sentinel), 'index' (inverted index kept by the "
+        "backend's scripts) or 'auto' (RediSearch when the server has it and is not a "
+        "cluster). A key prefix keeps the engine it was first written with.",
     )
 
     @field_validator("key_prefix")

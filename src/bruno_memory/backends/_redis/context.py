@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
+from bruno_memory.backends._redis.redisearch import RediSearch
 from bruno_memory.backends._redis.scripts import Scripts
 
 if TYPE_CHECKING:
@@ -23,12 +24,21 @@ MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class RedisContext:
-    """The connection and conventions shared by the backend's parts."""
+    """The connection and conventions shared by the backend's parts; ``redisearch`` is the
+    server's module when messages are searched with it (None: the inverted index)."""
 
     client: RedisClient
     keys: KeySpace
     scripts: Scripts
     settings: RedisSettings
+    redisearch: RediSearch | None = None
+
+    def document_prefix(self, conversation_id: str) -> str:
+        """The scripts' argument naming where a conversation's search documents live:
+        their key prefix with RediSearch, '' when messages have postings instead."""
+        if self.redisearch is None:
+            return ""
+        return self.keys.message_document_prefix(conversation_id)
 
     def pipeline(self) -> RedisPipeline:
         """A pipeline (no MULTI: its commands may span cluster slots)."""

@@ -1,10 +1,10 @@
 """Messages of conversations: atomic appends, claiming, clearing, and reads.
 
 The conversation's own slot is the system of record: ``append_messages.lua`` checks the
-owner, refuses ids already there, hands out positions and writes every message, or writes
-nothing. What other slots hold about a conversation (search postings, its user's sets, the
-id registry) is written before that script and removed after a delete, and is verified
-wherever it is read.
+owner, refuses ids already there, hands out positions and writes every message (and, with
+RediSearch, its search document), or writes nothing. What other slots hold about a
+conversation (search postings, its user's sets, the id registry) is written before that
+script and removed after a delete, and is verified wherever it is read.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from bruno_core.models.message import Message, MessageRole
 from cachetools import LRUCache
 
 from bruno_memory.adapters.redis.codec import decode, encode, iso, micros, normalized_message
-from bruno_memory.adapters.redis.keys import IndexScope
 from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext, best_effort
-from bruno_memory.backends._redis.registry import Registry
-from bruno_memory.backends._redis.textindex import (
-    document_terms,
-    member,
-    queue_postings,
-    unweighted,
+from bruno_memory.backends._redis.message_index import (
+    MESSAGES,
+    Entry,
+    MessageIndex,
+    message_index,
 )
+from bruno_memory.backends._redis.registry import Registry
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import (
     AccessDeniedError,
@@ -42,8 +41,6 @@ from bruno_memory.window import context_window
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisPipeline
 
-#: Index kind of messages.
-MESSAGES = "msg"
 #: Conversation owners a backend remembers.
 OWNER_CACHE_SIZE = 65_536
 
@@ -55,16 +52,21 @@ class _Record:
     message: Message
     json: str
     weights: dict[str, float]
+    indexed: str  # what the commit script records for the index: terms, or words
 
     @classmethod
-    def of(cls, message: Message) -> _Record:
-        return cls(message, encode(message), document_terms(message.content))
+    def of(cls, message: Message, index: MessageIndex) -> _Record:
+        return cls(message, encode(message), *index.describe(message.content))
 
     def script_args(self) -> list[Any]:
         """This message's arguments of ``append_messages.lua``."""
         role = MessageRole(self.message.role).value
-        terms = " ".join(self.weights)
-        return [str(self.message.id), self.json, role, micros(self.message.timestamp), terms]
+        stamp = micros(self.message.timestamp)
+        return [str(self.message.id), self.json, role, stamp, self.indexed]
+
+    @property
+    def entry(self) -> Entry:
+        return str(self.message.id), self.weights
 
 
 class Conversations:
@@ -77,6 +79,7 @@ class Conversations:
 
     def __init__(self, context: RedisContext) -> None:
         self._context = context
+        self.index = message_index(context)
         self.registry = Registry(context, MESSAGES, self._message_exists)
         self._owners: LRUCache[str, str] = LRUCache(maxsize=OWNER_CACHE_SIZE)
 
@@ -101,13 +104,15 @@ class Conversations:
             return
         user = batch_user_hint(messages)
         now = utc_now()
-        records = [_Record.of(normalized_message(m, conversation_id, now)) for m in messages]
+        records = [
+            _Record.of(normalized_message(m, conversation_id, now), self.index) for m in messages
+        ]
         ids = [record.message.id for record in records]
         assumed = user or self._owners.get(conversation_id)
         pipe = self._context.pipeline()
         self.registry.queue_claims(pipe, ids, conversation_id)
         pipe.hget(self._context.keys.conversation(conversation_id).meta, "owner")
-        self._queue_index(pipe, conversation_id, records, self._scopes(assumed, everywhere=True))
+        self.index.queue(pipe, conversation_id, _entries(records), assumed, everywhere=True)
         self._note(pipe, conversation_id, assumed, now)
         replies = await pipe.execute()
         fresh, owner = replies[: len(ids)], replies[len(ids)]
@@ -148,7 +153,14 @@ class Conversations:
                 reply = await self._context.scripts.run(
                     "append_messages",
                     self._script_keys(conversation_id),
-                    [owner or "", user or "", iso(now), *self._context.ttl_args(), *args],
+                    [
+                        owner or "",
+                        user or "",
+                        iso(now),
+                        *self._context.ttl_args(),
+                        self._context.document_prefix(conversation_id),
+                        *args,
+                    ],
                 )
             if reply[0] == "ok":
                 if reply[1]:
@@ -178,24 +190,9 @@ class Conversations:
         held: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         """Unindex messages whose commit was refused (but ``held`` ids, another message's)."""
-        scopes = self._scopes(indexed_for, everywhere=True)
-        await best_effort(self._unindex(conversation_id, records, scopes, held), "unindex")
-
-    def _scopes(self, owner: str | None, *, everywhere: bool) -> list[IndexScope]:
-        """The index scopes of a message: its owner's (if any), and the global one."""
-        keys = self._context.keys
-        return [keys.global_index] * everywhere + ([keys.user(owner)] if owner else [])
-
-    def _queue_index(
-        self,
-        pipe: RedisPipeline,
-        conversation_id: str,
-        records: list[_Record],
-        scopes: list[IndexScope],
-    ) -> None:
-        documents = [(member(r.message.id, conversation_id), r.weights) for r in records]
-        for scope in scopes:
-            queue_postings(pipe, scope, MESSAGES, documents, add=True)
+        entries = [entry for entry in _entries(records) if entry[0] not in held]
+        removal = self.index.remove(conversation_id, entries, indexed_for, everywhere=True)
+        await best_effort(removal, "unindex")
 
     def _note(
         self, pipe: RedisPipeline, conversation_id: str, owner: str | None, now: dt.datetime
@@ -212,74 +209,54 @@ class Conversations:
         new: str | None,
         now: dt.datetime,
     ) -> None:
-        """Move uncommitted messages' postings from ``old`` owner's scope to ``new``'s."""
-        await self._unindex(conversation_id, records, self._scopes(old, everywhere=False))
+        """Move uncommitted messages' index entries from ``old`` owner to ``new``, and note
+        the new owner's hints."""
+        entries = _entries(records)
+        await self.index.remove(conversation_id, entries, old, everywhere=False)
         pipe = self._context.pipeline()
-        self._queue_index(pipe, conversation_id, records, self._scopes(new, everywhere=False))
+        self.index.queue(pipe, conversation_id, entries, new, everywhere=False)
         self._note(pipe, conversation_id, new, now)
-        await pipe.execute()
-
-    async def _unindex(
-        self,
-        conversation_id: str,
-        records: list[_Record],
-        scopes: list[IndexScope],
-        held: set[str] | frozenset[str] = frozenset(),
-    ) -> None:
-        """Remove the postings of uncommitted messages (but of ``held`` ids: those are
-        another, stored message's) from ``scopes``."""
-        documents = [
-            (member(r.message.id, conversation_id), r.weights)
-            for r in records
-            if str(r.message.id) not in held
-        ]
-        pipe = self._context.pipeline()
-        for scope in scopes:
-            queue_postings(pipe, scope, MESSAGES, documents, add=False)
-        await pipe.execute()
-
-    async def unindex(
-        self, conversation_id: str, owner: str | None, messages: Sequence[tuple[str, list[str]]]
-    ) -> None:
-        """Remove the postings of deleted ``(message id, terms)`` from the global and owner
-        scopes."""
-        if not messages:
-            return
-        documents = [(member(mid, conversation_id), unweighted(terms)) for mid, terms in messages]
-        pipe = self._context.pipeline()
-        for scope in self._scopes(owner, everywhere=True):
-            queue_postings(pipe, scope, MESSAGES, documents, add=False)
         await pipe.execute()
 
     async def claim(self, conversation_id: str, user_id: str) -> None:
         """Make ``user_id`` the owner of an unowned conversation, indexing its messages for
-        the user first; AccessDeniedError if another user owns it."""
+        the user first (the claim script tags their search documents instead);
+        AccessDeniedError if another user owns it."""
         keys = self._context.keys.conversation(conversation_id)
         for _ in range(MAX_ATTEMPTS):
             pipe = self._context.pipeline()
             pipe.hget(keys.meta, "owner")
             pipe.hget(keys.meta, "seq")
-            pipe.hgetall(keys.messages)
-            owner, seq, bodies = await pipe.execute()
+            if self.index.posts:
+                pipe.hgetall(keys.messages)
+            owner, seq, *bodies = await pipe.execute()
             if owner == user_id:
                 return
             if owner is not None:
                 raise _denied(conversation_id, user_id)
-            found = [_Record.of(decode(Message, body)) for body in bodies.values()]
+            found = [
+                _Record.of(decode(Message, body), self.index).entry
+                for body in (bodies[0].values() if bodies else ())
+            ]
             pipe = self._context.pipeline()
-            self._queue_index(pipe, conversation_id, found, self._scopes(user_id, everywhere=False))
+            self.index.queue(pipe, conversation_id, found, user_id, everywhere=False)
             self._note(pipe, conversation_id, user_id, utc_now())
             await pipe.execute()
             reply = await self._context.scripts.run(
                 "claim_conversation",
                 self._script_keys(conversation_id),
-                [user_id, seq or "0", *self._context.ttl_args()],
+                [
+                    user_id,
+                    seq or "0",
+                    *self._context.ttl_args(),
+                    self._context.document_prefix(conversation_id),
+                ],
             )
             if reply[0] == "ok":
                 self._owners[conversation_id] = user_id
                 return
-            mine = self._scopes(user_id, everywhere=False)
-            await best_effort(self._unindex(conversation_id, found, mine), "unindex")
+            removal = self.index.remove(conversation_id, found, user_id, everywhere=False)
+            await best_effort(removal, "unindex")
             if reply[0] == "denied":
                 raise _denied(conversation_id, user_id)
         raise StorageError(f"conversation {conversation_id!r} kept changing while claiming it")
@@ -290,11 +267,15 @@ class Conversations:
         reply = await self._context.scripts.run(
             "clear_conversation",
             self._script_keys(conversation_id),
-            ["1" if keep_system_messages else "0", *self._context.ttl_args()],
+            [
+                "1" if keep_system_messages else "0",
+                *self._context.ttl_args(),
+                self._context.document_prefix(conversation_id),
+            ],
         )
         owner = str(reply[0]) or None
         deleted = [(str(reply[i]), str(reply[i + 1]).split()) for i in range(1, len(reply), 2)]
-        await self.unindex(conversation_id, owner, deleted)
+        await self.index.cleared(conversation_id, owner, deleted)
         await self.registry.release([uuid.UUID(message_id) for message_id, _ in deleted])
         return len(deleted)
 
@@ -369,6 +350,10 @@ class Conversations:
             position=lambda item: item[0],
         )
         return [message for _, message in chosen]
+
+
+def _entries(records: Sequence[_Record]) -> list[Entry]:
+    return [record.entry for record in records]
 
 
 def _denied(conversation_id: str, user_id: str | None) -> AccessDeniedError:

@@ -1,15 +1,26 @@
-"""Full-text search over messages (see :mod:`.textindex` for the index and its ranking)."""
+"""Full-text search over messages, with the engine in use (see :mod:`.engine`).
+
+Candidates come ranked from the engine: the inverted index (:mod:`.textindex`) or
+RediSearch (:mod:`.redisearch`). Each is checked against its message, read in one round
+trip per search: a candidate whose message is gone (its conversation expired and is not
+swept yet, or a posting outlived a crash), whose conversation is not the user's, or
+(postings only) whose message lacks a query term is dropped, and the stale index entry
+removed on the spot. More candidates are asked for only when too many were dropped.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from bruno_core.models.message import Message
 
 from bruno_memory.adapters.redis.codec import decode
-from bruno_memory.adapters.redis.keys import IndexScope
 from bruno_memory.backends._redis.context import RedisContext
-from bruno_memory.backends._redis.conversations import MESSAGES
+from bruno_memory.backends._redis.message_index import MESSAGES, Documents
+from bruno_memory.backends._redis.redisearch import search_messages
 from bruno_memory.backends._redis.textindex import (
     absent_terms,
     best_verified,
@@ -21,6 +32,37 @@ from bruno_memory.backends._redis.textindex import (
 )
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.mapping import require_id, require_limit
+
+Candidates = list[tuple[str, float]]
+
+
+@dataclass
+class _Stale:
+    """Index entries a verification found stale."""
+
+    gone: list[str] = field(default_factory=list)  # members whose message is gone
+    foreign: list[str] = field(default_factory=list)  # members not in the user's conversations
+    lacking: dict[str, list[str]] = field(default_factory=dict)  # member -> absent terms
+
+
+class _Engine(Protocol):
+    """One search's access to the engine's index."""
+
+    async def fetch(self, count: int) -> Candidates:
+        """The ``count`` best ``(member, score)`` (:func:`~.textindex.member` strings)."""
+        ...
+
+    def absent(self, message: Message) -> list[str]:
+        """The query terms a candidate's message does not hold."""
+        ...
+
+    def matches(self, absent: Sequence[str]) -> bool:
+        """Whether a message lacking ``absent`` terms matches the query."""
+        ...
+
+    async def forget(self, stale: _Stale) -> None:
+        """Remove the stale entries."""
+        ...
 
 
 class MessageSearch:
@@ -39,28 +81,22 @@ class MessageSearch:
         require_limit(limit)
         if parsed.is_empty:
             return []
-        terms = query_terms(parsed)
-        keys = self._context.keys
-        scope = keys.global_index if user_id is None else keys.user(user_id)
+        engine: _Engine
+        if self._context.redisearch is None:
+            engine = _Postings(self._context, parsed, user_id)
+        else:
+            engine = _RediSearch(self._context, parsed, user_id)
 
-        async def fetch(count: int) -> list[tuple[str, float]]:
-            return await rank(self._context.scripts, scope, MESSAGES, terms, mode, count)
+        async def verify(candidates: Candidates) -> list[Message]:
+            return await self._verify(candidates, engine, user_id)
 
-        async def verify(candidates: list[tuple[str, float]]) -> list[Message]:
-            return await self._verify(candidates, scope, terms, mode, user_id)
-
-        return await best_verified(fetch, verify, limit)
+        return await best_verified(engine.fetch, verify, limit)
 
     async def _verify(
-        self,
-        candidates: list[tuple[str, float]],
-        scope: IndexScope,
-        terms: list[str],
-        mode: MatchMode,
-        user_id: str | None,
+        self, candidates: Candidates, engine: _Engine, user_id: str | None
     ) -> list[Message]:
-        """The candidates' messages that exist, belong to the user and match; postings
-        found stale are removed."""
+        """The candidates' messages that exist, belong to the user and match, best first
+        (ties: the most recent); stale index entries found on the way are removed."""
         wanted: dict[str, list[str]] = defaultdict(list)
         for item, _ in candidates:
             message_id, conversation_id = split_member(item)
@@ -71,34 +107,96 @@ class MessageSearch:
             pipe.hget(keys.meta, "owner")
             pipe.hmget(keys.messages, message_ids)
         replies = iter(await pipe.execute())
-        bodies: dict[str, str | None] = {}
+        bodies: dict[str, str] = {}
+        stale = _Stale()
         for conversation_id, message_ids in wanted.items():
             owner, found = next(replies), next(replies)
             mine = user_id is None or owner == user_id
             for message_id, body in zip(message_ids, found, strict=True):
-                bodies[member(message_id, conversation_id)] = body if mine else None
+                item = member(message_id, conversation_id)
+                if body is None:
+                    stale.gone.append(item)
+                elif not mine:
+                    stale.foreign.append(item)
+                else:
+                    bodies[item] = body
         hits: list[tuple[float, Message]] = []
-        stale: dict[str, list[str]] = {}
         for item, score in candidates:
-            body = bodies[item]
-            if body is None:
-                stale[item] = terms
+            if item not in bodies:
                 continue
-            message = decode(Message, body)
-            absent = absent_terms(message.content, terms)
+            message = decode(Message, bodies[item])
+            absent = engine.absent(message)
             if absent:
-                stale[item] = absent
-            if matches(absent, terms, mode):
+                stale.lacking[item] = absent
+            if engine.matches(absent):
                 hits.append((score, message))
-        if stale:
-            await self._forget(scope, stale)
+        if stale.gone or stale.foreign or stale.lacking:
+            await engine.forget(stale)
         hits.sort(key=lambda hit: (-round(hit[0], 9), -hit[1].timestamp.timestamp()))
         return [message for _, message in hits]
 
-    async def _forget(self, scope: IndexScope, stale: dict[str, list[str]]) -> None:
-        """Remove postings found stale: ``{member: terms}``."""
+
+class _Postings:
+    """The inverted index: postings of the user's scope, or the global one."""
+
+    def __init__(self, context: RedisContext, query: FullTextQuery, user_id: str | None) -> None:
+        self._context = context
+        self._terms = query_terms(query)
+        self._mode = query.mode
+        keys = context.keys
+        self._scope = keys.global_index if user_id is None else keys.user(user_id)
+
+    async def fetch(self, count: int) -> Candidates:
+        scripts = self._context.scripts
+        return await rank(scripts, self._scope, MESSAGES, self._terms, self._mode, count)
+
+    def absent(self, message: Message) -> list[str]:
+        return absent_terms(message.content, self._terms)
+
+    def matches(self, absent: Sequence[str]) -> bool:
+        return matches(absent, self._terms, self._mode)
+
+    async def forget(self, stale: _Stale) -> None:
+        removals = dict.fromkeys([*stale.gone, *stale.foreign], self._terms)
         pipe = self._context.pipeline()
-        for item, terms in stale.items():
+        for item, terms in {**stale.lacking, **removals}.items():
             for key in terms:
-                pipe.zrem(scope.postings(MESSAGES, key), item)
+                pipe.zrem(self._scope.postings(MESSAGES, key), item)
         await pipe.execute()
+
+
+class _RediSearch:
+    """RediSearch: search documents are written with their messages, so a candidate's
+    message holds its terms; only documents of expired conversations go stale."""
+
+    def __init__(self, context: RedisContext, query: FullTextQuery, user_id: str | None) -> None:
+        assert context.redisearch is not None
+        self._context = context
+        self._module = context.redisearch
+        self._query = query
+        self._user_id = user_id
+
+    async def fetch(self, count: int) -> Candidates:
+        found = await search_messages(
+            self._context.client,
+            self._context.keys,
+            self._module,
+            self._query,
+            self._user_id,
+            count,
+        )
+        return [
+            (member(message_id, conversation), score) for conversation, message_id, score in found
+        ]
+
+    def absent(self, message: Message) -> list[str]:
+        return []
+
+    def matches(self, absent: Sequence[str]) -> bool:
+        return True
+
+    async def forget(self, stale: _Stale) -> None:
+        gone = [split_member(item) for item in stale.gone]
+        await Documents(self._context).delete(
+            (conversation, message) for message, conversation in gone
+        )

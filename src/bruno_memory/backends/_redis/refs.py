@@ -16,12 +16,13 @@ from bruno_memory.backends._redis.conversations import Conversations
 async def forget_conversation(
     context: RedisContext, conversations: Conversations, conversation_id: str, refs: dict[str, str]
 ) -> None:
-    """Remove the postings, registry entries, session locators and user-side hints that
-    ``refs`` lists for a conversation that no longer exists, then ``refs`` itself."""
+    """Remove the postings (or search documents), registry entries, session locators and
+    user-side hints that ``refs`` lists for a conversation that no longer exists, then
+    ``refs`` itself."""
     owner = refs.get("owner")
     messages = [(field[2:], terms.split()) for field, terms in refs.items() if field[:2] == "m:"]
     sessions = [field[2:] for field in refs if field[:2] == "s:"]
-    await conversations.unindex(conversation_id, owner, messages)
+    await conversations.index.forget(conversation_id, owner, messages)
     await conversations.registry.release([uuid.UUID(message_id) for message_id, _ in messages])
     keys = context.keys
     pipe = context.pipeline()

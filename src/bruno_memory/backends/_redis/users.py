@@ -12,8 +12,9 @@ from typing import Any
 
 from bruno_memory.adapters.redis.codec import from_micros
 from bruno_memory.backends._redis.context import RedisContext
-from bruno_memory.backends._redis.conversations import MESSAGES, Conversations
+from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.backends._redis.memories import MEMORIES, Memories
+from bruno_memory.backends._redis.message_index import MESSAGES
 from bruno_memory.backends._redis.refs import forget_conversation
 from bruno_memory.mapping import require_id
 
@@ -90,7 +91,9 @@ class Users:
         for conversation_id in await self._context.smembers(user.conversations):
             conversation = keys.conversation(conversation_id)
             reply = await self._context.scripts.run(
-                "drop_conversation", [*conversation.fixed(), conversation.refs], [user_id]
+                "drop_conversation",
+                [*conversation.fixed(), conversation.refs],
+                [user_id, self._context.document_prefix(conversation_id)],
             )
             if reply[0] != "ok":
                 continue

@@ -1,9 +1,10 @@
 -- Append messages to a conversation: the commit point of store_messages (all or none).
--- KEYS: conversation (see common.lua). ARGV: expected owner, writing user ('' = none), now,
--- ttl, refs ttl, then per message: id, JSON, role, timestamp (us), index terms.
+-- KEYS: conversation (see conversation.lua). ARGV: expected owner, writing user ('' = none),
+-- now, ttl, refs ttl, search documents' key prefix ('' = postings engine), then per message:
+-- id, JSON, role, timestamp (us), index terms (postings) or words (search document).
 local expected, user, now = ARGV[1], ARGV[2], ARGV[3]
-local ttl, refs_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local first_arg, width = 6, 5
+local ttl, refs_ttl, documents = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local first_arg, width = 7, 5
 if owner_of() ~= expected then return {'retry'} end
 local refused = admit(user)
 if refused then return refused end
@@ -13,6 +14,7 @@ for i = 0, count - 1 do
   if redis.call('HEXISTS', KEYS[2], id) == 1 then return {'conflict', id} end
 end
 local first = redis.call('HINCRBY', KEYS[1], 'seq', count) - count + 1
+local owner = owner_of()
 for i = 0, count - 1 do
   local at = first_arg + i * width
   local id, role = ARGV[at], ARGV[at + 2]
@@ -21,7 +23,12 @@ for i = 0, count - 1 do
   redis.call('ZADD', KEYS[4], ARGV[at + 3], id)
   if role == 'system' then redis.call('ZADD', KEYS[5], first + i, id) end
   redis.call('HINCRBY', KEYS[1], 'n:' .. role, 1)
-  redis.call('HSET', KEYS[7], 'm:' .. id, ARGV[at + 4])
+  if documents == '' then
+    redis.call('HSET', KEYS[7], 'm:' .. id, ARGV[at + 4])
+  else
+    redis.call('HSET', KEYS[7], 'm:' .. id, '')
+    write_document(documents, id, ARGV[at + 4], owner)
+  end
 end
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[6])) do
   if redis.call('HGET', key, 'is_active') == '1' then
@@ -29,4 +36,4 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[6])) do
   end
 end
 refresh_ttl(ttl, refs_ttl)
-return {'ok', owner_of(), tostring(first)}
+return {'ok', owner, tostring(first)}

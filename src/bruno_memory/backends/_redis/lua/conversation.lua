@@ -28,3 +28,32 @@ local function refresh_ttl(ttl, refs_ttl)
   for _, key in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('EXPIRE', key, ttl) end
   redis.call('EXPIRE', KEYS[7], refs_ttl)
 end
+
+-- Search documents (RediSearch engine) live in the conversation's slot: `documents`, their
+-- key prefix, carries its hash tag; it is '' with the postings engine, where these do nothing.
+
+-- Write the search document of message `id`: its words, and its owner's tag (none while
+-- the conversation has no owner).
+local function write_document(documents, id, text, owner)
+  if documents == '' then return end
+  if owner == '' then
+    redis.call('HSET', documents .. id, 'content', text)
+  else
+    redis.call('HSET', documents .. id, 'content', text, 'user', redis.sha1hex(owner))
+  end
+end
+
+-- Tag the search documents of every message of the conversation with its new owner.
+local function tag_documents(documents, owner)
+  if documents == '' then return end
+  local tag = redis.sha1hex(owner)
+  for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+    redis.call('HSET', documents .. id, 'user', tag)
+  end
+end
+
+-- Delete the search documents of messages `ids`.
+local function drop_documents(documents, ids)
+  if documents == '' then return end
+  for _, id in ipairs(ids) do redis.call('DEL', documents .. id) end
+end
