@@ -75,9 +75,12 @@ class ConversationManager:
         if limit == 0:
             return []
         require_limit(limit, allow_none=True)
-        if limit is not None and limit <= CACHED_WINDOW:
+        cache = self._changes.cache
+        if cache is not None and limit is not None and limit <= CACHED_WINDOW:
+            # One cached view serves every window up to CACHED_WINDOW; without a cache,
+            # read only what was asked for.
             recent = await read_through(
-                self._changes.cache,
+                cache,
                 (CONVERSATION, conversation_id),
                 f"recent:{CACHED_WINDOW}",
                 lambda: self._load_latest(conversation_id, CACHED_WINDOW),
