@@ -23,10 +23,9 @@ from bruno_memory import MemoryStore, create_memory
 from bruno_memory.backends.redis import RedisMemoryBackend
 from tests.redis_servers import (
     delete_prefix,
+    machine_redis_url,
     redis_stack_server,
-    redis_url,
     unique_prefix,
-    unreachable_reason,
 )
 from tests.servers import PostgresServer, pgserver_postgres, system_postgres
 
@@ -155,11 +154,7 @@ def redis_server_url(request: pytest.FixtureRequest, target: str) -> str | None:
         return None
     if target == "redis-stack":
         return request.getfixturevalue("redis_stack_url")  # type: ignore[no-any-return]
-    url = redis_url()
-    reason = unreachable_reason(url)
-    if reason is not None:
-        pytest.skip(reason)
-    return url
+    return machine_redis_url()
 
 
 @pytest.fixture

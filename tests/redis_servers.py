@@ -38,6 +38,16 @@ def redis_url() -> str:
     return os.environ.get(REDIS_URL_VARIABLE, DEFAULT_REDIS_URL)
 
 
+def machine_redis_url() -> str:
+    """The URL of :func:`redis_url`'s server; skips the test (with the reason) when it does
+    not answer."""
+    url = redis_url()
+    reason = unreachable_reason(url)
+    if reason is not None:
+        pytest.skip(reason)
+    return url
+
+
 def unreachable_reason(url: str) -> str | None:
     """Why Redis at ``url`` cannot be used (None when it answers PING)."""
     try:

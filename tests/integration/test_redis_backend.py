@@ -28,32 +28,14 @@ from tests.redis_servers import (
     delete_prefix,
     free_ports,
     private_server,
-    redis_url,
     skip_unless_selected,
     unique_prefix,
-    unreachable_reason,
 )
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _redis_selected(request: pytest.FixtureRequest) -> None:
     skip_unless_selected(selected_targets(request.config))
-
-
-@pytest.fixture(scope="module")
-def server_url() -> str:
-    url = redis_url()
-    reason = unreachable_reason(url)
-    if reason is not None:
-        pytest.skip(reason)
-    return url
-
-
-@pytest.fixture
-def plain(server_url: str) -> Iterator[redis.Redis]:
-    """A synchronous client of the same server, to look at the keys."""
-    with redis.Redis.from_url(server_url, decode_responses=True) as client:
-        yield client
 
 
 @pytest.fixture

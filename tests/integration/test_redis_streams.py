@@ -29,11 +29,9 @@ from tests.redis_servers import (
     free_ports,
     private_server,
     redis_cluster,
-    redis_url,
     restartable_server,
     skip_unless_selected,
     unique_prefix,
-    unreachable_reason,
 )
 
 #: Retry soon and give up a write quickly: outages in these tests last a second or two.
@@ -45,27 +43,12 @@ def _redis_selected(request: pytest.FixtureRequest) -> None:
     skip_unless_selected(selected_targets(request.config))
 
 
-@pytest.fixture(scope="module")
-def server_url() -> str:
-    url = redis_url()
-    reason = unreachable_reason(url)
-    if reason is not None:
-        pytest.skip(reason)
-    return url
-
-
 @pytest.fixture
-def raw(server_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(server_url, decode_responses=True) as client:
-        yield client
-
-
-@pytest.fixture
-def settings(server_url: str, raw: redis.Redis) -> Iterator[RedisSettings]:
+def settings(server_url: str, plain: redis.Redis) -> Iterator[RedisSettings]:
     """The machine's Redis under a key prefix of the test's own (deleted after)."""
     prefix = unique_prefix()
     yield RedisSettings(url=server_url, key_prefix=prefix)
-    delete_prefix(raw, prefix)
+    delete_prefix(plain, prefix)
 
 
 @pytest.fixture
@@ -156,7 +139,7 @@ def distinct(entries: list[tuple[str, dict[str, str]]]) -> list[int]:
 
 
 async def test_events_land_in_both_streams_in_order(
-    sink: RedisStreamSink, settings: RedisSettings, raw: redis.Redis
+    sink: RedisStreamSink, settings: RedisSettings, plain: redis.Redis
 ) -> None:
     """Each event goes to its user's and its conversation's stream (one without a user to
     the conversation's only), as JSON plus its type and id, in publish order."""
@@ -167,9 +150,9 @@ async def test_events_land_in_both_streams_in_order(
 
     user_key = f"{settings.key_prefix}:{{user:al%3Aice%7B1%7D}}:events"
     conversation_key = f"{settings.key_prefix}:{{conv:c%3A1%7D}}:events"
-    assert stored(raw, user_key) == [0, 1]
-    assert stored(raw, conversation_key) == [0, 1, 2]
-    by_user, by_conversation = raw.xrange(user_key), raw.xrange(conversation_key)
+    assert stored(plain, user_key) == [0, 1]
+    assert stored(plain, conversation_key) == [0, 1, 2]
+    by_user, by_conversation = plain.xrange(user_key), plain.xrange(conversation_key)
     assert [fields["type"] for _, fields in by_conversation] == [
         "session_started",
         "messages_stored",
@@ -185,7 +168,7 @@ async def test_events_land_in_both_streams_in_order(
     assert sink.stats.buffered == sink.stats.dropped == sink.stats.errors == 0
 
 
-async def test_maxlen_caps_streams(settings: RedisSettings, raw: redis.Redis) -> None:
+async def test_maxlen_caps_streams(settings: RedisSettings, plain: redis.Redis) -> None:
     """With MAXLEN ~ 20, 600 events leave a stream of about 20 entries: the newest."""
     sink = RedisStreamSink(settings, options=RedisStreamOptions(stream_maxlen=20))
     try:
@@ -193,9 +176,9 @@ async def test_maxlen_caps_streams(settings: RedisSettings, raw: redis.Redis) ->
             await sink.publish([event(n) for n in range(start, start + 10)])
     finally:
         await sink.close()
-    node_size = int(raw.config_get("stream-node-max-entries")["stream-node-max-entries"])
+    node_size = int(plain.config_get("stream-node-max-entries")["stream-node-max-entries"])
     for key in (conversation_stream(settings), user_stream(settings)):
-        kept = stored(raw, key)
+        kept = stored(plain, key)
         assert 20 <= len(kept) <= 20 + node_size
         assert kept == list(range(600 - len(kept), 600))
 
@@ -209,14 +192,14 @@ async def test_unwritable_events_are_dropped_not_raised(sink: RedisStreamSink) -
 
 
 async def test_append_redis_refuses_is_dropped_not_retried(
-    sink: RedisStreamSink, settings: RedisSettings, raw: redis.Redis
+    sink: RedisStreamSink, settings: RedisSettings, plain: redis.Redis
 ) -> None:
     """An append Redis refuses for good (WRONGTYPE) drops its event, counted; the other
     stream still gets it and Redis does not count as down."""
-    raw.set(conversation_stream(settings, "broken"), "not a stream")
+    plain.set(conversation_stream(settings, "broken"), "not a stream")
     await sink.publish([event(0, conversation="broken"), event(1)])
-    assert stored(raw, user_stream(settings)) == [0, 1]
-    assert stored(raw, conversation_stream(settings)) == [1]
+    assert stored(plain, user_stream(settings)) == [0, 1]
+    assert stored(plain, conversation_stream(settings)) == [1]
     stats = sink.stats
     assert (stats.published, stats.dropped, stats.errors, stats.down) == (1, 1, 1, False)
 
@@ -358,7 +341,7 @@ async def test_follow_names_one_stream_and_blocks_less_than_the_socket_timeout(
 
 
 async def test_group_delivers_each_event_once_across_consumers(
-    sink: RedisStreamSink, stream: RedisEventStream, raw: redis.Redis, settings: RedisSettings
+    sink: RedisStreamSink, stream: RedisEventStream, plain: redis.Redis, settings: RedisSettings
 ) -> None:
     await stream.create_group("workers", conversation_id="c1")
     await sink.publish([event(n) for n in range(20)])
@@ -372,14 +355,14 @@ async def test_group_delivers_each_event_once_across_consumers(
     assert sorted(numbers(got["one"] + got["two"])) == list(range(20))
     assert numbers(got["one"]) == sorted(numbers(got["one"]))
     key = conversation_stream(settings)
-    assert raw.xpending(key, "workers")["pending"] == 20
+    assert plain.xpending(key, "workers")["pending"] == 20
     for item in got["one"] + got["two"]:
         await item.ack()
-    assert raw.xpending(key, "workers")["pending"] == 0
+    assert plain.xpending(key, "workers")["pending"] == 0
 
 
 async def test_group_redelivers_unacknowledged_events_after_a_restart(
-    sink: RedisStreamSink, stream: RedisEventStream, raw: redis.Redis, settings: RedisSettings
+    sink: RedisStreamSink, stream: RedisEventStream, plain: redis.Redis, settings: RedisSettings
 ) -> None:
     await stream.create_group("workers", user_id="alice")
     await sink.publish([event(n) for n in range(4)])
@@ -394,11 +377,11 @@ async def test_group_redelivers_unacknowledged_events_after_a_restart(
         assert [i.entry_id for i in again[:2]] == [i.entry_id for i in items[2:]]
         for item in again:
             await item.ack()
-    assert raw.xpending(user_stream(settings), "workers")["pending"] == 0
+    assert plain.xpending(user_stream(settings), "workers")["pending"] == 0
 
 
 async def test_group_claims_the_entries_of_a_dead_consumer(
-    sink: RedisStreamSink, stream: RedisEventStream, raw: redis.Redis, settings: RedisSettings
+    sink: RedisStreamSink, stream: RedisEventStream, plain: redis.Redis, settings: RedisSettings
 ) -> None:
     """XAUTOCLAIM: entries a consumer took and never acknowledged go to a live one."""
     await stream.create_group("workers", conversation_id="c1")
@@ -413,20 +396,20 @@ async def test_group_claims_the_entries_of_a_dead_consumer(
         assert numbers(items) == [0, 1, 2, 3]
         for item in items:
             await item.ack()
-    assert raw.xpending(conversation_stream(settings), "workers")["pending"] == 0
+    assert plain.xpending(conversation_stream(settings), "workers")["pending"] == 0
 
 
 async def test_group_skips_and_acknowledges_entries_without_an_event(
-    sink: RedisStreamSink, stream: RedisEventStream, raw: redis.Redis, settings: RedisSettings
+    sink: RedisStreamSink, stream: RedisEventStream, plain: redis.Redis, settings: RedisSettings
 ) -> None:
     key = conversation_stream(settings)
-    raw.xadd(key, {"something": "else"})
+    plain.xadd(key, {"something": "else"})
     await sink.publish([event(0)])
     group = stream.follow_group("workers", "one", conversation_id="c1", start_id="0")
     async with aclosing(group) as events:
         (item,) = await take(events, 1)
     assert numbers([item]) == [0]
-    assert raw.xpending(key, "workers")["pending"] == 1  # the event, not the stranger
+    assert plain.xpending(key, "workers")["pending"] == 1  # the event, not the stranger
 
 
 async def test_iterators_stop_when_cancelled(

@@ -32,10 +32,8 @@ from tests.conformance.helpers import user_message
 from tests.conftest import selected_targets
 from tests.redis_servers import (
     delete_prefix,
-    redis_url,
     skip_unless_selected,
     unique_prefix,
-    unreachable_reason,
 )
 
 MODULE = RediSearch(version=21005)
@@ -46,16 +44,6 @@ def _redis_selected(request: pytest.FixtureRequest) -> None:
     skip_unless_selected(selected_targets(request.config))
 
 
-@pytest.fixture(scope="module")
-def plain_url() -> str:
-    """The machine's Redis (no modules)."""
-    url = redis_url()
-    reason = unreachable_reason(url)
-    if reason is not None:
-        pytest.skip(reason)
-    return url
-
-
 @pytest.fixture
 def stack(redis_stack_url: str) -> Iterator[redis.Redis]:
     """A synchronous client of the private Redis with RediSearch."""
@@ -64,10 +52,10 @@ def stack(redis_stack_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def prefix(redis_stack_url: str, plain_url: str) -> Iterator[str]:
+def prefix(redis_stack_url: str, server_url: str) -> Iterator[str]:
     chosen = unique_prefix()
     yield chosen
-    for url in (redis_stack_url, plain_url):
+    for url in (redis_stack_url, server_url):
         with redis.Redis.from_url(url) as client:
             delete_prefix(client, chosen)
 
@@ -118,13 +106,13 @@ async def test_redisearch_does_the_searching_where_the_server_has_it(
     assert stack.get(f"{prefix}:search-engine") == "redisearch"
 
 
-async def test_inverted_index_where_the_server_has_no_module(plain_url: str, prefix: str) -> None:
+async def test_inverted_index_where_the_server_has_no_module(server_url: str, prefix: str) -> None:
     """Without the module: the scripts post terms; no search document, no FT command."""
-    async with RedisMemoryBackend(plain_url, key_prefix=prefix) as memory:
+    async with RedisMemoryBackend(server_url, key_prefix=prefix) as memory:
         assert memory.search_engine == "index"
         await memory.store_message(user_message("wplain words"), "c1")
         assert [m.content for m in await memory.search_messages("wplain")] == ["wplain words"]
-    with redis.Redis.from_url(plain_url, decode_responses=True) as client:
+    with redis.Redis.from_url(server_url, decode_responses=True) as client:
         assert keys_like(client, f"{prefix}:{{global}}:ix:msg:t:wplain")
         assert keys_like(client, f"{prefix}:doc:*") == set()
         assert client.get(f"{prefix}:search-engine") == "index"
@@ -144,8 +132,8 @@ async def test_the_index_can_be_chosen_on_a_server_with_the_module(
     assert KeySpace(prefix).message_index not in stack.execute_command("FT._LIST")
 
 
-async def test_redisearch_cannot_be_forced_without_the_module(plain_url: str, prefix: str) -> None:
-    memory = RedisMemoryBackend(plain_url, key_prefix=prefix, search_engine="redisearch")
+async def test_redisearch_cannot_be_forced_without_the_module(server_url: str, prefix: str) -> None:
+    memory = RedisMemoryBackend(server_url, key_prefix=prefix, search_engine="redisearch")
     with pytest.raises(ConfigurationError, match="without the RediSearch module"):
         await memory.open()
     assert memory.search_engine is None

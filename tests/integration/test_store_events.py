@@ -6,30 +6,24 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-import pytest
+import redis
 
 from bruno_memory import MemoryStore, create_memory
 from bruno_memory.adapters.events.base import MemoryEventType
 from tests.conformance.helpers import user_message
-from tests.conftest import selected_targets
-from tests.redis_servers import delete_prefix, redis_url, skip_unless_selected, unique_prefix
+from tests.redis_servers import delete_prefix, unique_prefix
 
 
-@pytest.fixture(autouse=True)
-def _redis_selected(request: pytest.FixtureRequest) -> None:
-    skip_unless_selected(selected_targets(request.config))
-
-
-async def test_messages_and_sessions_reach_the_streams(tmp_path: Path) -> None:
+async def test_messages_and_sessions_reach_the_streams(
+    tmp_path: Path, server_url: str, plain: redis.Redis
+) -> None:
     """A session start, stored messages and the session end arrive, in order, on the user's
     stream, and a consumer group delivers them with acknowledgements."""
-    import redis
-
     prefix = unique_prefix()
     store = create_memory(
         f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
         embedder=None,
-        redis_url=redis_url(),
+        redis_url=server_url,
         redis_key_prefix=prefix,
     )
     assert isinstance(store, MemoryStore)
@@ -57,6 +51,5 @@ async def test_messages_and_sessions_reach_the_streams(tmp_path: Path) -> None:
         assert len(received[1].message_ids) == 2
         assert all(event.user_id == "ana" for event in received)
     finally:
-        with redis.Redis.from_url(redis_url()) as client:
-            delete_prefix(client, prefix)
+        delete_prefix(plain, prefix)
         await asyncio.sleep(0)
