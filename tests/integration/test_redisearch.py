@@ -52,10 +52,15 @@ def stack(redis_stack_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def prefix(redis_stack_url: str, server_url: str) -> Iterator[str]:
+def prefix(request: pytest.FixtureRequest, redis_stack_url: str) -> Iterator[str]:
+    """A key prefix of the test's own, deleted after on the servers the test used (the
+    machine's Redis only where the test asks for it)."""
     chosen = unique_prefix()
     yield chosen
-    for url in (redis_stack_url, server_url):
+    urls = [redis_stack_url]
+    if "server_url" in request.fixturenames:
+        urls.append(request.getfixturevalue("server_url"))
+    for url in urls:
         with redis.Redis.from_url(url) as client:
             delete_prefix(client, chosen)
 
