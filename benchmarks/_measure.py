@@ -27,7 +27,7 @@ from benchmarks._stats import Call, Measurement, interleaved
 
 if TYPE_CHECKING:
     from benchmarks._raw import RawDriver
-    from bruno_memory import MemoryStore
+    from bruno_memory import Memory
 
 WRITER = "writer"  # the user owning the conversations of the write measurements
 Batch = tuple[str, list[Message]]  # a conversation id and the messages to store in it
@@ -54,7 +54,7 @@ class Plan:
 
 
 async def single_writes(
-    backend: str, memory: MemoryStore, raw: RawDriver, corpus: Corpus, plan: Plan
+    backend: str, memory: Memory, raw: RawDriver, corpus: Corpus, plan: Plan
 ) -> list[Measurement]:
     """One message per call (one transaction each), alternating library and raw driver."""
     calls = plan.single_warmup + plan.single_messages
@@ -78,7 +78,7 @@ async def single_writes(
 
 
 async def batch_writes(
-    backend: str, memory: MemoryStore, raw: RawDriver, corpus: Corpus, plan: Plan
+    backend: str, memory: Memory, raw: RawDriver, corpus: Corpus, plan: Plan
 ) -> list[Measurement]:
     """Batches of ``plan.batch_messages``, each into a new conversation, by the library and
     by every insert method of the raw driver; one untimed round, then the timed ones."""
@@ -112,9 +112,7 @@ def _raw_batch(raw: RawDriver, batches: list[Batch], method: str) -> Call:
     return call
 
 
-async def fill(
-    backend: str, memory: MemoryStore, corpus: Corpus, start: int, stop: int
-) -> Measurement:
+async def fill(backend: str, memory: Memory, corpus: Corpus, start: int, stop: int) -> Measurement:
     """Grow the history from ``start`` to ``stop`` messages, a conversation per call.
 
     Generating the messages is not timed; each ``store_messages`` call is.
@@ -131,7 +129,7 @@ async def fill(
 
 
 async def retrievals(
-    backend: str, memory: MemoryStore, raw: RawDriver, corpus: Corpus, plan: Plan, stored: int
+    backend: str, memory: Memory, raw: RawDriver, corpus: Corpus, plan: Plan, stored: int
 ) -> list[Measurement]:
     """``retrieve_messages(conversation, limit)`` of random conversations."""
     rng = random.Random(f"{corpus.seed}:retrieve:{stored}")
@@ -160,7 +158,7 @@ async def retrievals(
 
 
 async def searches(
-    backend: str, memory: MemoryStore, raw: RawDriver, corpus: Corpus, plan: Plan, stored: int
+    backend: str, memory: Memory, raw: RawDriver, corpus: Corpus, plan: Plan, stored: int
 ) -> list[Measurement]:
     """``search_messages(query, user_id, limit)`` of the seeded queries, each scoped to a
     random user among those with messages; every query runs once untimed, then once timed."""

@@ -27,7 +27,7 @@ from rich.table import Table
 from benchmarks._report import console, machine_info, now_iso, target_table, write_json
 from benchmarks._servers import open_backend
 from benchmarks._stats import Measurement, Target
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 
 REDIS_URL = os.environ.get("BRUNO_MEMORY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 MESSAGES_PER_CONVERSATION = 100
@@ -38,7 +38,7 @@ def conversation_ids(count: int) -> list[str]:
     return [f"conv-{n}" for n in range(count)]
 
 
-async def fill(store: MemoryStore, conversations: list[str]) -> None:
+async def fill(store: Memory, conversations: list[str]) -> None:
     """Each conversation gets its messages (alternating roles), one batch per conversation."""
     for number, conversation in enumerate(conversations):
         await store.store_messages(
@@ -55,7 +55,7 @@ async def fill(store: MemoryStore, conversations: list[str]) -> None:
 
 
 async def timed_reads(
-    store: MemoryStore, conversations: list[str], count: int, rng: random.Random
+    store: Memory, conversations: list[str], count: int, rng: random.Random
 ) -> list[int]:
     samples = []
     for _ in range(count):
@@ -66,13 +66,13 @@ async def timed_reads(
     return samples
 
 
-def _round_trips(store: MemoryStore) -> int:
+def _round_trips(store: Memory) -> int:
     stats = store.cache_stats
     return 0 if stats is None else stats.round_trips
 
 
 async def mixed_load(
-    store: MemoryStore, conversations: list[str], operations: int, rng: random.Random
+    store: Memory, conversations: list[str], operations: int, rng: random.Random
 ) -> tuple[list[int], list[int]]:
     """80% window reads, 20% message writes, conversations picked with a skew (hot ones)."""
     reads, writes = [], []
@@ -105,7 +105,7 @@ async def run_backend(
     try:
         async with open_backend(backend_name) as backend, backend.database("cache") as url:
             async with create_memory(url, embedder=None) as plain:
-                assert isinstance(plain, MemoryStore)
+                assert isinstance(plain, Memory)
                 await fill(plain, ids)
             async with (
                 create_memory(url, embedder=None) as sql_only,
@@ -113,8 +113,8 @@ async def run_backend(
                     url, embedder=None, redis_url=REDIS_URL, redis_key_prefix=prefix
                 ) as cached,
             ):
-                assert isinstance(sql_only, MemoryStore)
-                assert isinstance(cached, MemoryStore)
+                assert isinstance(sql_only, Memory)
+                assert isinstance(cached, Memory)
                 for conversation in ids:  # warm every window
                     await cached.retrieve_messages(conversation, limit=WINDOW)
                 rng = random.Random(1)
@@ -152,7 +152,7 @@ async def run_backend(
     return measurements, extra
 
 
-def _total(store: MemoryStore) -> int:
+def _total(store: Memory) -> int:
     stats = store.cache_stats
     assert stats is not None
     return stats.hits + stats.misses + stats.fallbacks

@@ -43,7 +43,7 @@ from benchmarks._report import (
 )
 from benchmarks._servers import Backend, open_backend
 from benchmarks._stats import Measurement, Target
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -120,7 +120,7 @@ def plans(arguments: argparse.Namespace) -> dict[str, Plan]:
 @contextlib.asynccontextmanager
 async def connected(
     backend: Backend, label: str, plan: Plan, phases: Phases
-) -> AsyncIterator[tuple[MemoryStore, RawDriver]]:
+) -> AsyncIterator[tuple[Memory, RawDriver]]:
     """A new database, open in the library (migrated) and in the raw driver."""
     async with backend.database(label) as url:
         memory = (

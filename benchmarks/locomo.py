@@ -44,7 +44,7 @@ from benchmarks._recall import KS, Answered, recall_report
 from benchmarks._report import console, machine_info, now_iso, write_json
 from benchmarks._servers import open_backend
 from benchmarks._stats import percentile
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 from bruno_memory.adapters.embeddings import default_embedder, embedder_key
 from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import MissingDependencyError
@@ -125,7 +125,7 @@ def data_path(given: Path | None) -> Path:
 # -- one backend ----------------------------------------------------------------------------
 
 
-async def ingest(memory: MemoryStore, samples: Sequence[Sample]) -> dict[str, Any]:
+async def ingest(memory: Memory, samples: Sequence[Sample]) -> dict[str, Any]:
     """Store every sample, a session per call, and wait until everything is embedded."""
     messages = 0
     started = time.perf_counter()
@@ -146,7 +146,7 @@ async def ingest(memory: MemoryStore, samples: Sequence[Sample]) -> dict[str, An
 
 
 async def ask(
-    memory: MemoryStore, samples: Sequence[Sample], mode: SearchMode
+    memory: Memory, samples: Sequence[Sample], mode: SearchMode
 ) -> tuple[list[Answered], list[int]]:
     """Every question of every sample, scoped to its user; the answers and latencies (ns)."""
     answered: list[Answered] = []
@@ -228,7 +228,7 @@ async def run_backend(
         with tempfile.TemporaryDirectory(prefix="bruno-bench-locomo-") as folder:
             index = _index_factory(name, Path(folder))
 
-            def open_store() -> MemoryStore:
+            def open_store() -> Memory:
                 return create_memory(url, embedder=embedder, vector_index=index(), **settings)
 
             console.print(f"[bold]{name}[/bold]: {backend.description}")

@@ -29,7 +29,6 @@ from bruno_core.models.message import Message, MessageRole
 
 from benchmarks import _data
 from bruno_memory import create_memory
-from bruno_memory.backends.redis import RedisMemoryBackend
 
 SEED = 7
 CALLS = 1_000
@@ -89,7 +88,7 @@ async def main() -> None:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     results = {}
     try:
-        async with RedisMemoryBackend(options.redis_url, key_prefix=prefix) as memory:
+        async with create_memory(options.redis_url, key_prefix=prefix) as memory:
             results["redis"] = await measure(memory, options.messages)
     finally:
         with redis.Redis.from_url(options.redis_url) as client:

@@ -35,7 +35,7 @@ from sqlalchemy import text
 from benchmarks._report import console, machine_info, now_iso, target_table, write_json
 from benchmarks._servers import open_backend
 from benchmarks._stats import Measurement, Target
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 from bruno_memory.adapters.embeddings import default_embedder
 from bruno_memory.adapters.vector.base import VectorFilter, VectorIndex, VectorRecord
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
@@ -77,7 +77,7 @@ def records(vectors: np.ndarray[Any, Any], ids: list[uuid.UUID]) -> list[VectorR
     ]
 
 
-async def store_items(memory: MemoryStore, count: int) -> list[uuid.UUID]:
+async def store_items(memory: Memory, count: int) -> list[uuid.UUID]:
     """Messages for the SQL index to hang vectors on (its rows reference stored items)."""
     ids: list[uuid.UUID] = []
     per_conversation = count // CONVERSATIONS
@@ -154,7 +154,7 @@ async def sql_index(
         batch = records(clustered_vectors(len(ids), np.random.default_rng(size)), ids)
         exact = ExactVectorIndex()
         await exact.upsert(batch)
-        index = SqlVectorIndex(memory._database)
+        index = SqlVectorIndex(memory.storage.database)
         pgvector = await index.has_pgvector()
         if pgvector:
             await _execute(memory, "DROP INDEX ix_embeddings_embedding_hnsw_384")
@@ -194,8 +194,8 @@ async def qdrant_index(
         await index.close()
 
 
-async def _execute(memory: MemoryStore, statement: str) -> None:
-    async with memory._database.engine.begin() as connection:
+async def _execute(memory: Memory, statement: str) -> None:
+    async with memory.storage.database.engine.begin() as connection:
         await connection.execute(text("SET maintenance_work_mem = '512MB'"))
         await connection.execute(text(statement))
 

@@ -11,7 +11,7 @@ import asyncio
 from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryQuery, MemoryType
 from bruno_core.models.message import Message, MessageRole
 
-from bruno_memory import create_memory
+from bruno_memory import Capability, create_memory
 
 CONVERSATION = [
     (MessageRole.SYSTEM, "You are Bruno, a friendly assistant."),
@@ -40,12 +40,14 @@ async def main() -> None:
             )
         )
 
-        print(f"Database: {memory.settings.database_url} ({memory.dialect})")
+        print(
+            f"Storage: {memory.backend} ({', '.join(sorted(c.value for c in memory.capabilities))})"
+        )
         print("\nSearch 'jazz club':")
         for message in await memory.search_messages("jazz club", user_id="alice"):
             print(f"  [{message.role.value}] {message.content}")
 
-        if memory.embedder is not None:  # the `embeddings` extra: offline MiniLM
+        if Capability.SEMANTIC in memory.capabilities:  # the `embeddings` extra: offline MiniLM
             await memory.wait_for_embeddings()
             print("\nHybrid search 'where could Alice hear live music?':")
             hits = await memory.search("where could Alice hear live music?", user_id="alice")

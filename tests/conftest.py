@@ -4,11 +4,14 @@
 PostgreSQL targets (see ``tests/servers.py``), ``--backend redis`` the Redis-only backend
 (on the machine's Redis, and on a private Redis with RediSearch: ``redis-stack``) and the
 SQL store behind a Redis cache (see ``tests/redis_servers.py``), no option runs all of them.
-Tests marked ``sql_only`` are skipped on the Redis-only backend, with the marker's reason.
+Tests marked ``requires(Capability...)`` are skipped on targets whose storage lacks one of
+those capabilities (``memory.capabilities``), naming it: the suite is keyed by capability,
+never by backend name.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +22,7 @@ from typing import Any
 import pytest
 import redis
 
-from bruno_memory import MemoryStore, create_memory
-from bruno_memory.backends.redis import RedisMemoryBackend
+from bruno_memory import Capability, Memory, create_memory
 from tests.redis_servers import (
     delete_prefix,
     machine_redis_url,
@@ -66,15 +68,36 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("target", targets, scope="session")
 
 
+#: A URL of each kind of target, to read its storage's capabilities without connecting.
+_CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
+    "sqlite-memory": {"url": "sqlite+aiosqlite://"},
+    "sqlite-file": {"url": "sqlite+aiosqlite:///probe.db"},
+    "postgres": {"url": "postgresql+asyncpg://probe@127.0.0.1/probe"},
+    "pgserver": {"url": "postgresql+asyncpg://probe@127.0.0.1/probe"},
+    "redis": {"url": "redis://127.0.0.1:6379/0"},
+    "redis-stack": {"url": "redis://127.0.0.1:6379/0"},
+    "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "redis_url": "redis://127.0.0.1:6379"},
+}
+
+
+@functools.cache
+def target_capabilities(target: str) -> frozenset[Capability]:
+    """What the storage of ``target`` offers (without an embedder: tests that need one
+    bring their own)."""
+    return create_memory(embedder=None, **_CAPABILITY_PROBES[target]).capabilities
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip ``sql_only`` tests on the Redis-only backend, giving the marker's reason."""
+    """Skip ``requires`` tests on targets lacking a capability they need, naming it."""
     for item in items:
-        marker = item.get_closest_marker("sql_only")
+        marker = item.get_closest_marker("requires")
         callspec = getattr(item, "callspec", None)
         target = callspec.params.get("target") if callspec is not None else None
-        if marker is not None and target in REDIS_BACKEND_TARGETS:
-            reason = marker.kwargs.get("reason", "SQL-only behaviour")
-            item.add_marker(pytest.mark.skip(reason=f"sql_only: {reason}"))
+        if marker is None or target is None:
+            continue
+        missing = sorted(c.value for c in set(marker.args) - target_capabilities(target))
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"the {target} storage lacks {missing}"))
 
 
 @pytest.fixture(scope="session")
@@ -115,14 +138,14 @@ class Backend:
             return "redis"
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
-    def store(self, **options: Any) -> MemoryStore | RedisMemoryBackend:
+    def store(self, **options: Any) -> Memory:
         """A store on this backend's database (shared by the tests of one run).
 
         Without semantic search unless an ``embedder`` is given: the foundation contract
         does not depend on one.
         """
         if self.dialect == "redis":
-            return RedisMemoryBackend(self.url, key_prefix=self.key_prefix, **options)
+            return create_memory(self.url, key_prefix=self.key_prefix, **options)
         if self.cache_url is not None:
             options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
         return create_memory(self.url, **{"embedder": None, **options})
@@ -184,7 +207,7 @@ async def backend(
 
 
 @pytest.fixture
-async def memory(backend: Backend) -> AsyncIterator[MemoryStore | RedisMemoryBackend]:
+async def memory(backend: Backend) -> AsyncIterator[Memory]:
     """An open store on the test's backend (behind a cache: one that never failed)."""
     async with backend.store() as store:
         yield store
@@ -218,19 +241,19 @@ def word(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def backend_url_store(backend: Backend) -> AsyncIterator[MemoryStore | RedisMemoryBackend]:
+async def backend_url_store(backend: Backend) -> AsyncIterator[Memory]:
     """A store built from keyword arguments and never opened explicitly."""
-    store: MemoryStore | RedisMemoryBackend
+    store: Memory
     if backend.dialect == "redis":
-        store = RedisMemoryBackend(url=backend.url, key_prefix=backend.key_prefix)
+        store = create_memory(url=backend.url, key_prefix=backend.key_prefix)
     elif backend.cache_url is not None:
-        store = MemoryStore(
+        store = Memory(
             database_url=backend.url,
             redis_url=backend.cache_url,
             redis_key_prefix=backend.key_prefix,
         )
     else:
-        store = MemoryStore(database_url=backend.url)
+        store = Memory(database_url=backend.url)
     try:
         yield store
     finally:

@@ -15,6 +15,7 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
         │   └── MemoryNotFoundError
         ├── ConflictError                   an id that already exists
         ├── AccessDeniedError               data that belongs to another user
+        ├── UnsupportedOperationError       the storage lacks a capability the call needs
         ├── SchemaError                     the database is not at the expected revision
         ├── StorageError                    the database (or a vector store) failed
         └── EmbeddingError                  the embedder failed; items stay queued
@@ -53,6 +54,7 @@ __all__ = [
     "SchemaError",
     "SessionNotFoundError",
     "StorageError",
+    "UnsupportedOperationError",
     "translate_errors",
 ]
 
@@ -113,6 +115,17 @@ class ConflictError(BrunoMemoryError):
 
 class AccessDeniedError(BrunoMemoryError):
     """The record exists but belongs to another user."""
+
+
+class UnsupportedOperationError(BrunoMemoryError):
+    """The storage does not offer what the call needs (``details["capability"]`` names it)."""
+
+    def __init__(self, operation: str, capability: str, backend: str) -> None:
+        super().__init__(
+            f"{operation} needs the {capability!r} capability, which the {backend} storage "
+            "does not have (see memory.capabilities)",
+            details={"operation": operation, "capability": capability, "backend": backend},
+        )
 
 
 class SchemaError(BrunoMemoryError):

@@ -1,14 +1,12 @@
 """Translation between bruno-core's pydantic models and the database rows.
 
-Inbound values are validated here, before anything is written: a bad value raises
-:class:`~bruno_memory.errors.InvalidInputError` and no row is touched.
+Values arrive validated by the facade (:mod:`bruno_memory.validation`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.models.context import SessionContext, UserContext
@@ -17,76 +15,13 @@ from bruno_core.models.message import Message, MessageRole, MessageType
 from pydantic import TypeAdapter
 
 from bruno_memory.db import models
-from bruno_memory.db.models import ID_LENGTH
 from bruno_memory.db.types import as_utc, utc_now
-from bruno_memory.errors import InvalidInputError
-
-#: Metadata key bruno-core's assistant reads a message's user from.
-USER_ID_METADATA_KEY = "user_id"
-
-
-def require_id(value: Any, name: str) -> str:
-    """Validate a string id (user, conversation or session id)."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{name} must be a non-empty string", details={name: value})
-    if len(value) > ID_LENGTH or "\x00" in value:
-        raise InvalidInputError(
-            f"{name} must be at most {ID_LENGTH} characters without NUL", details={name: value}
-        )
-    return value
-
-
-def parse_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
-    """Accept a UUID or its string form."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise InvalidInputError(f"{name} is not a UUID", details={name: value}) from exc
-
-
-def require_limit(limit: int | None, *, allow_none: bool = False) -> int | None:
-    """Validate a result limit: a positive integer (or None where allowed)."""
-    if limit is None and allow_none:
-        return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInputError("limit must be a positive integer", details={"limit": limit})
-    return limit
-
-
-def _require_text(value: str, name: str) -> str:
-    if "\x00" in value:
-        raise InvalidInputError(f"{name} must not contain NUL characters")
-    return value
-
-
-def message_user_hint(message: Message) -> str | None:
-    """The user a message says it belongs to (bruno-core puts it in its metadata)."""
-    hint = message.metadata.get(USER_ID_METADATA_KEY)
-    return require_id(hint, "metadata['user_id']") if hint is not None else None
-
-
-def batch_user_hint(messages: Sequence[Message]) -> str | None:
-    """The user a batch of messages names (if any), once the batch is known to name at most
-    one user and to hold no message id twice."""
-    hints = {message_user_hint(message) for message in messages} - {None}
-    if len(hints) > 1:
-        raise InvalidInputError("the messages name different users in metadata['user_id']")
-    if len({message.id for message in messages}) != len(messages):
-        raise InvalidInputError("the batch holds the same message id twice")
-    return next(iter(hints), None)
 
 
 def message_row(
     message: Message, *, conversation_id: str, user_id: str | None, seq: int, now: dt.datetime
 ) -> dict[str, Any]:
     """Column values of a new ``messages`` row."""
-    if message.conversation_id not in (None, conversation_id):
-        raise InvalidInputError(
-            "message.conversation_id differs from the conversation it is stored in",
-            details={"message": str(message.id), "conversation_id": conversation_id},
-        )
     return {
         "id": message.id,
         "conversation_id": conversation_id,
@@ -94,7 +29,7 @@ def message_row(
         "seq": seq,
         "role": MessageRole(message.role).value,
         "message_type": MessageType(message.message_type).value,
-        "content": _require_text(message.content, "message content"),
+        "content": message.content,
         "metadata_": dict(message.metadata),
         "parent_id": message.parent_id,
         "timestamp": as_utc(message.timestamp),
@@ -130,10 +65,10 @@ def memory_row(entry: MemoryEntry) -> models.Memory:
 def apply_memory(row: models.Memory, entry: MemoryEntry, *, updated_at: dt.datetime) -> None:
     """Copy the editable fields of ``entry`` onto ``row``."""
     meta = entry.metadata
-    row.user_id = require_id(entry.user_id, "user_id")
+    row.user_id = entry.user_id
     row.conversation_id = entry.conversation_id
     row.memory_type = MemoryType(entry.memory_type).value
-    row.content = _require_text(entry.content, "memory content")
+    row.content = entry.content
     row.source = meta.source
     row.category = meta.category
     row.confidence = meta.confidence
@@ -143,8 +78,6 @@ def apply_memory(row: models.Memory, entry: MemoryEntry, *, updated_at: dt.datet
     row.embedding = list(meta.embedding) if meta.embedding is not None else None
     row.updated_at = updated_at
     row.expires_at = as_utc(entry.expires_at) if entry.expires_at is not None else None
-    for tag in meta.tags:
-        require_id(tag, "tag")
     row.tags = [models.MemoryTag(position=i, tag=tag) for i, tag in enumerate(meta.tags)]
 
 
@@ -178,8 +111,6 @@ def new_session_row(
     *, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
 ) -> models.Session:
     """A new, active ``sessions`` row."""
-    if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidInputError("session metadata must be a dict")
     now = utc_now()
     return models.Session(
         id=str(uuid.uuid4()),

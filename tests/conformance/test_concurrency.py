@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bruno_memory import MemoryStore
+from bruno_memory import Memory
 from tests.conformance.helpers import user_message
 from tests.conftest import Backend
 
@@ -16,7 +16,7 @@ async def test_concurrent_writers_store_every_message_once(backend: Backend, uid
     """24 writers (each its own store, so its own connections) appending to one conversation:
     every message lands exactly once, positions are gap-free, order is stable and each
     writer's messages keep their relative order."""
-    stores: list[MemoryStore] = [backend.store() for _ in range(WRITERS)]
+    stores: list[Memory] = [backend.store() for _ in range(WRITERS)]
     if backend.target == "sqlite-memory":
         stores = [stores[0]] * WRITERS  # an in-memory database lives in a single store
     sent = {

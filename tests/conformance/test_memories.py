@@ -8,14 +8,14 @@ import uuid
 import pytest
 from bruno_core.models.memory import MemoryQuery, MemoryType
 
-from bruno_memory import ConflictError, InvalidInputError, MemoryNotFoundError, MemoryStore
+from bruno_memory import ConflictError, InvalidInputError, Memory, MemoryNotFoundError
 from bruno_memory.errors import AccessDeniedError
 from tests.conformance.helpers import memory_entry
 
 UTC = dt.timezone.utc
 
 
-async def test_memory_round_trip_keeps_every_field(memory: MemoryStore, uid: str) -> None:
+async def test_memory_round_trip_keeps_every_field(memory: Memory, uid: str) -> None:
     """Every MemoryEntry field, metadata included, comes back as stored."""
     related = uuid.uuid4()
     entry = memory_entry(
@@ -45,13 +45,13 @@ async def test_memory_round_trip_keeps_every_field(memory: MemoryStore, uid: str
     }
 
 
-async def test_get_memory_missing_is_none(memory: MemoryStore) -> None:
+async def test_get_memory_missing_is_none(memory: Memory) -> None:
     """get_memory returns None for an unknown id (str or UUID)."""
     assert await memory.get_memory(uuid.uuid4()) is None
     assert await memory.get_memory(str(uuid.uuid4())) is None
 
 
-async def test_duplicate_memory_is_a_conflict(memory: MemoryStore, uid: str) -> None:
+async def test_duplicate_memory_is_a_conflict(memory: Memory, uid: str) -> None:
     """Storing an id twice raises ConflictError and keeps the first entry."""
     entry = memory_entry(uid, "first")
     await memory.store_memory(entry)
@@ -62,7 +62,7 @@ async def test_duplicate_memory_is_a_conflict(memory: MemoryStore, uid: str) -> 
     assert stored.content == "first"
 
 
-async def test_retrieve_filters(memory: MemoryStore, uid: str) -> None:
+async def test_retrieve_filters(memory: Memory, uid: str) -> None:
     """Type, category, tag, confidence and importance filters each narrow the result."""
     await memory.store_memory(memory_entry(uid, "a", memory_type=MemoryType.FACT, category="x"))
     await memory.store_memory(memory_entry(uid, "b", category="y", tags=["t1", "t2"]))
@@ -82,7 +82,7 @@ async def test_retrieve_filters(memory: MemoryStore, uid: str) -> None:
     assert await contents(limit=1) == {"b"}  # most important, then newest
 
 
-async def test_retrieve_orders_by_importance(memory: MemoryStore, uid: str) -> None:
+async def test_retrieve_orders_by_importance(memory: Memory, uid: str) -> None:
     """Without query text, the most important entries come first."""
     for importance in (0.2, 0.9, 0.5):
         await memory.store_memory(memory_entry(uid, f"i{importance}", importance=importance))
@@ -90,7 +90,7 @@ async def test_retrieve_orders_by_importance(memory: MemoryStore, uid: str) -> N
     assert [entry.content for entry in found] == ["i0.9", "i0.5"]
 
 
-async def test_expired_memories(memory: MemoryStore, uid: str) -> None:
+async def test_expired_memories(memory: Memory, uid: str) -> None:
     """Expired entries are left out unless include_expired is set."""
     past = dt.datetime.now(UTC) - dt.timedelta(minutes=1)
     await memory.store_memory(memory_entry(uid, "old", expires_at=past))
@@ -101,7 +101,7 @@ async def test_expired_memories(memory: MemoryStore, uid: str) -> None:
     assert {entry.content for entry in everything} == {"old", "fresh"}
 
 
-async def test_query_text_ranks_by_relevance(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_query_text_ranks_by_relevance(memory: Memory, uid: str, word: str) -> None:
     """query_text keeps matching entries, best match first."""
     await memory.store_memory(memory_entry(uid, f"{word} and more {word}", importance=0.1))
     await memory.store_memory(memory_entry(uid, f"{word} with several other words here"))
@@ -113,7 +113,7 @@ async def test_query_text_ranks_by_relevance(memory: MemoryStore, uid: str, word
     ]
 
 
-async def test_retrieval_counts_access(memory: MemoryStore, uid: str) -> None:
+async def test_retrieval_counts_access(memory: Memory, uid: str) -> None:
     """Each retrieval increments access_count and moves last_accessed forward."""
     entry = memory_entry(uid, "remember me")
     await memory.store_memory(entry)
@@ -126,7 +126,7 @@ async def test_retrieval_counts_access(memory: MemoryStore, uid: str) -> None:
     assert stored.metadata.access_count == 2
 
 
-async def test_update_memory(memory: MemoryStore, uid: str) -> None:
+async def test_update_memory(memory: Memory, uid: str) -> None:
     """update_memory replaces content, tags and scores, and moves updated_at."""
     entry = memory_entry(uid, "likes tea", tags=["drink"])
     await memory.store_memory(entry)
@@ -144,7 +144,7 @@ async def test_update_memory(memory: MemoryStore, uid: str) -> None:
     assert stored.created_at == entry.created_at.replace(tzinfo=UTC)
 
 
-async def test_update_memory_errors(memory: MemoryStore, uid: str) -> None:
+async def test_update_memory_errors(memory: Memory, uid: str) -> None:
     """Updating a missing entry or moving one to another user raises a typed error."""
     entry = memory_entry(uid, "x")
     with pytest.raises(MemoryNotFoundError):
@@ -154,7 +154,7 @@ async def test_update_memory_errors(memory: MemoryStore, uid: str) -> None:
         await memory.update_memory(entry.model_copy(update={"user_id": f"{uid}-thief"}))
 
 
-async def test_delete_memory(memory: MemoryStore, uid: str) -> None:
+async def test_delete_memory(memory: Memory, uid: str) -> None:
     """delete_memory removes the entry; deleting a missing one raises MemoryNotFoundError."""
     entry = memory_entry(uid, "gone soon", tags=["t"])
     await memory.store_memory(entry)
@@ -166,7 +166,7 @@ async def test_delete_memory(memory: MemoryStore, uid: str) -> None:
         await memory.delete_memory("not-a-uuid")
 
 
-async def test_search_memories(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_search_memories(memory: Memory, uid: str, word: str) -> None:
     """search_memories finds entries holding every word, for one user or all."""
     await memory.store_memory(memory_entry(uid, f"{word} plays saxophone"))
     await memory.store_memory(memory_entry(f"{uid}-2", f"{word} plays drums"))

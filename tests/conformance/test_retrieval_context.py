@@ -7,15 +7,14 @@ import datetime as dt
 import pytest
 from bruno_core.models.message import Message
 
+from bruno_memory import Capability
 from bruno_memory.adapters.embeddings import HashingEmbedder
 from tests.conformance.helpers import user_message
 from tests.conftest import Backend
 
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.sql_only(
-    reason="search() (hybrid retrieval, neighbours, dates) is the SQL store's retriever"
-)
+pytestmark = pytest.mark.requires(Capability.RETRIEVAL)
 MAY_4 = dt.datetime(2023, 5, 4, 19, 0, tzinfo=UTC)
 AUGUST_10 = dt.datetime(2023, 8, 10, 19, 0, tzinfo=UTC)
 

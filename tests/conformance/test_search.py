@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruno_memory import InvalidQueryError, MemoryStore
+from bruno_memory import InvalidQueryError, Memory
 from tests.conformance.helpers import user_message
 
 HOSTILE_QUERIES = [
@@ -44,7 +44,7 @@ HOSTILE_QUERIES = [
 ]
 
 
-async def test_results_are_ranked(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_results_are_ranked(memory: Memory, uid: str, word: str) -> None:
     """A message where the searched word dominates ranks above one that only mentions it."""
     await memory.store_messages(
         [
@@ -61,7 +61,7 @@ async def test_results_are_ranked(memory: MemoryStore, uid: str, word: str) -> N
     ]
 
 
-async def test_every_word_must_match(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_every_word_must_match(memory: Memory, uid: str, word: str) -> None:
     """search_messages matches messages holding all the query's words."""
     await memory.store_messages(
         [user_message(f"{word} trumpet"), user_message(f"{word} piano")], uid
@@ -69,7 +69,7 @@ async def test_every_word_must_match(memory: MemoryStore, uid: str, word: str) -
     assert [m.content for m in await memory.search_messages(f"{word} piano")] == [f"{word} piano"]
 
 
-async def test_search_scoped_to_user(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_search_scoped_to_user(memory: Memory, uid: str, word: str) -> None:
     """user_id restricts results to that user's conversations."""
     for owner in ("alice", "bob"):
         await memory.store_message(
@@ -81,23 +81,21 @@ async def test_search_scoped_to_user(memory: MemoryStore, uid: str, word: str) -
     assert len(await memory.search_messages(word)) == 2
 
 
-async def test_search_limit(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_search_limit(memory: Memory, uid: str, word: str) -> None:
     """limit caps the number of results."""
     await memory.store_messages([user_message(f"{word} {i}") for i in range(15)], uid)
     assert len(await memory.search_messages(word, limit=4)) == 4
     assert len(await memory.search_messages(word)) == 10
 
 
-async def test_search_is_case_insensitive_and_stemmed(
-    memory: MemoryStore, uid: str, word: str
-) -> None:
+async def test_search_is_case_insensitive_and_stemmed(memory: Memory, uid: str, word: str) -> None:
     """Search ignores case and matches inflected forms of a word."""
     await memory.store_message(user_message(f"{word} was Running to the concerts"), uid)
     assert len(await memory.search_messages(f"{word.upper()} run concert")) == 1
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t"])
-async def test_blank_query_is_a_typed_error(memory: MemoryStore, query: str) -> None:
+async def test_blank_query_is_a_typed_error(memory: Memory, query: str) -> None:
     """An empty or blank query raises InvalidQueryError."""
     with pytest.raises(InvalidQueryError):
         await memory.search_messages(query)
@@ -105,7 +103,7 @@ async def test_blank_query_is_a_typed_error(memory: MemoryStore, query: str) -> 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
 async def test_hostile_query_is_searched_as_text(
-    memory: MemoryStore, uid: str, word: str, query: str
+    memory: Memory, uid: str, word: str, query: str
 ) -> None:
     """Operators, quotes, wildcards, SQL and emoji never cause a driver error or a wildcard."""
     await memory.store_messages([user_message(f"{word} plain words"), user_message("abc")], uid)
@@ -116,21 +114,21 @@ async def test_hostile_query_is_searched_as_text(
     assert all(m.content != "abc" or "abc" in query.lower() for m in alone)
 
 
-async def test_wildcard_characters_are_literal(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_wildcard_characters_are_literal(memory: Memory, uid: str, word: str) -> None:
     """'%' and '_' are not LIKE wildcards: they match nothing by themselves."""
     await memory.store_messages([user_message(f"{word} percent"), user_message(f"{word}_x")], uid)
     assert await memory.search_messages("%", user_id=None) == []
     assert await memory.search_messages("_") == []
 
 
-async def test_sql_in_query_changes_nothing(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_sql_in_query_changes_nothing(memory: Memory, uid: str, word: str) -> None:
     """A query holding SQL leaves the data as it was."""
     await memory.store_message(user_message(f"{word} survives"), uid)
     await memory.search_messages(f"{word}'); DELETE FROM messages; --")
     assert len(await memory.retrieve_messages(uid)) == 1
 
 
-async def test_retrieve_context_matches_any_word(memory: MemoryStore, uid: str, word: str) -> None:
+async def test_retrieve_context_matches_any_word(memory: Memory, uid: str, word: str) -> None:
     """retrieve_context (bruno-core's ContextManager) ranks messages sharing any query word."""
     owner = f"{uid}-u"
     await memory.store_messages(
@@ -152,7 +150,7 @@ async def test_retrieve_context_matches_any_word(memory: MemoryStore, uid: str, 
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(query=st.text(min_size=1, max_size=40))
-async def test_any_text_is_a_valid_query(memory: MemoryStore, query: str) -> None:
+async def test_any_text_is_a_valid_query(memory: Memory, query: str) -> None:
     """Property: any text either searches or raises InvalidQueryError, nothing else."""
     try:
         results = await memory.search_messages(query, limit=3)

@@ -14,7 +14,12 @@ import pytest
 from bruno_core.models.memory import MemoryQuery
 from bruno_core.models.message import MessageRole
 
-from bruno_memory import ConfigurationError, InvalidQueryError, MemoryStore
+from bruno_memory import (
+    Capability,
+    InvalidQueryError,
+    Memory,
+    UnsupportedOperationError,
+)
 from bruno_memory.adapters.embeddings import EmbeddingError, HashingEmbedder
 from bruno_memory.adapters.vector.base import VectorFilter, VectorIndex
 from bruno_memory.adapters.vector.sql import SqlVectorIndex
@@ -23,9 +28,7 @@ from tests.conftest import Backend
 
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.sql_only(
-    reason="semantic search (embeddings, vector indexes) is a feature of the SQL store"
-)
+pytestmark = pytest.mark.requires(Capability.RETRIEVAL)
 
 
 class SwitchableEmbedder(HashingEmbedder):
@@ -68,7 +71,7 @@ def embedder() -> SwitchableEmbedder:
 @pytest.fixture
 async def semantic(
     backend: Backend, embedder: SwitchableEmbedder, vector_index: VectorIndex | None
-) -> AsyncIterator[MemoryStore]:
+) -> AsyncIterator[Memory]:
     """An open store with semantic search on."""
     async with backend.store(embedder=embedder, vector_index=vector_index) as store:
         await store.wait_for_embeddings()  # the shared database's earlier rows
@@ -77,11 +80,11 @@ async def semantic(
 
 async def vector_count(backend: Backend, where: VectorFilter) -> int:
     async with backend.store() as plain:
-        return await SqlVectorIndex(plain._database).count(where)
+        return await SqlVectorIndex(plain.storage.database).count(where)
 
 
 async def test_messages_are_embedded_in_the_background(
-    semantic: MemoryStore, uid: str, word: str
+    semantic: Memory, uid: str, word: str
 ) -> None:
     """Stored messages get vectors without wait_for_embeddings (the indexer runs by itself)."""
     await semantic.store_messages([user_message(f"{word} jazz trumpet")], uid)
@@ -94,9 +97,7 @@ async def test_messages_are_embedded_in_the_background(
     assert [hit.content for hit in hits] == [f"{word} jazz trumpet"]
 
 
-async def test_semantic_search_ranks_by_similarity(
-    semantic: MemoryStore, uid: str, word: str
-) -> None:
+async def test_semantic_search_ranks_by_similarity(semantic: Memory, uid: str, word: str) -> None:
     """The closest message comes first and carries its cosine similarity."""
     await semantic.store_messages(
         [
@@ -115,9 +116,7 @@ async def test_semantic_search_ranks_by_similarity(
     assert hits[0].signals["semantic"].rank == 1
 
 
-async def test_hybrid_fuses_fulltext_and_semantic(
-    semantic: MemoryStore, uid: str, word: str
-) -> None:
+async def test_hybrid_fuses_fulltext_and_semantic(semantic: Memory, uid: str, word: str) -> None:
     """A hit found by both signals outranks hits found by one, and says which matched."""
     await semantic.store_messages(
         [user_message(f"{word} saxophone solo"), user_message("saxophone solo tonight")], uid
@@ -129,7 +128,7 @@ async def test_hybrid_fuses_fulltext_and_semantic(
     assert hits[0].score > hits[-1].score
 
 
-async def test_search_covers_memories(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_search_covers_memories(semantic: Memory, uid: str, word: str) -> None:
     """Memory entries are searched too, and kinds restricts the result to one kind."""
     await semantic.store_memory(memory_entry(uid, f"{word} prefers green tea"))
     await semantic.store_message(
@@ -142,7 +141,7 @@ async def test_search_covers_memories(semantic: MemoryStore, uid: str, word: str
     assert [hit.memory.content for hit in memories if hit.memory] == [f"{word} prefers green tea"]
 
 
-async def test_search_filters(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_search_filters(semantic: Memory, uid: str, word: str) -> None:
     """since/until, conversation and metadata filters apply to every signal."""
     base = dt.datetime(2024, 1, 1, tzinfo=UTC)
     await semantic.store_messages(
@@ -177,7 +176,7 @@ async def test_search_filters(semantic: MemoryStore, uid: str, word: str) -> Non
         assert [hit.content for hit in numbered] == [f"{word} two"], mode
 
 
-async def test_exact_mode_matches_the_phrase(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_exact_mode_matches_the_phrase(semantic: Memory, uid: str, word: str) -> None:
     """mode='exact' returns items holding the query as written (case aside)."""
     await semantic.store_messages(
         [user_message(f"{word} Blue Note records"), user_message(f"note: blue {word} records")],
@@ -187,7 +186,7 @@ async def test_exact_mode_matches_the_phrase(semantic: MemoryStore, uid: str, wo
     assert [hit.content for hit in hits] == [f"{word} Blue Note records"]
 
 
-async def test_results_are_deduplicated(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_results_are_deduplicated(semantic: Memory, uid: str, word: str) -> None:
     """An item matched by several signals appears once."""
     await semantic.store_messages([user_message(f"{word} unique")], uid)
     await semantic.wait_for_embeddings()
@@ -195,7 +194,7 @@ async def test_results_are_deduplicated(semantic: MemoryStore, uid: str, word: s
     assert len(hits) == len({hit.message.id for hit in hits if hit.message})
 
 
-async def test_query_cache_sees_new_writes(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_query_cache_sees_new_writes(semantic: Memory, uid: str, word: str) -> None:
     """A repeated query is served from the cache until a write changes the answer."""
     await semantic.store_message(user_message(f"{word} first"), uid)
     first = await semantic.search(word, conversation_id=uid, mode="fulltext")
@@ -205,7 +204,7 @@ async def test_query_cache_sees_new_writes(semantic: MemoryStore, uid: str, word
 
 
 async def test_identical_text_is_embedded_once(
-    semantic: MemoryStore, embedder: SwitchableEmbedder, uid: str, word: str
+    semantic: Memory, embedder: SwitchableEmbedder, uid: str, word: str
 ) -> None:
     """The vector cache: the same text under the same model is embedded a single time."""
     text = f"{word} repeated text"
@@ -219,7 +218,7 @@ async def test_identical_text_is_embedded_once(
 
 
 async def test_failing_embedder_loses_nothing(
-    semantic: MemoryStore, embedder: SwitchableEmbedder, uid: str, word: str
+    semantic: Memory, embedder: SwitchableEmbedder, uid: str, word: str
 ) -> None:
     """With the embedder down, messages are stored, the backlog shows them, and they are
     embedded once it is back."""
@@ -239,7 +238,7 @@ async def test_failing_embedder_loses_nothing(
 
 
 async def test_deleting_removes_vectors_everywhere(
-    semantic: MemoryStore, backend: Backend, vector_index: VectorIndex | None, uid: str, word: str
+    semantic: Memory, backend: Backend, vector_index: VectorIndex | None, uid: str, word: str
 ) -> None:
     """clear_history, delete_memory and delete_user leave no vector behind, in SQL or Qdrant."""
     user = f"{uid}-u"
@@ -253,7 +252,7 @@ async def test_deleting_removes_vectors_everywhere(
     await semantic.store_memory(kept)
     await semantic.store_memory(dropped)
     await semantic.wait_for_embeddings()
-    indexes = [SqlVectorIndex(semantic._database)] + ([vector_index] if vector_index else [])
+    indexes = [SqlVectorIndex(semantic.storage.database)] + ([vector_index] if vector_index else [])
 
     async def counts() -> list[int]:
         return [await index.count(VectorFilter(user_id=user)) for index in indexes]
@@ -268,7 +267,7 @@ async def test_deleting_removes_vectors_everywhere(
     assert await semantic.search(word, user_id=user, mode="semantic") == []
 
 
-async def test_updated_memory_is_embedded_again(semantic: MemoryStore, uid: str, word: str) -> None:
+async def test_updated_memory_is_embedded_again(semantic: Memory, uid: str, word: str) -> None:
     """Changing a memory's content replaces its vector."""
     entry = memory_entry(uid, f"{word} likes cats")
     await semantic.store_memory(entry)
@@ -288,7 +287,7 @@ async def test_updated_memory_is_embedded_again(semantic: MemoryStore, uid: str,
 
 
 async def test_retrieve_memories_is_semantic_with_threshold(
-    semantic: MemoryStore, uid: str, word: str
+    semantic: Memory, uid: str, word: str
 ) -> None:
     """query_text ranks memories by similarity and similarity_threshold drops weak ones."""
     await semantic.store_memory(memory_entry(uid, f"{word} alpha beta"))
@@ -321,12 +320,15 @@ async def test_changing_model_reembeds_without_mixing(
         assert [hit.content for hit in hits] == [f"{word} model change"]
 
 
-async def test_semantic_without_embedder_is_a_configuration_error(
-    memory: MemoryStore, uid: str, word: str
+async def test_semantic_without_embedder_is_unsupported(
+    memory: Memory, uid: str, word: str
 ) -> None:
-    """mode='semantic' on a store without embedder raises; hybrid falls back to full text."""
-    with pytest.raises(ConfigurationError):
+    """mode='semantic' on a store without embedder raises UnsupportedOperationError naming
+    the capability; hybrid falls back to full text."""
+    assert Capability.SEMANTIC not in memory.capabilities
+    with pytest.raises(UnsupportedOperationError) as raised:
         await memory.search("anything", mode="semantic")
+    assert raised.value.details["capability"] == "semantic"
     await memory.store_message(user_message(f"{word} stored"), uid)
     hits = await memory.search(word, mode="hybrid")
     assert [(hit.content, set(hit.signals)) for hit in hits] == [(f"{word} stored", {"fulltext"})]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from bruno_core.models.memory import MemoryQuery
 from bruno_core.models.message import MessageRole
 
-from bruno_memory import MemoryStore
+from bruno_memory import Memory
 from tests.conformance.helpers import memory_entry, message, user_message
 
 
-async def test_statistics_count_only_the_users_data(memory: MemoryStore, uid: str) -> None:
+async def test_statistics_count_only_the_users_data(memory: Memory, uid: str) -> None:
     """get_statistics returns real per-user counts, untouched by other users' data."""
     alice, bob = f"{uid}-alice", f"{uid}-bob"
     first = await memory.create_session(alice)
@@ -35,7 +35,7 @@ async def test_statistics_count_only_the_users_data(memory: MemoryStore, uid: st
     assert stats["first_message_at"] <= stats["last_message_at"]
 
 
-async def test_statistics_of_unknown_user_are_zero(memory: MemoryStore, uid: str) -> None:
+async def test_statistics_of_unknown_user_are_zero(memory: Memory, uid: str) -> None:
     """A user with no data has zero counts and no message times."""
     stats = await memory.get_statistics(f"{uid}-nobody")
     assert stats["total_messages"] == stats["conversations"] == stats["memories"] == 0
@@ -43,9 +43,7 @@ async def test_statistics_of_unknown_user_are_zero(memory: MemoryStore, uid: str
     assert stats["first_message_at"] is None
 
 
-async def test_delete_user_removes_everything_they_own(
-    memory: MemoryStore, uid: str, word: str
-) -> None:
+async def test_delete_user_removes_everything_they_own(memory: Memory, uid: str, word: str) -> None:
     """delete_user removes the user's sessions, messages and memories, and no one else's."""
     alice, bob = f"{uid}-alice", f"{uid}-bob"
     session = await memory.create_session(alice)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from bruno_core.models.memory import MemoryEntry, MemoryType
 from bruno_core.models.message import Message, MessageRole
 
-from bruno_memory import MemoryStore
+from bruno_memory import Memory
 from bruno_memory.adapters.vector.base import (
     ItemKind,
     Vector,
@@ -30,9 +30,9 @@ class StoredItemsIndex:
 
     name = "sql"
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: Memory) -> None:
         self._store = store
-        self._index = SqlVectorIndex(store._database)
+        self._index = SqlVectorIndex(store.storage.database)
         self._items: set[uuid.UUID] = set()
 
     async def upsert(self, records: Sequence[VectorRecord]) -> None:

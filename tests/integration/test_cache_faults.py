@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from bruno_core.models.message import MessageRole
 
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 from tests.conformance.helpers import message, user_message
 from tests.redis_servers import RestartableServer, free_ports, restartable_server
 
@@ -34,16 +34,16 @@ def server() -> Iterator[RestartableServer]:
         yield started
 
 
-def open_store(database: Path, redis_url: str) -> MemoryStore:
+def open_store(database: Path, redis_url: str) -> Memory:
     store = create_memory(
         f"sqlite+aiosqlite:///{database}", embedder=None, redis_url=redis_url, redis_key_prefix="t"
     )
-    assert isinstance(store, MemoryStore)
+    assert isinstance(store, Memory)
     return store
 
 
 @pytest.fixture
-async def stores(server: RestartableServer, tmp_path: Path) -> AsyncIterator[list[MemoryStore]]:
+async def stores(server: RestartableServer, tmp_path: Path) -> AsyncIterator[list[Memory]]:
     """Two stores (as two processes would be) on one database and one Redis."""
     opened = [open_store(tmp_path / "memory.db", server.url) for _ in range(2)]
     for store in opened:
@@ -53,7 +53,7 @@ async def stores(server: RestartableServer, tmp_path: Path) -> AsyncIterator[lis
         await store.close()
 
 
-async def contents(store: MemoryStore, conversation: str) -> list[str]:
+async def contents(store: Memory, conversation: str) -> list[str]:
     return [m.content for m in await store.retrieve_messages(conversation, limit=20)]
 
 
@@ -66,7 +66,7 @@ async def wait_until(condition: object, timeout: float = 10.0) -> None:
 
 
 async def test_redis_killed_mid_run_loses_and_staleness_nothing(
-    stores: list[MemoryStore], server: RestartableServer
+    stores: list[Memory], server: RestartableServer
 ) -> None:
     """Writes during the outage land, reads stay fresh, and the views cached before the
     outage are not served once Redis is back with them."""
@@ -112,7 +112,7 @@ async def test_unreachable_redis_serves_from_the_store(tmp_path: Path) -> None:
         assert stats.hits == 0
 
 
-async def test_other_process_writes_are_never_served_stale(stores: list[MemoryStore]) -> None:
+async def test_other_process_writes_are_never_served_stale(stores: list[Memory]) -> None:
     """A view held in one process's memory is not served once another process has written:
     every read asks Redis for the entity's version."""
     writer, reader = stores

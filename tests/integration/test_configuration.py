@@ -71,9 +71,9 @@ def test_settings_come_from_the_environment(
     monkeypatch.setenv("BRUNO_MEMORY_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'env.db'}")
     monkeypatch.setenv("BRUNO_MEMORY_CONTEXT_WINDOW", "7")
     store = create_memory()
-    assert store.settings.context_window == 7
-    assert store.settings.database_url.endswith("env.db")
-    assert create_memory(context_window=3).settings.context_window == 3
+    assert store.context_window == 7
+    assert store.storage.settings.database_url.endswith("env.db")
+    assert create_memory(context_window=3).context_window == 3
 
 
 def test_unknown_option_is_refused() -> None:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from bruno_memory import SchemaError, StorageError, create_memory
+from bruno_memory import Capability, SchemaError, StorageError, create_memory
 from bruno_memory.db import migrate
 from bruno_memory.db.engine import create_engine
 from bruno_memory.settings import MemorySettings
@@ -22,7 +22,7 @@ from tests.conformance.helpers import user_message
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.file_databases,
-    pytest.mark.sql_only(reason="Alembic migrations of the SQL schema"),
+    pytest.mark.requires(Capability.MIGRATIONS),
 ]
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 from bruno_memory.adapters.vector import sql as sql_vectors
 from bruno_memory.adapters.vector.base import VectorFilter, VectorRecord
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
@@ -33,17 +33,15 @@ def clustered(count: int, seed: int) -> np.ndarray:
 
 
 @pytest.fixture
-async def store(fresh_url: str) -> AsyncIterator[MemoryStore]:
+async def store(fresh_url: str) -> AsyncIterator[Memory]:
     async with create_memory(fresh_url, embedder=None) as opened:
         yield opened
 
 
-async def test_hnsw_matches_exact_search(
-    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_hnsw_matches_exact_search(store: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Top-10 by HNSW recalls >= 95% of the exact top-10, with and without a user filter,
     and a filtered search still returns 10 hits."""
-    index = SqlVectorIndex(store._database)
+    index = SqlVectorIndex(store.storage.database)
     if not await index.has_pgvector():
         pytest.skip("this PostgreSQL has no pgvector: search is exact here")
     monkeypatch.setattr(sql_vectors, "EXACT_SCAN_LIMIT", 0)  # always take the HNSW path

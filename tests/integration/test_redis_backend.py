@@ -4,7 +4,6 @@ search index, atomic batches, failures and URLs (cluster and Sentinel: test_redi
 from __future__ import annotations
 
 import asyncio
-import inspect
 import subprocess
 import time
 import uuid
@@ -12,16 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
-from bruno_core.interfaces.memory import MemoryInterface
 from bruno_core.models.memory import MemoryQuery
-from bruno_core.registry.memory_registry import MemoryBackendRegistry
 from redis.crc import key_slot
 
-from bruno_memory import ConfigurationError, ConflictError, StorageError
+from bruno_memory import ConfigurationError, ConflictError, Memory, StorageError, create_memory
 from bruno_memory.adapters.redis.client import parse_redis_url
 from bruno_memory.adapters.redis.keys import KeySpace
-from bruno_memory.backends import backend_for_url
-from bruno_memory.backends.redis import RedisMemoryBackend
+from bruno_memory.backends.redis import RedisStorage
 from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import selected_targets
 from tests.redis_servers import (
@@ -46,8 +42,8 @@ def prefix(plain: redis.Redis) -> Iterator[str]:
 
 
 @pytest.fixture
-async def memory(server_url: str, prefix: str) -> AsyncIterator[RedisMemoryBackend]:
-    async with RedisMemoryBackend(server_url, key_prefix=prefix) as backend:
+async def memory(server_url: str, prefix: str) -> AsyncIterator[Memory]:
+    async with create_memory(server_url, key_prefix=prefix) as backend:
         yield backend
 
 
@@ -55,7 +51,7 @@ def keys_of(client: redis.Redis | redis.RedisCluster, prefix: str) -> set[str]:
     return set(client.scan_iter(match=f"{prefix}:*", count=1000))
 
 
-async def exercise(memory: RedisMemoryBackend, user: str, word: str) -> str:
+async def exercise(memory: Memory, user: str, word: str) -> str:
     """Use every kind of record; returns the session's conversation id."""
     session = await memory.create_session(user, {"channel": "test"})
     await memory.store_messages(
@@ -66,25 +62,6 @@ async def exercise(memory: RedisMemoryBackend, user: str, word: str) -> str:
     await memory.retrieve_memories(MemoryQuery(user_id=user, query_text=word))
     await memory.get_context(user)
     return session.conversation_id
-
-
-# -- the interface ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(MemoryInterface.__abstractmethods__))
-def test_signature_matches_the_interface(name: str) -> None:
-    """Each interface method keeps the interface's parameter names, kinds and defaults."""
-    ours = inspect.signature(getattr(RedisMemoryBackend, name))
-    theirs = inspect.signature(getattr(MemoryInterface, name))
-    simplify = lambda sig: [(p.name, p.kind, p.default) for p in sig.parameters.values()]  # noqa: E731
-    assert simplify(ours) == simplify(theirs)
-    assert inspect.iscoroutinefunction(getattr(RedisMemoryBackend, name))
-
-
-def test_registry_accepts_the_backend() -> None:
-    """bruno-core's registry validates the class; nothing is left abstract."""
-    assert MemoryBackendRegistry().validate_plugin(RedisMemoryBackend)
-    assert not getattr(RedisMemoryBackend, "__abstractmethods__", None)
 
 
 # -- URLs and settings -----------------------------------------------------------------------
@@ -121,32 +98,31 @@ def test_urls() -> None:
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:
     with pytest.raises(ConfigurationError):
-        RedisMemoryBackend(url)
+        create_memory(url)
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """BRUNO_MEMORY_REDIS_* variables configure the backend; bad values are typed errors."""
     monkeypatch.setenv("BRUNO_MEMORY_REDIS_KEY_PREFIX", "fromenv")
     monkeypatch.setenv("BRUNO_MEMORY_REDIS_SESSION_TTL_SECONDS", "60")
-    backend = RedisMemoryBackend()
-    assert (backend.settings.key_prefix, backend.settings.session_ttl_seconds) == ("fromenv", 60)
+    storage = RedisStorage()
+    assert (storage.settings.key_prefix, storage.settings.session_ttl_seconds) == ("fromenv", 60)
     with pytest.raises(ConfigurationError):
-        RedisMemoryBackend(key_prefix="a{b}")
+        RedisStorage(key_prefix="a{b}")
 
 
-def test_redis_urls_dispatch_to_the_redis_backend() -> None:
-    """backend_for_url (create_memory's first step) picks the Redis backend by scheme."""
-    assert isinstance(backend_for_url("redis://127.0.0.1:6379/0"), RedisMemoryBackend)
-    assert isinstance(backend_for_url("redis+cluster://a:1,b:2"), RedisMemoryBackend)
-    assert backend_for_url("sqlite+aiosqlite://") is None
-    assert backend_for_url(None) is None
+def test_redis_urls_dispatch_to_the_redis_storage() -> None:
+    """create_memory picks the Redis storage by scheme, the SQL storage otherwise."""
+    assert create_memory("redis://127.0.0.1:6379/0").backend == "redis"
+    assert isinstance(create_memory("redis+cluster://a:1,b:2").storage, RedisStorage)
+    assert create_memory("sqlite+aiosqlite://", embedder=None).backend == "sqlite"
 
 
 # -- keys --------------------------------------------------------------------------------------
 
 
 async def test_every_key_carries_the_prefix(
-    memory: RedisMemoryBackend, plain: redis.Redis, prefix: str, server_url: str
+    memory: Memory, plain: redis.Redis, prefix: str, server_url: str
 ) -> None:
     """Everything the backend writes is under its prefix; deleting the user leaves only the
     (zeroed) global document counters and the prefix's search engine."""
@@ -168,7 +144,7 @@ async def test_every_key_carries_the_prefix(
 
 
 async def test_hash_tags_put_a_conversation_and_a_user_in_one_slot(
-    memory: RedisMemoryBackend, plain: redis.Redis, prefix: str
+    memory: Memory, plain: redis.Redis, prefix: str
 ) -> None:
     """All keys of a conversation share one cluster slot, all keys of a user another; ids
     with braces or colons are escaped so that the tag stays intact and ids stay distinct."""
@@ -197,7 +173,7 @@ async def test_sessions_expire_with_their_conversation(
     """With session_ttl_seconds, a session and its conversation vanish together once no
     write touched them for that long; writes push the deadline; the sweeper then removes
     their postings, id registrations, locators and the user's hints."""
-    async with RedisMemoryBackend(
+    async with create_memory(
         server_url, key_prefix=prefix, session_ttl_seconds=1, sweep_interval_seconds=3600
     ) as memory:
         session = await memory.create_session("alice")
@@ -232,7 +208,7 @@ async def test_open_backend_sweeps_in_the_background(
     server_url: str, plain: redis.Redis, prefix: str
 ) -> None:
     """The sweeper runs every sweep_interval_seconds while the backend is open."""
-    async with RedisMemoryBackend(
+    async with create_memory(
         server_url, key_prefix=prefix, session_ttl_seconds=1, sweep_interval_seconds=0.2
     ) as memory:
         session = await memory.create_session("bob")
@@ -248,9 +224,7 @@ async def test_open_backend_sweeps_in_the_background(
 # -- search ----------------------------------------------------------------------------------
 
 
-async def test_search_is_indexed_never_a_scan(
-    memory: RedisMemoryBackend, plain: redis.Redis
-) -> None:
+async def test_search_is_indexed_never_a_scan(memory: Memory, plain: redis.Redis) -> None:
     """Searching, statistics and erasure use the index structures: no SCAN or KEYS; a
     search is one ranking script, then reads of its best candidates only (2 * limit + 8),
     whatever the number of messages."""
@@ -286,7 +260,7 @@ async def test_search_is_indexed_never_a_scan(
 
 
 async def test_stale_postings_are_verified_and_dropped(
-    memory: RedisMemoryBackend, plain: redis.Redis, prefix: str
+    memory: Memory, plain: redis.Redis, prefix: str
 ) -> None:
     """A posting left behind by a crash (a message that never committed) is never returned
     and is removed by the search that meets it."""
@@ -299,7 +273,7 @@ async def test_stale_postings_are_verified_and_dropped(
 
 
 async def test_adopted_conversation_becomes_searchable_for_its_user(
-    memory: RedisMemoryBackend,
+    memory: Memory,
 ) -> None:
     """Messages stored without a user are indexed for the user who claims the conversation."""
     await memory.store_message(user_message("wadopt before anyone"), "anon")
@@ -314,7 +288,7 @@ async def test_adopted_conversation_becomes_searchable_for_its_user(
 
 
 async def test_refused_batch_leaves_no_trace(
-    memory: RedisMemoryBackend, plain: redis.Redis, prefix: str
+    memory: Memory, plain: redis.Redis, prefix: str
 ) -> None:
     """A batch refused for a duplicate id stores nothing and leaves no posting or id behind;
     an id stored in one conversation cannot be stored in another."""
@@ -339,7 +313,7 @@ async def test_refused_batch_leaves_no_trace(
 async def test_unreachable_redis_is_a_storage_error() -> None:
     """A closed port: opening and every operation raise StorageError."""
     (port,) = free_ports(1)
-    memory = RedisMemoryBackend(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+    memory = create_memory(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
     with pytest.raises(StorageError):
         await memory.open()
     with pytest.raises(StorageError):
@@ -361,7 +335,7 @@ async def test_redis_stopping_mid_run_is_a_storage_error(
 ) -> None:
     """Redis stops under an open backend: writes and reads raise StorageError, not silence."""
     url, process = private_redis
-    async with RedisMemoryBackend(url, socket_connect_timeout=0.5) as memory:
+    async with create_memory(url, socket_connect_timeout=0.5) as memory:
         await memory.store_message(user_message("before"), "c")
         process.kill()
         process.wait()
@@ -376,7 +350,7 @@ async def test_slow_redis_is_a_storage_error(
 ) -> None:
     """A reply slower than socket_timeout raises StorageError."""
     url, _ = private_redis
-    async with RedisMemoryBackend(url, socket_timeout=0.2) as memory:
+    async with create_memory(url, socket_timeout=0.2) as memory:
         with redis.Redis.from_url(url) as admin:
             stall = asyncio.get_running_loop().run_in_executor(
                 None, admin.execute_command, "DEBUG", "SLEEP", "1"

@@ -11,8 +11,7 @@ import redis
 from bruno_core.models.memory import MemoryQuery
 from redis.crc import key_slot
 
-from bruno_memory import MemoryStore, create_memory
-from bruno_memory.backends.redis import RedisMemoryBackend
+from bruno_memory import Memory, create_memory
 from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import selected_targets
 from tests.redis_servers import (
@@ -40,9 +39,9 @@ def cluster_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def on_cluster(cluster_url: str) -> AsyncIterator[RedisMemoryBackend]:
+async def on_cluster(cluster_url: str) -> AsyncIterator[Memory]:
     prefix = unique_prefix()
-    async with RedisMemoryBackend(cluster_url, key_prefix=prefix) as backend:
+    async with create_memory(cluster_url, key_prefix=prefix) as backend:
         yield backend
     first = cluster_url.removeprefix("redis+cluster://").split(",")[0]
     host, port = first.split(":")
@@ -50,7 +49,7 @@ async def on_cluster(cluster_url: str) -> AsyncIterator[RedisMemoryBackend]:
         delete_prefix(client, prefix)
 
 
-async def test_cluster_store_read_search_clear(on_cluster: RedisMemoryBackend) -> None:
+async def test_cluster_store_read_search_clear(on_cluster: Memory) -> None:
     """Conversations, sessions, search, memories and clearing on a 3-master cluster."""
     memory = on_cluster
     session = await memory.create_session("erin")
@@ -79,12 +78,15 @@ async def test_cluster_store_read_search_clear(on_cluster: RedisMemoryBackend) -
 
 
 async def test_cluster_spreads_conversations_over_masters(
-    on_cluster: RedisMemoryBackend, cluster_url: str
+    on_cluster: Memory, cluster_url: str
 ) -> None:
     """Different conversations land on different masters (each in its own slot)."""
     for n in range(12):
         await on_cluster.store_message(user_message(f"m{n}"), f"spread-{n}")
-    slots = {key_slot(on_cluster.keys.conversation(f"spread-{n}").meta.encode()) for n in range(12)}
+    slots = {
+        key_slot(on_cluster.storage.keys.conversation(f"spread-{n}").meta.encode())
+        for n in range(12)
+    }
     assert len(slots) == 12
     nodes = cluster_url.removeprefix("redis+cluster://").split(",")
     counts: list[int] = []
@@ -99,7 +101,7 @@ async def test_cluster_concurrent_writers(cluster_url: str) -> None:
     """24 writers (each its own backend) into one conversation on the cluster: every
     message once, in each writer's order."""
     prefix = unique_prefix()
-    stores = [RedisMemoryBackend(cluster_url, key_prefix=prefix) for _ in range(24)]
+    stores = [create_memory(cluster_url, key_prefix=prefix) for _ in range(24)]
     sent = {w: [user_message(f"w{w}-{n}") for n in range(10)] for w in range(24)}
 
     async def write(writer: int) -> None:
@@ -134,7 +136,7 @@ def sentinel_url() -> Iterator[str]:
 
 async def test_sentinel_finds_the_master(sentinel_url: str) -> None:
     """A redis+sentinel:// URL reaches the master the Sentinel names."""
-    async with RedisMemoryBackend(sentinel_url, key_prefix=unique_prefix()) as memory:
+    async with create_memory(sentinel_url, key_prefix=unique_prefix()) as memory:
         await memory.store_message(user_message("via sentinel"), "s")
         assert [m.content for m in await memory.retrieve_messages("s")] == ["via sentinel"]
 
@@ -152,7 +154,7 @@ async def test_sql_store_cache_on_cluster(cluster_url: str, tmp_path: Path) -> N
         redis_url=cluster_url,
         redis_key_prefix=prefix,
     )
-    assert isinstance(store, MemoryStore)
+    assert isinstance(store, Memory)
     async with store:
         sessions = [await store.create_session(f"user{n}") for n in range(6)]
         for session in sessions:  # conversations over the masters

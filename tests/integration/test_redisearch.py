@@ -17,7 +17,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruno_memory import ConfigurationError
+from bruno_memory import ConfigurationError, Memory, create_memory
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.backends._redis.engine import decide
 from bruno_memory.backends._redis.redisearch import (
@@ -26,7 +26,6 @@ from bruno_memory.backends._redis.redisearch import (
     message_query,
     user_tag,
 )
-from bruno_memory.backends.redis import RedisMemoryBackend
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from tests.conformance.helpers import user_message
 from tests.conftest import selected_targets
@@ -66,9 +65,9 @@ def prefix(request: pytest.FixtureRequest, redis_stack_url: str) -> Iterator[str
 
 
 @pytest.fixture
-async def memory(redis_stack_url: str, prefix: str) -> AsyncIterator[RedisMemoryBackend]:
+async def memory(redis_stack_url: str, prefix: str) -> AsyncIterator[Memory]:
     """The backend on the server with RediSearch."""
-    async with RedisMemoryBackend(redis_stack_url, key_prefix=prefix) as backend:
+    async with create_memory(redis_stack_url, key_prefix=prefix) as backend:
         yield backend
 
 
@@ -90,11 +89,11 @@ def search_calls(client: redis.Redis) -> int:
 
 
 async def test_redisearch_does_the_searching_where_the_server_has_it(
-    memory: RedisMemoryBackend, stack: redis.Redis, prefix: str
+    memory: Memory, stack: redis.Redis, prefix: str
 ) -> None:
     """With the module: searches are FT.SEARCH calls over one document per message, and
     the scripts keep no postings of messages (no double work)."""
-    assert memory.search_engine == "redisearch"
+    assert memory.storage.search_engine == "redisearch"
     owner = f"{prefix}-user"
     await memory.store_messages(
         [user_message(f"wengine jazz {i}", metadata={"user_id": owner}) for i in range(5)], "c1"
@@ -113,8 +112,8 @@ async def test_redisearch_does_the_searching_where_the_server_has_it(
 
 async def test_inverted_index_where_the_server_has_no_module(server_url: str, prefix: str) -> None:
     """Without the module: the scripts post terms; no search document, no FT command."""
-    async with RedisMemoryBackend(server_url, key_prefix=prefix) as memory:
-        assert memory.search_engine == "index"
+    async with create_memory(server_url, key_prefix=prefix) as memory:
+        assert memory.storage.search_engine == "index"
         await memory.store_message(user_message("wplain words"), "c1")
         assert [m.content for m in await memory.search_messages("wplain")] == ["wplain words"]
     with redis.Redis.from_url(server_url, decode_responses=True) as client:
@@ -129,8 +128,8 @@ async def test_the_index_can_be_chosen_on_a_server_with_the_module(
     redis_stack_url: str, stack: redis.Redis, prefix: str
 ) -> None:
     """search_engine='index' uses the postings even where RediSearch exists."""
-    async with RedisMemoryBackend(redis_stack_url, key_prefix=prefix, search_engine="index") as m:
-        assert m.search_engine == "index"
+    async with create_memory(redis_stack_url, key_prefix=prefix, search_engine="index") as m:
+        assert m.storage.search_engine == "index"
         await m.store_message(user_message("wchosen words"), "c1")
         assert [x.content for x in await m.search_messages("wchosen")] == ["wchosen words"]
     assert keys_like(stack, f"{prefix}:{{global}}:ix:msg:t:wchosen")
@@ -138,10 +137,10 @@ async def test_the_index_can_be_chosen_on_a_server_with_the_module(
 
 
 async def test_redisearch_cannot_be_forced_without_the_module(server_url: str, prefix: str) -> None:
-    memory = RedisMemoryBackend(server_url, key_prefix=prefix, search_engine="redisearch")
+    memory = create_memory(server_url, key_prefix=prefix, search_engine="redisearch")
     with pytest.raises(ConfigurationError, match="without the RediSearch module"):
         await memory.open()
-    assert memory.search_engine is None
+    assert memory.storage.search_engine is None
 
 
 # -- the engine stays with the prefix ----------------------------------------------------------
@@ -152,17 +151,17 @@ async def test_a_prefix_keeps_its_engine(
 ) -> None:
     """A prefix written with the index stays on it when opened with 'auto' on a server with
     the module (its messages have no search documents); naming RediSearch is refused."""
-    async with RedisMemoryBackend(redis_stack_url, key_prefix=prefix, search_engine="index") as m:
+    async with create_memory(redis_stack_url, key_prefix=prefix, search_engine="index") as m:
         await m.store_message(user_message("wkept words"), "c1")
-    async with RedisMemoryBackend(redis_stack_url, key_prefix=prefix) as memory:
-        assert memory.search_engine == "index"
+    async with create_memory(redis_stack_url, key_prefix=prefix) as memory:
+        assert memory.storage.search_engine == "index"
         assert len(await memory.search_messages("wkept")) == 1
-    forced = RedisMemoryBackend(redis_stack_url, key_prefix=prefix, search_engine="redisearch")
+    forced = create_memory(redis_stack_url, key_prefix=prefix, search_engine="redisearch")
     with pytest.raises(ConfigurationError, match="written with the 'index' search engine"):
         await forced.open()
     stack.delete(f"{prefix}:search-engine")  # as written before the engine was recorded
-    async with RedisMemoryBackend(redis_stack_url, key_prefix=prefix) as memory:
-        assert memory.search_engine == "index"
+    async with create_memory(redis_stack_url, key_prefix=prefix) as memory:
+        assert memory.storage.search_engine == "index"
 
 
 def test_decide() -> None:
@@ -196,7 +195,7 @@ def test_scorer_follows_the_module_version() -> None:
 
 
 async def test_documents_follow_claims_clears_and_erasure(
-    memory: RedisMemoryBackend, stack: redis.Redis, prefix: str
+    memory: Memory, stack: redis.Redis, prefix: str
 ) -> None:
     """A claimed conversation's documents are tagged for its new owner; clearing and
     deleting the user delete them in the same script."""
@@ -221,7 +220,7 @@ async def test_expired_conversations_leave_the_index(
 ) -> None:
     """Redis expires a conversation, not its documents: they are never returned, and the
     sweeper deletes them."""
-    async with RedisMemoryBackend(
+    async with create_memory(
         redis_stack_url, key_prefix=prefix, session_ttl_seconds=1, sweep_interval_seconds=3600
     ) as memory:
         await memory.store_message(user_message("wexpire soon"), "short")
@@ -236,7 +235,7 @@ async def test_expired_conversations_leave_the_index(
         assert documents(stack, prefix) == 0
 
 
-async def test_user_filter_is_exact(memory: RedisMemoryBackend) -> None:
+async def test_user_filter_is_exact(memory: Memory) -> None:
     """User ids that TAG values would split, fold or trim stay distinct."""
     users = ["a,b", "a", "A", " a ", "a b", "{x}|@y:z", "ü"]
     for number, user in enumerate(users):
@@ -249,7 +248,7 @@ async def test_user_filter_is_exact(memory: RedisMemoryBackend) -> None:
 
 async def test_resp2_clients_read_the_same_results(redis_stack_url: str, prefix: str) -> None:
     """FT.SEARCH replies are maps under RESP3 and flat arrays under RESP2: both are read."""
-    async with RedisMemoryBackend(f"{redis_stack_url}?protocol=2", key_prefix=prefix) as memory:
+    async with create_memory(f"{redis_stack_url}?protocol=2", key_prefix=prefix) as memory:
         await memory.store_messages([user_message("wresp two"), user_message("wresp")], "c1")
         assert [m.content for m in await memory.search_messages("wresp")] == [
             "wresp",

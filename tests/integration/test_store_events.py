@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from bruno_memory import MemoryStore, create_memory
+from bruno_memory import Memory, create_memory
 from bruno_memory.adapters.events.base import MemoryEventType
 from tests.conformance.helpers import user_message
 from tests.redis_servers import delete_prefix, unique_prefix
@@ -26,7 +26,7 @@ async def test_messages_and_sessions_reach_the_streams(
         redis_url=server_url,
         redis_key_prefix=prefix,
     )
-    assert isinstance(store, MemoryStore)
+    assert isinstance(store, Memory)
     try:
         async with store, store.event_stream() as stream:
             session = await store.create_session("ana")

@@ -9,22 +9,13 @@ from bruno_core.models.message import Message, MessageRole
 
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
 from bruno_memory.managers.changes import CONVERSATION, ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
-from bruno_memory.mapping import (
-    batch_user_hint,
-    decode_messages,
-    encode_messages,
-    message_from_row,
-    message_row,
-    parse_uuid,
-    require_id,
-    require_limit,
-)
+from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
 
@@ -42,12 +33,10 @@ class ConversationManager:
         self._indexer = indexer
         self._changes = changes
 
-    async def store(self, messages: Sequence[Message], conversation_id: str) -> None:
+    async def store(
+        self, messages: Sequence[Message], conversation_id: str, user_hint: str | None
+    ) -> None:
         """Append ``messages`` to the conversation in one transaction, in the given order."""
-        require_id(conversation_id, "conversation_id")
-        if not messages:
-            return
-        user_hint = batch_user_hint(messages)
         now = utc_now()
         rows = [
             message_row(message, conversation_id=conversation_id, user_id=None, seq=0, now=now)
@@ -71,10 +60,6 @@ class ConversationManager:
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first."""
-        require_id(conversation_id, "conversation_id")
-        if limit == 0:
-            return []
-        require_limit(limit, allow_none=True)
         cache = self._changes.cache
         if cache is not None and limit is not None and limit <= CACHED_WINDOW:
             # One cached view serves every window up to CACHED_WINDOW; without a cache,
@@ -99,13 +84,11 @@ class ConversationManager:
         self,
         conversation_id: str,
         *,
-        before: uuid.UUID | str | None,
-        after: uuid.UUID | str | None,
+        before: uuid.UUID | None,
+        after: uuid.UUID | None,
         limit: int,
     ) -> list[Message]:
         """A page of the conversation in chronological order, around message-id cursors."""
-        require_id(conversation_id, "conversation_id")
-        require_limit(limit)
         async with UnitOfWork(self._database) as uow:
             before_seq = await self._position(uow, conversation_id, before, "before")
             after_seq = await self._position(uow, conversation_id, after, "after")
@@ -115,22 +98,15 @@ class ConversationManager:
             return [message_from_row(row) for row in rows]
 
     async def search(
-        self, query: str, *, user_id: str | None, limit: int, mode: MatchMode
+        self, query: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[Message]:
         """Messages matching ``query`` (every word, or any word), best first."""
-        parsed = FullTextQuery.parse(query, mode)
-        if user_id is not None:
-            require_id(user_id, "user_id")
-        require_limit(limit)
-        if parsed.is_empty:
-            return []
         async with UnitOfWork(self._database) as uow:
-            rows = await uow.messages.search(parsed, SearchScope(user_id=user_id), limit)
+            rows = await uow.messages.search(query, SearchScope(user_id=user_id), limit)
             return [message_from_row(row) for row in rows]
 
     async def clear(self, conversation_id: str, *, keep_system_messages: bool) -> int:
         """Delete the conversation's messages (but its system messages, if asked)."""
-        require_id(conversation_id, "conversation_id")
         keep = [MessageRole.SYSTEM.value] if keep_system_messages else []
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
@@ -159,11 +135,11 @@ class ConversationManager:
 
     @staticmethod
     async def _position(
-        uow: UnitOfWork, conversation_id: str, cursor: uuid.UUID | str | None, name: str
+        uow: UnitOfWork, conversation_id: str, cursor: uuid.UUID | None, name: str
     ) -> int | None:
         if cursor is None:
             return None
-        seq = await uow.messages.position_of(conversation_id, parse_uuid(cursor, name))
+        seq = await uow.messages.position_of(conversation_id, cursor)
         if seq is None:
             raise MessageNotFoundError(
                 f"the {name!r} message is not in this conversation",

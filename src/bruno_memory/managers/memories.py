@@ -19,9 +19,6 @@ from bruno_memory.mapping import (
     apply_memory,
     memory_from_row,
     memory_row,
-    parse_uuid,
-    require_id,
-    require_limit,
 )
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
@@ -59,11 +56,10 @@ class MemoryManager:
             await uow.commit()
         self._notify()
 
-    async def get(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
+    async def get(self, memory_id: uuid.UUID) -> MemoryEntry | None:
         """The entry, or None."""
-        key = parse_uuid(memory_id, "memory_id")
         async with UnitOfWork(self._database) as uow:
-            row = await uow.memories.get(key)
+            row = await uow.memories.get(memory_id)
             return None if row is None else memory_from_row(row)
 
     async def update(self, entry: MemoryEntry) -> MemoryEntry:
@@ -83,14 +79,14 @@ class MemoryManager:
         self._notify()
         return memory_from_row(row)
 
-    async def delete(self, memory_id: uuid.UUID | str) -> None:
-        """Delete the entry; raises MemoryNotFoundError if there is none."""
-        key = parse_uuid(memory_id, "memory_id")
+    async def delete(self, memory_id: uuid.UUID) -> bool:
+        """Delete the entry; whether there was one."""
         async with UnitOfWork(self._database, write=True) as uow:
-            if not await uow.memories.delete(key):
-                raise _not_found(key)
+            if not await uow.memories.delete(memory_id):
+                return False
             await uow.commit()
-        await self._changes.memory_deleted(key)
+        await self._changes.memory_deleted(memory_id)
+        return True
 
     async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
         """Entries matching the query's filters.
@@ -98,7 +94,6 @@ class MemoryManager:
         ``query_text`` ranks them by semantic similarity (keeping those at or above
         ``similarity_threshold``) when the store has an embedder, by full-text match otherwise.
         """
-        require_id(query.user_id, "user_id")
         has_text = query.query_text is not None and bool(query.query_text.strip())
         if query.query_text and has_text and self._semantic is not None:
             return await self._query_semantic(self._semantic, query, query.query_text)
@@ -127,16 +122,12 @@ class MemoryManager:
             rows.sort(key=lambda row: -similarity[row.id])
             return await self._accessed(uow, rows[: query.limit])
 
-    async def search(self, query: str, *, user_id: str | None, limit: int) -> list[MemoryEntry]:
-        """Unexpired entries containing every word of ``query``, best first."""
-        parsed = FullTextQuery.parse(query, MatchMode.ALL)
-        if user_id is not None:
-            require_id(user_id, "user_id")
-        require_limit(limit)
-        if parsed.is_empty:
-            return []
+    async def search(
+        self, query: FullTextQuery, *, user_id: str | None, limit: int
+    ) -> list[MemoryEntry]:
+        """Unexpired entries matching ``query``, best first."""
         async with UnitOfWork(self._database, write=True) as uow:
-            rows = await uow.memories.search(parsed, SearchScope(user_id=user_id), limit, utc_now())
+            rows = await uow.memories.search(query, SearchScope(user_id=user_id), limit, utc_now())
             return await self._accessed(uow, rows)
 
     async def _enqueue(self, uow: UnitOfWork, row: models.Memory) -> None:

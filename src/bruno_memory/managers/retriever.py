@@ -48,12 +48,13 @@ from bruno_memory.db.models import Memory as MemoryRow
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import ConfigurationError, InvalidInputError
 from bruno_memory.managers.semantic import SemanticSearch
-from bruno_memory.mapping import memory_from_row, message_from_row, require_limit
+from bruno_memory.mapping import memory_from_row, message_from_row
 from bruno_memory.repositories.messages import MessageStub
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode, SignalMatch
 from bruno_memory.retrieval import find_periods, without_stop_words
 from bruno_memory.uow import UnitOfWork
+from bruno_memory.validation import require_limit
 
 Key = tuple[ItemKind, uuid.UUID]
 KINDS: tuple[ItemKind, ...] = ("message", "memory")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
+import datetime as dt
 from typing import Any
 
-from bruno_core.models.context import ConversationContext, SessionContext, UserContext
+from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.message import Message, MessageRole
 
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
-from bruno_memory.db.types import utc_now
-from bruno_memory.errors import AccessDeniedError, SessionNotFoundError
 from bruno_memory.managers.changes import CONVERSATION, SESSION, USER, ChangeFeed
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
@@ -20,10 +18,10 @@ from bruno_memory.mapping import (
     encode_messages,
     message_from_row,
     new_session_row,
-    require_id,
     session_from_row,
     user_from_row,
 )
+from bruno_memory.ports.storage import ContextParts
 from bruno_memory.uow import UnitOfWork
 from bruno_memory.window import context_window
 
@@ -35,11 +33,21 @@ class SessionManager:
         self._database = database
         self._changes = changes
 
-    async def create(self, user_id: str, metadata: dict[str, Any] | None) -> SessionContext:
-        """Start a session, with a new conversation, for the user."""
-        require_id(user_id, "user_id")
+    async def start(
+        self,
+        user_id: str,
+        conversation_id: str,
+        metadata: dict[str, Any] | None,
+        *,
+        reuse: bool,
+    ) -> SessionContext | None:
+        """Start a session in the conversation, which becomes the user's. With ``reuse``,
+        None when the conversation has a session already (looked up inside the write, so
+        two callers never both start one)."""
         async with UnitOfWork(self._database, write=True) as uow:
-            row = await self._start(uow, user_id, str(uuid.uuid4()), metadata)
+            if reuse and await uow.sessions.latest_of_conversation(conversation_id) is not None:
+                return None
+            row = await self._start(uow, user_id, conversation_id, metadata)
             await uow.commit()
         session = session_from_row(row)
         await self._changes.session_started(session)
@@ -47,7 +55,6 @@ class SessionManager:
 
     async def get(self, session_id: str) -> SessionContext | None:
         """The session, or None if there is none with that id."""
-        require_id(session_id, "session_id")
         return await read_through(
             self._changes.cache,
             (SESSION, session_id),
@@ -64,50 +71,33 @@ class SessionManager:
             row = await uow.sessions.get(session_id)
             return None if row is None else session_from_row(row)
 
-    async def end(self, session_id: str) -> None:
-        """Close the session; closing a closed session changes nothing."""
-        require_id(session_id, "session_id")
+    async def end(self, session_id: str, now: dt.datetime) -> SessionContext | None:
+        """Close the session (closing a closed session changes nothing); None if none."""
         async with UnitOfWork(self._database, write=True) as uow:
             row = await uow.sessions.get(session_id)
             if row is None:
-                raise SessionNotFoundError(
-                    f"no session {session_id!r}", details={"session_id": session_id}
-                )
-            ended = await uow.sessions.end(session_id, utc_now())
+                return None
+            ended = await uow.sessions.end(session_id, now)
             await uow.commit()
+        session = session_from_row(row)
         if ended:
-            await self._changes.session_ended(session_from_row(row))
+            await self._changes.session_ended(session)
+        return session
 
-    async def context(
-        self, user_id: str, session_or_conversation_id: str | None, window: int
-    ) -> ConversationContext:
-        """The user's context for a session id or a conversation id (or their latest session).
-
-        When nothing matches, a session is started, so an assistant can always proceed.
-        """
-        require_id(user_id, "user_id")
-        wanted = session_or_conversation_id
-        if wanted is not None:
-            require_id(wanted, "session_id")
+    async def read_context(
+        self, user_id: str, wanted: str | None, window: int
+    ) -> ContextParts | None:
+        """The context of the session ``wanted`` names (or the user's latest open one), read
+        in one transaction; None when there is no such session."""
         async with UnitOfWork(self._database) as uow:
             session = await self._find(uow, user_id, wanted)
-            if session is not None:
-                return await self._assemble(uow, user_id, session, window)
-        async with UnitOfWork(self._database, write=True) as uow:
-            # Someone may have started it meanwhile: look again inside the write.
-            session = await self._find(uow, user_id, wanted)
-            started = session is None
             if session is None:
-                session = await self._start(uow, user_id, wanted or str(uuid.uuid4()), None)
-            await uow.commit()
-        if started:
-            await self._changes.session_started(session_from_row(session))
-        async with UnitOfWork(self._database) as uow:
+                return None
             return await self._assemble(uow, user_id, session, window)
 
     async def _assemble(
         self, uow: UnitOfWork, user_id: str, session: models.Session, window: int
-    ) -> ConversationContext:
+    ) -> ContextParts:
         cache = self._changes.cache
         user = await read_through(
             cache,
@@ -125,13 +115,7 @@ class SessionManager:
             encode_messages,
             decode_messages,
         )
-        return ConversationContext(
-            conversation_id=session.conversation_id,
-            user=user,
-            session=session_from_row(session),
-            messages=messages,
-            max_messages=window,
-        )
+        return ContextParts(session=session_from_row(session), user=user, messages=messages)
 
     @staticmethod
     async def _user(uow: UnitOfWork, user_id: str) -> UserContext:
@@ -142,15 +126,7 @@ class SessionManager:
     async def _find(uow: UnitOfWork, user_id: str, wanted: str | None) -> models.Session | None:
         if wanted is None:
             return await uow.sessions.latest_active_of_user(user_id)
-        session = await uow.sessions.get(wanted) or await uow.sessions.latest_of_conversation(
-            wanted
-        )
-        if session is not None and session.user_id != user_id:
-            raise AccessDeniedError(
-                "the session belongs to another user",
-                details={"session_id": wanted, "user_id": user_id},
-            )
-        return session
+        return await uow.sessions.get(wanted) or await uow.sessions.latest_of_conversation(wanted)
 
     @staticmethod
     async def _start(

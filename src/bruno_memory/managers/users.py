@@ -6,7 +6,6 @@ from typing import Any
 
 from bruno_memory.db.engine import Database
 from bruno_memory.managers.changes import ChangeFeed
-from bruno_memory.mapping import require_id
 from bruno_memory.uow import UnitOfWork
 
 
@@ -19,7 +18,6 @@ class UserManager:
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""
-        require_id(user_id, "user_id")
         async with UnitOfWork(self._database) as uow:
             messages = await uow.messages.totals_for_user(user_id)
             sessions, active_sessions = await uow.sessions.counts_for_user(user_id)
@@ -37,7 +35,6 @@ class UserManager:
 
     async def delete(self, user_id: str) -> dict[str, int]:
         """Delete the user and everything they own, in one transaction; returns the counts."""
-        require_id(user_id, "user_id")
         async with UnitOfWork(self._database, write=True) as uow:
             conversations = await uow.conversations.ids_of_user(user_id)
             sessions = await uow.sessions.ids_of_user(user_id)

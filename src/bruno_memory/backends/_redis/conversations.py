@@ -35,7 +35,6 @@ from bruno_memory.errors import (
     MessageNotFoundError,
     StorageError,
 )
-from bruno_memory.mapping import batch_user_hint, parse_uuid, require_id, require_limit
 from bruno_memory.window import context_window
 
 if TYPE_CHECKING:
@@ -93,16 +92,14 @@ class Conversations:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def store(self, messages: Sequence[Message], conversation_id: str) -> None:
+    async def store(
+        self, messages: Sequence[Message], conversation_id: str, user: str | None
+    ) -> None:
         """Append ``messages`` in order: all of them, or (on any error) none.
 
         One round trip claims the ids, reads the owner and writes the postings (for the
         user the messages name, or the cached owner); a second runs the commit script.
         """
-        require_id(conversation_id, "conversation_id")
-        if not messages:
-            return
-        user = batch_user_hint(messages)
         now = utc_now()
         records = [
             _Record.of(normalized_message(m, conversation_id, now), self.index) for m in messages
@@ -263,7 +260,6 @@ class Conversations:
 
     async def clear(self, conversation_id: str, *, keep_system_messages: bool) -> int:
         """Delete the conversation's messages (but its system messages, if asked)."""
-        require_id(conversation_id, "conversation_id")
         reply = await self._context.scripts.run(
             "clear_conversation",
             self._script_keys(conversation_id),
@@ -283,10 +279,6 @@ class Conversations:
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first; all when ``limit`` is None."""
-        require_id(conversation_id, "conversation_id")
-        if limit == 0:
-            return []
-        require_limit(limit, allow_none=True)
         stop = -1 if limit is None else limit - 1
         return await self._read(conversation_id, ["latest", stop])
 
@@ -294,15 +286,13 @@ class Conversations:
         self,
         conversation_id: str,
         *,
-        before: uuid.UUID | str | None,
-        after: uuid.UUID | str | None,
+        before: uuid.UUID | None,
+        after: uuid.UUID | None,
         limit: int,
     ) -> list[Message]:
         """Up to ``limit`` messages strictly between two message-id cursors, oldest first."""
-        require_id(conversation_id, "conversation_id")
-        require_limit(limit)
         cursors = {
-            name: "" if cursor is None else str(parse_uuid(cursor, name))
+            name: "" if cursor is None else str(cursor)
             for name, cursor in (("after", after), ("before", before))
         }
         return await self._read(

@@ -40,7 +40,6 @@ from bruno_memory.backends._redis.textindex import (
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
-from bruno_memory.mapping import parse_uuid, require_id, require_limit
 
 #: Index kind of memory entries.
 MEMORIES = "mem"
@@ -82,10 +81,9 @@ class Memories:
                 f"a memory with id {entry.id} already exists", details={"id": str(entry.id)}
             )
 
-    async def get(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
+    async def get(self, memory_id: uuid.UUID) -> MemoryEntry | None:
         """The entry, or None."""
-        key = parse_uuid(memory_id, "memory_id")
-        found = await self._read(key)
+        found = await self._read(memory_id)
         return None if found is None else memory_from_fields(found)
 
     async def update(self, entry: MemoryEntry) -> MemoryEntry:
@@ -121,13 +119,13 @@ class Memories:
                 raise _not_found(entry.id)
         raise StorageError(f"memory {entry.id} kept changing while updating it")
 
-    async def delete(self, memory_id: uuid.UUID | str) -> None:
-        """Delete the entry; raises MemoryNotFoundError if there is none."""
-        key = parse_uuid(memory_id, "memory_id")
-        user_id = await self.registry.locate(key)
-        if user_id is None or not await self.drop(user_id, key):
-            await self.registry.release([key])
-            raise _not_found(key)
+    async def delete(self, memory_id: uuid.UUID) -> bool:
+        """Delete the entry; whether there was one."""
+        user_id = await self.registry.locate(memory_id)
+        if user_id is None or not await self.drop(user_id, memory_id):
+            await self.registry.release([memory_id])
+            return False
+        return True
 
     async def drop(self, user_id: str, memory_id: uuid.UUID) -> bool:
         """Delete one of the user's entries, its postings and registry entry; False if the
@@ -203,15 +201,9 @@ class Memories:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
-        """Entries matching every filter of ``query``: best full-text match first with
-        ``query_text`` (any word), otherwise most important, then newest."""
-        require_id(query.user_id, "user_id")
-        text = None
-        if query.query_text is not None and query.query_text.strip():
-            text = FullTextQuery.parse(query.query_text, MatchMode.ANY)
-            if text.is_empty:
-                return []
+    async def query(self, query: MemoryQuery, text: FullTextQuery | None) -> list[MemoryEntry]:
+        """Entries matching every filter of ``query``: best ``text`` match first, otherwise
+        most important, then newest."""
         user = self._context.keys.user(query.user_id)
         groups = [
             [user.memory_set("type", kind.value) for kind in query.memory_types],
@@ -228,14 +220,10 @@ class Memories:
             limit=query.limit,
         )
 
-    async def search(self, query: str, *, user_id: str | None, limit: int) -> list[MemoryEntry]:
-        """Unexpired entries containing every word of ``query``, best first."""
-        parsed = FullTextQuery.parse(query, MatchMode.ALL)
-        if user_id is not None:
-            require_id(user_id, "user_id")
-        require_limit(limit)
-        if parsed.is_empty:
-            return []
+    async def search(
+        self, parsed: FullTextQuery, *, user_id: str | None, limit: int
+    ) -> list[MemoryEntry]:
+        """Unexpired entries matching ``parsed``, best first."""
         if user_id is not None:
             return await self._select(self._context.keys.user(user_id), text=parsed, limit=limit)
         terms = query_terms(parsed)

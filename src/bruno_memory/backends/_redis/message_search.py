@@ -30,8 +30,7 @@ from bruno_memory.backends._redis.textindex import (
     rank,
     split_member,
 )
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
-from bruno_memory.mapping import require_id, require_limit
+from bruno_memory.db.fulltext import FullTextQuery
 
 Candidates = list[tuple[str, float]]
 
@@ -72,15 +71,9 @@ class MessageSearch:
         self._context = context
 
     async def search(
-        self, query: str, *, user_id: str | None, limit: int, mode: MatchMode
+        self, parsed: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[Message]:
-        """Messages matching ``query`` (every word, or any word), best first."""
-        parsed = FullTextQuery.parse(query, mode)
-        if user_id is not None:
-            require_id(user_id, "user_id")
-        require_limit(limit)
-        if parsed.is_empty:
-            return []
+        """Messages matching ``parsed`` (every word, or any word), best first."""
         engine: _Engine
         if self._context.redisearch is None:
             engine = _Postings(self._context, parsed, user_id)

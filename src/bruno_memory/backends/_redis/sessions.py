@@ -10,17 +10,17 @@ checked against the session itself when read.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from bruno_core.models.context import ConversationContext, SessionContext, UserContext
+from bruno_core.models.context import SessionContext, UserContext
 
 from bruno_memory.adapters.redis.codec import from_iso, iso, session_fields, session_from_fields
 from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext, best_effort
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import AccessDeniedError, SessionNotFoundError, StorageError
-from bruno_memory.mapping import new_session_row, require_id, session_from_row
+from bruno_memory.errors import AccessDeniedError, StorageError
+from bruno_memory.mapping import new_session_row, session_from_row
+from bruno_memory.ports.storage import ContextParts
 
 
 class Sessions:
@@ -30,17 +30,8 @@ class Sessions:
         self._context = context
         self._conversations = conversations
 
-    async def create(self, user_id: str, metadata: dict[str, Any] | None) -> SessionContext:
-        """Start a session, with a new conversation, for the user."""
-        require_id(user_id, "user_id")
-        session = await self._start(user_id, str(uuid.uuid4()), metadata, reuse=False)
-        if session is None:  # pragma: no cover - a new conversation has no session
-            raise StorageError("a new conversation already had a session")
-        return session
-
     async def get(self, session_id: str) -> SessionContext | None:
         """The session, or None if there is none with that id."""
-        require_id(session_id, "session_id")
         conversation_id = await self._context.get(self._context.keys.session_locator(session_id))
         if conversation_id is None:
             return None
@@ -48,65 +39,42 @@ class Sessions:
         fields = await self._context.hgetall(key)
         return session_from_fields(fields) if fields else None
 
-    async def end(self, session_id: str) -> None:
-        """Close the session; closing a closed session changes nothing."""
-        require_id(session_id, "session_id")
+    async def end(self, session_id: str, now: dt.datetime) -> SessionContext | None:
+        """Close the session (closing a closed session changes nothing); None if none."""
         keys = self._context.keys
         conversation_id = await self._context.get(keys.session_locator(session_id))
-        reply = ["missing"]
-        if conversation_id is not None:
-            conversation = keys.conversation(conversation_id)
-            reply = await self._context.scripts.run(
-                "end_session",
-                [*conversation.fixed(), conversation.refs, conversation.session(session_id)],
-                [iso(utc_now()), *self._context.ttl_args()],
-            )
+        if conversation_id is None:
+            return None
+        conversation = keys.conversation(conversation_id)
+        reply = await self._context.scripts.run(
+            "end_session",
+            [*conversation.fixed(), conversation.refs, conversation.session(session_id)],
+            [iso(now), *self._context.ttl_args()],
+        )
         if reply[0] == "missing":
-            raise SessionNotFoundError(
-                f"no session {session_id!r}", details={"session_id": session_id}
-            )
+            return None
         await self._context.client.hdel(keys.user(str(reply[1])).active, session_id)
+        return await self.get(session_id)
 
-    async def context(
-        self, user_id: str, session_or_conversation_id: str | None, window: int
-    ) -> ConversationContext:
-        """The user's context for a session id or a conversation id (or their latest open
-        session); when nothing matches, a session is started."""
-        require_id(user_id, "user_id")
-        wanted = session_or_conversation_id
-        if wanted is not None:
-            require_id(wanted, "session_id")
-        for _ in range(MAX_ATTEMPTS):
-            session = await self._find(user_id, wanted)
-            if session is None:  # None again when someone started it meanwhile
-                session = await self._start(user_id, wanted or str(uuid.uuid4()), None, reuse=True)
-            if session is not None:
-                break
-        else:
-            raise StorageError("a session kept appearing and vanishing while starting one")
+    async def read_context(
+        self, user_id: str, wanted: str | None, window: int
+    ) -> ContextParts | None:
+        """The context of the session ``wanted`` names (or the user's latest open one);
+        None when there is no such session."""
+        session = await self._find(user_id, wanted)
+        if session is None:
+            return None
         messages = await self._conversations.window(session.conversation_id, window)
         created = await self._context.hget(self._context.keys.user(user_id).profile, "created_at")
         user = UserContext(user_id=user_id)
         if created is not None:
             user.created_at = from_iso(created) or user.created_at
-        return ConversationContext(
-            conversation_id=session.conversation_id,
-            user=user,
-            session=session,
-            messages=messages,
-            max_messages=window,
-        )
+        return ContextParts(session=session, user=user, messages=messages)
 
     async def _find(self, user_id: str, wanted: str | None) -> SessionContext | None:
         if wanted is None:
             return await self._latest_open(user_id)
-        session = await self.get(wanted) or await self._latest_of_conversation(wanted)
-        if session is not None and session.user_id != user_id:
-            raise AccessDeniedError(
-                "the session belongs to another user",
-                details={"session_id": wanted, "user_id": user_id},
-            )
-        return session
+        return await self.get(wanted) or await self._latest_of_conversation(wanted)
 
     async def _latest_of_conversation(self, conversation_id: str) -> SessionContext | None:
         """The conversation's most recent session, open ones first."""
@@ -148,7 +116,7 @@ class Sessions:
             if fields
         }
 
-    async def _start(
+    async def start(
         self,
         user_id: str,
         conversation_id: str,
@@ -157,7 +125,7 @@ class Sessions:
         reuse: bool,
     ) -> SessionContext | None:
         """Start a session in the conversation, which becomes the user's. With ``reuse``,
-        None when the conversation has a session already (someone started it meanwhile)."""
+        None when the conversation has a session already (checked by the script)."""
         row = new_session_row(user_id=user_id, conversation_id=conversation_id, metadata=metadata)
         session = session_from_row(row)
         conversation = self._context.keys.conversation(conversation_id)

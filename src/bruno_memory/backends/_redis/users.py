@@ -16,7 +16,6 @@ from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.backends._redis.memories import MEMORIES, Memories
 from bruno_memory.backends._redis.message_index import MESSAGES
 from bruno_memory.backends._redis.refs import forget_conversation
-from bruno_memory.mapping import require_id
 
 
 class Users:
@@ -32,7 +31,6 @@ class Users:
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages (total, per role), conversations, sessions and
         memories, and the time of their first and last message."""
-        require_id(user_id, "user_id")
         keys = self._context.keys
         user = keys.user(user_id)
         pipe = self._context.pipeline()
@@ -84,7 +82,6 @@ class Users:
         Each conversation and memory goes in one script; a write racing the deletion into
         a conversation created meanwhile survives it.
         """
-        require_id(user_id, "user_id")
         keys = self._context.keys
         user = keys.user(user_id)
         deleted = {"messages": 0, "memories": 0, "sessions": 0, "conversations": 0, "users": 0}

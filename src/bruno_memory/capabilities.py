@@ -1,0 +1,31 @@
+"""What a storage can do, as a set of :class:`Capability` values.
+
+``memory.capabilities`` tells a caller what it may ask for; a call that needs a capability
+the storage lacks raises :class:`~bruno_memory.errors.UnsupportedOperationError` naming it.
+The conformance suite is keyed by these values, not by backend names.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Capability(str, enum.Enum):
+    """A feature a storage may or may not offer."""
+
+    #: Word search over messages and memories (``search_messages``, ``search_memories``).
+    FULL_TEXT = "full_text"
+    #: ``search()``: ranked retrieval over messages and memories, with filters and modes.
+    RETRIEVAL = "retrieval"
+    #: Vector search (``search(mode="semantic")``, ranked ``retrieve_memories``): an embedder.
+    SEMANTIC = "semantic"
+    #: Several writes commit together or not at all, and a reader never sees half of one.
+    TRANSACTIONS = "transactions"
+    #: The schema is versioned by Alembic revisions (``migrate()``).
+    MIGRATIONS = "migrations"
+    #: Conversations expire after a time without activity (``sweep_expired()``).
+    EXPIRY = "expiry"
+    #: Events are published to Redis Streams (``event_stream()``).
+    EVENT_STREAMS = "event_streams"
+    #: A Redis cache sits in front of the system of record (``cache_stats``).
+    CACHE = "cache"

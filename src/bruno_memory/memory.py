@@ -1,0 +1,500 @@
+"""The facade: :class:`Memory`, one class over every storage.
+
+Every rule a storage must not decide on its own is written here, once: input validation,
+limit semantics, ownership of sessions, the ``get_context`` flow, capability checks and
+error translation. Storages (:mod:`bruno_memory.ports.storage`) only store and read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from bruno_core.interfaces.embedding import EmbeddingInterface
+from bruno_core.interfaces.memory import MemoryInterface
+from bruno_core.models.context import ConversationContext, SessionContext
+from bruno_core.models.memory import MemoryEntry, MemoryQuery
+from bruno_core.models.message import Message
+
+from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
+from bruno_memory.bootstrap import build_storage
+from bruno_memory.capabilities import Capability
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.types import as_utc, utc_now
+from bruno_memory.errors import (
+    AccessDeniedError,
+    InvalidInputError,
+    MemoryNotFoundError,
+    SessionNotFoundError,
+    StorageError,
+    UnsupportedOperationError,
+    translate_errors,
+)
+from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Storage
+from bruno_memory.repositories.scope import MetadataValue, SearchScope
+from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.validation import (
+    batch_user,
+    optional_id,
+    optional_uuid,
+    parse_uuid,
+    require_id,
+    require_json_object,
+    require_limit,
+    require_query,
+    require_text,
+    require_timestamp,
+    valid_memory,
+    valid_message,
+)
+from bruno_memory.wiring import DefaultEmbedder
+
+if TYPE_CHECKING:
+    from bruno_memory.adapters.cache.base import CacheStats
+    from bruno_memory.adapters.events.consumer import RedisEventStream
+
+#: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
+CONTEXT_ATTEMPTS = 3
+
+
+class Memory(MemoryInterface):
+    """Conversation history, sessions, user context and long-term memory.
+
+    Implements every method of bruno-core's ``MemoryInterface`` with its signature and
+    documented behaviour, plus the methods bruno-core's own callers look for
+    (``retrieve_context``, ``search_memories``, ``clear_conversation``) and batch, paging,
+    retrieval and erasure operations, on any storage (SQLite, PostgreSQL, Redis). Use it as
+    ``async with create_memory(url) as memory: ...``; it also opens itself on first use.
+    Every error is a :class:`~bruno_memory.errors.BrunoMemoryError`.
+
+    ``Memory(url, **options)`` builds its storage like :func:`~bruno_memory.create_memory`
+    (so bruno-core's ``MemoryBackendRegistry`` can instantiate it); ``storage=`` wraps one
+    already built.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        storage: Storage | None = None,
+        embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
+        vector_index: VectorIndex | None = None,
+        **options: Any,
+    ) -> None:
+        if storage is None:
+            storage = build_storage(url, embedder=embedder, vector_index=vector_index, **options)
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        """The storage behind the facade (for diagnostics and tests)."""
+        return self._storage
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"``, ``"postgresql"`` or ``"redis"``."""
+        return self._storage.backend
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the storage offers; calls needing anything else raise
+        :class:`~bruno_memory.errors.UnsupportedOperationError`."""
+        return self._storage.capabilities
+
+    @property
+    def context_window(self) -> int:
+        """Messages in ``get_context``'s window."""
+        return self._storage.context_window
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and check (or upgrade) the schema. Idempotent."""
+        with translate_errors("open"):
+            await self._storage.open()
+
+    async def close(self) -> None:
+        """Stop background work and release every connection. The memory can reopen."""
+        with translate_errors("close"):
+            await self._storage.close()
+
+    async def __aenter__(self) -> Memory:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _operation(self, name: str) -> AsyncIterator[Storage]:
+        with translate_errors(name):
+            await self._storage.open()
+            yield self._storage
+
+    def _require(self, capability: Capability, operation: str) -> None:
+        if capability not in self._storage.capabilities:
+            raise UnsupportedOperationError(operation, capability.value, self.backend)
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision`` (``Capability.MIGRATIONS``)."""
+        schema: Schema | None = self._storage.schema
+        self._require(Capability.MIGRATIONS, "migrate")
+        assert schema is not None
+        with translate_errors("migrate"):
+            await schema.migrate(require_text(revision, "revision"))
+
+    # -- messages --------------------------------------------------------------------------
+
+    async def store_message(self, message: Message, conversation_id: str) -> None:
+        """Append a message to a conversation (created on first use)."""
+        await self.store_messages([message], conversation_id)
+
+    async def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
+        """Append messages to a conversation in one write: all land, or none."""
+        require_id(conversation_id, "conversation_id")
+        if isinstance(messages, (str, Message)) or not isinstance(messages, Sequence):
+            raise InvalidInputError("messages must be a sequence of Message objects")
+        batch = [valid_message(message, conversation_id) for message in messages]
+        if not batch:
+            return
+        user_id = batch_user(batch)
+        async with self._operation("store_messages") as storage:
+            await storage.append_messages(conversation_id, batch, user_id)
+
+    async def retrieve_messages(
+        self, conversation_id: str, limit: int | None = None
+    ) -> list[Message]:
+        """The conversation's messages, most recent first; all of them when ``limit`` is None."""
+        require_id(conversation_id, "conversation_id")
+        if limit == 0 and not isinstance(limit, bool):
+            return []
+        wanted = None if limit is None else require_limit(limit)
+        async with self._operation("retrieve_messages") as storage:
+            return await storage.latest_messages(conversation_id, wanted)
+
+    async def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        before: uuid.UUID | str | None = None,
+        after: uuid.UUID | str | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        """A page of the conversation, oldest first, by keyset on message-id cursors.
+
+        ``after=id`` gives the messages following that one, ``before=id`` those preceding
+        it; with neither, the conversation's first messages.
+        """
+        require_id(conversation_id, "conversation_id")
+        cursors = optional_uuid(after, "after"), optional_uuid(before, "before")
+        wanted = require_limit(limit)
+        async with self._operation("list_messages") as storage:
+            return await storage.page_messages(
+                conversation_id, after=cursors[0], before=cursors[1], limit=wanted
+            )
+
+    async def search_messages(
+        self, query: str, user_id: str | None = None, limit: int = 10
+    ) -> list[Message]:
+        """Messages containing every word of ``query``, best match first.
+
+        Query text is searched as words: operators, quotes and wildcards have no effect.
+        An empty query raises :class:`~bruno_memory.errors.InvalidQueryError`.
+        """
+        parsed, owner, wanted = _text_query(query, MatchMode.ALL, user_id, limit)
+        if parsed.is_empty:
+            return []
+        async with self._operation("search_messages") as storage:
+            return await storage.search_messages(parsed, user_id=owner, limit=wanted)
+
+    async def retrieve_context(self, user_id: str, query: str, limit: int = 5) -> list[Message]:
+        """The user's messages most relevant to ``query`` (any of its words), best first.
+
+        bruno-core's ``ContextManager`` calls this with the last user message.
+        """
+        require_id(user_id, "user_id")
+        parsed, owner, wanted = _text_query(query, MatchMode.ANY, user_id, limit)
+        if parsed.is_empty:
+            return []
+        async with self._operation("retrieve_context") as storage:
+            return await storage.search_messages(parsed, user_id=owner, limit=wanted)
+
+    async def clear_history(self, conversation_id: str, keep_system_messages: bool = True) -> None:
+        """Delete a conversation's messages, keeping its system messages unless told not to."""
+        require_id(conversation_id, "conversation_id")
+        async with self._operation("clear_history") as storage:
+            await storage.clear_messages(conversation_id, keep_system=bool(keep_system_messages))
+
+    async def clear_conversation(self, conversation_id: str) -> None:
+        """Delete every message of a conversation, system messages included."""
+        await self.clear_history(conversation_id, keep_system_messages=False)
+
+    # -- memories --------------------------------------------------------------------------
+
+    async def store_memory(self, memory_entry: MemoryEntry) -> None:
+        """Store a new memory entry; an existing id raises ConflictError."""
+        entry = valid_memory(memory_entry)
+        async with self._operation("store_memory") as storage:
+            await storage.put_memory(entry)
+
+    async def retrieve_memories(self, query: MemoryQuery) -> list[MemoryEntry]:
+        """Memory entries matching every filter of ``query``.
+
+        With ``query_text`` they are ranked by relevance (semantic where the storage has an
+        embedder, full text otherwise); without, by importance, then recency. Each returned
+        entry counts one access (retrieval is use; :meth:`get_memory` is not).
+        """
+        if not isinstance(query, MemoryQuery):
+            raise InvalidInputError("query must be a bruno-core MemoryQuery")
+        require_id(query.user_id, "user_id")
+        require_limit(query.limit)
+        text = None
+        if (
+            query.query_text is not None
+            and require_text(query.query_text, "query_text", allow_blank=True).strip()
+        ):
+            text = FullTextQuery.parse(query.query_text, MatchMode.ANY)
+            if text.is_empty:
+                return []
+        async with self._operation("retrieve_memories") as storage:
+            return await storage.select_memories(query, text)
+
+    async def search_memories(
+        self, query: str, user_id: str | None = None, limit: int = 10
+    ) -> list[MemoryEntry]:
+        """Unexpired memory entries containing every word of ``query``, best first."""
+        parsed, owner, wanted = _text_query(query, MatchMode.ALL, user_id, limit)
+        if parsed.is_empty:
+            return []
+        async with self._operation("search_memories") as storage:
+            return await storage.search_memories(parsed, user_id=owner, limit=wanted)
+
+    async def get_memory(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
+        """The memory entry with that id, or None."""
+        key = parse_uuid(memory_id, "memory_id")
+        async with self._operation("get_memory") as storage:
+            return await storage.get_memory(key)
+
+    async def update_memory(self, memory_entry: MemoryEntry) -> MemoryEntry:
+        """Replace a stored entry's content and metadata; returns it as stored."""
+        entry = valid_memory(memory_entry)
+        async with self._operation("update_memory") as storage:
+            return await storage.update_memory(entry)
+
+    async def delete_memory(self, memory_id: str) -> None:
+        """Delete a memory entry; raises MemoryNotFoundError when there is none."""
+        key = parse_uuid(memory_id, "memory_id")
+        async with self._operation("delete_memory") as storage:
+            if not await storage.drop_memory(key):
+                raise MemoryNotFoundError(f"no memory {key}", details={"memory_id": str(key)})
+
+    # -- sessions and context --------------------------------------------------------------
+
+    async def create_session(
+        self, user_id: str, metadata: dict[str, Any] | None = None
+    ) -> SessionContext:
+        """Start a session, with a new conversation, for the user."""
+        require_id(user_id, "user_id")
+        if metadata is not None:
+            require_json_object(metadata, "session metadata")
+        async with self._operation("create_session") as storage:
+            session = await storage.start_session(user_id, str(uuid.uuid4()), metadata, reuse=False)
+        if session is None:
+            raise StorageError("a new conversation already had a session")
+        return session
+
+    async def get_session(self, session_id: str) -> SessionContext | None:
+        """The session, or None when there is none with that id."""
+        require_id(session_id, "session_id")
+        async with self._operation("get_session") as storage:
+            return await storage.get_session(session_id)
+
+    async def end_session(self, session_id: str) -> None:
+        """End a session; raises SessionNotFoundError when there is none with that id."""
+        require_id(session_id, "session_id")
+        async with self._operation("end_session") as storage:
+            if await storage.end_session(session_id, utc_now()) is None:
+                raise SessionNotFoundError(
+                    f"no session {session_id!r}", details={"session_id": session_id}
+                )
+
+    async def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
+        """The user's conversation context: user, session and the recent message window.
+
+        ``session_id`` may be a session id or a conversation id (bruno-core's assistant
+        passes the latter); without it, the user's latest active session is used. When none
+        matches, a session is started (in that conversation, if one was named), so an
+        assistant can always proceed. The window holds the last ``context_window``
+        messages, chronologically, with earlier system messages kept in front. A session of
+        another user raises :class:`~bruno_memory.errors.AccessDeniedError`.
+        """
+        require_id(user_id, "user_id")
+        wanted = optional_id(session_id, "session_id")
+        window = self.context_window
+        async with self._operation("get_context") as storage:
+            parts = await _find_or_start(storage, user_id, wanted, window)
+        return ConversationContext(
+            conversation_id=parts.session.conversation_id,
+            user=parts.user,
+            session=parts.session,
+            messages=parts.messages,
+            max_messages=window,
+        )
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def _retrieval(self, operation: str) -> Retrieval:
+        self._require(Capability.RETRIEVAL, operation)
+        retrieval = self._storage.retrieval
+        assert retrieval is not None
+        return retrieval
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 10,
+        mode: SearchMode = "hybrid",
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        filters: Mapping[str, MetadataValue] | None = None,
+        kinds: Sequence[ItemKind] = ("message", "memory"),
+    ) -> list[SearchHit]:
+        """Messages and memory entries relevant to ``query``, best first
+        (``Capability.RETRIEVAL``; ``mode="semantic"`` needs ``Capability.SEMANTIC``).
+
+        ``mode``: ``"exact"`` (the query as a phrase), ``"fulltext"``, ``"semantic"`` (needs
+        an embedder) or ``"hybrid"`` (both fused; full-text alone without an embedder).
+        ``since`` (inclusive) and ``until`` (exclusive) bound message timestamps and memory
+        creation times; ``filters`` match top-level metadata values (a memory's custom
+        fields). Each hit carries the item, its score and the signals that matched.
+        """
+        if mode == "semantic":
+            self._require(Capability.SEMANTIC, "search(mode='semantic')")
+        retrieval = self._retrieval("search")
+        require_query(query)
+        if isinstance(kinds, str):
+            raise InvalidInputError("kinds must be a sequence of 'message' and/or 'memory'")
+        scope = SearchScope(
+            user_id=optional_id(user_id, "user_id"),
+            conversation_id=optional_id(conversation_id, "conversation_id"),
+            since=_bound(since, "since"),
+            until=_bound(until, "until"),
+            metadata=dict(require_json_object(dict(filters or {}), "filters")),
+        )
+        async with self._operation("search"):
+            return await retrieval.search(
+                query, scope=scope, limit=require_limit(limit), mode=mode, kinds=tuple(kinds)
+            )
+
+    async def wait_for_embeddings(self) -> None:
+        """Return once every stored message and memory is embedded (no-op without embedder).
+
+        Embeds what is queued in this task, retries included; raises the embedder's error
+        (an :class:`~bruno_memory.errors.EmbeddingError`) if it fails.
+        """
+        retrieval = self._storage.retrieval
+        if retrieval is not None:
+            async with self._operation("wait_for_embeddings"):
+                await retrieval.wait_for_embeddings()
+
+    async def embedding_backlog(self) -> int:
+        """How many messages and memories wait to be embedded (0 without embedder)."""
+        retrieval = self._storage.retrieval
+        if retrieval is None:
+            return 0
+        async with self._operation("embedding_backlog"):
+            return await retrieval.embedding_backlog()
+
+    # -- users -----------------------------------------------------------------------------
+
+    async def get_statistics(self, user_id: str) -> dict[str, Any]:
+        """Counts of the user's messages (total and per role), conversations, sessions and
+        memories, and the time of their first and last message."""
+        require_id(user_id, "user_id")
+        async with self._operation("get_statistics") as storage:
+            return await storage.statistics(user_id)
+
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user and all they own; returns what was deleted, per kind."""
+        require_id(user_id, "user_id")
+        async with self._operation("delete_user") as storage:
+            return await storage.erase_user(user_id)
+
+    # -- storage extras ------------------------------------------------------------------------
+
+    @property
+    def cache_stats(self) -> CacheStats | None:
+        """Hits, misses, errors and fallbacks of the cache, if the storage has one."""
+        return self._storage.cache_stats
+
+    def event_stream(self) -> RedisEventStream:
+        """Follow the events (messages stored, sessions started and ended) live, or
+        through consumer groups for at-least-once delivery (``Capability.EVENT_STREAMS``)::
+
+            async with memory.event_stream() as stream:
+                async for item in stream.follow_group("indexers", "worker-1", user_id="alice"):
+                    ...
+                    await item.ack()
+        """
+        self._require(Capability.EVENT_STREAMS, "event_stream")
+        stream = self._storage.event_stream()
+        assert stream is not None
+        return stream
+
+    async def sweep_expired(self) -> int:
+        """Unindex conversations that expired (``Capability.EXPIRY``; the open storage also
+        does it periodically); returns how many were swept."""
+        self._require(Capability.EXPIRY, "sweep_expired")
+        expiry: Expiry | None = self._storage.expiry
+        assert expiry is not None
+        async with self._operation("sweep_expired"):
+            return await expiry.sweep_expired()
+
+
+async def _find_or_start(
+    storage: Storage, user_id: str, wanted: str | None, window: int
+) -> ContextParts:
+    """The context of the session ``wanted`` names, starting one when none matches; a
+    session someone else starts meanwhile is used (never two for one conversation)."""
+    for _ in range(CONTEXT_ATTEMPTS):
+        parts = await storage.read_context(user_id, wanted, window)
+        if parts is None:
+            started = await storage.start_session(
+                user_id, wanted or str(uuid.uuid4()), None, reuse=True
+            )
+            if started is None:
+                continue
+            parts = await storage.read_context(user_id, started.session_id, window)
+        if parts is None:
+            continue
+        if parts.session.user_id != user_id:
+            raise AccessDeniedError(
+                "the session belongs to another user",
+                details={"session_id": wanted, "user_id": user_id},
+            )
+        return parts
+    raise StorageError("a session kept appearing and vanishing while starting one")
+
+
+def _text_query(
+    query: str, mode: MatchMode, user_id: str | None, limit: int
+) -> tuple[FullTextQuery, str | None, int]:
+    """A word query, its user scope and its limit, validated."""
+    parsed = FullTextQuery.parse(query, mode)
+    return parsed, optional_id(user_id, "user_id"), require_limit(limit)
+
+
+def _bound(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    return None if value is None else as_utc(require_timestamp(value, name))

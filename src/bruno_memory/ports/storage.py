@@ -1,0 +1,225 @@
+"""The storage port: what a system of record does, and nothing more.
+
+The facade (:class:`~bruno_memory.memory.Memory`) validates every input, checks ownership
+and capabilities, runs the ``get_context`` flow and translates errors, once, above this
+port; a storage receives values that are already valid (ids checked, limits positive,
+cursors parsed, queries parsed into :class:`~bruno_memory.db.fulltext.FullTextQuery`) and
+only stores and reads. Two storages implement it: SQL (unit of work and repositories, see
+:mod:`bruno_memory.backends.sql`) and Redis (Lua scripts, :mod:`bruno_memory.backends.redis`).
+
+Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``) that are None where
+the storage lacks them; ``capabilities`` names what is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bruno_core.models.context import SessionContext, UserContext
+from bruno_core.models.memory import MemoryEntry, MemoryQuery
+from bruno_core.models.message import Message
+
+from bruno_memory.capabilities import Capability
+
+if TYPE_CHECKING:
+    from bruno_memory.adapters.cache.base import CacheStats
+    from bruno_memory.adapters.events.consumer import RedisEventStream
+    from bruno_memory.adapters.vector.base import ItemKind
+    from bruno_memory.db.fulltext import FullTextQuery
+    from bruno_memory.repositories.scope import SearchScope
+    from bruno_memory.results import SearchHit, SearchMode
+
+
+@dataclass(frozen=True)
+class ContextParts:
+    """What a storage reads for ``get_context``: the session found, its user's context and
+    the conversation's window (chronological, earlier system messages pinned in front)."""
+
+    session: SessionContext
+    user: UserContext
+    messages: list[Message]
+
+
+class Retrieval(Protocol):
+    """Ranked search over messages and memories (``Capability.RETRIEVAL``)."""
+
+    async def search(
+        self,
+        query: str,
+        *,
+        scope: SearchScope,
+        limit: int,
+        mode: SearchMode,
+        kinds: tuple[ItemKind, ...],
+    ) -> list[SearchHit]:
+        """Hits for ``query`` within ``scope``, best first."""
+        ...
+
+    async def wait_for_embeddings(self) -> None:
+        """Return once everything stored is embedded (no-op without an embedder)."""
+        ...
+
+    async def embedding_backlog(self) -> int:
+        """How many items wait to be embedded."""
+        ...
+
+
+class Schema(Protocol):
+    """A versioned schema (``Capability.MIGRATIONS``)."""
+
+    async def migrate(self, revision: str) -> None:
+        """Upgrade the schema to ``revision``."""
+        ...
+
+
+class Expiry(Protocol):
+    """Conversations that expire (``Capability.EXPIRY``)."""
+
+    async def sweep_expired(self) -> int:
+        """Unindex what expired; how many conversations went."""
+        ...
+
+
+class Storage(Protocol):
+    """A system of record for conversations, sessions, memories and users.
+
+    Every write is all or nothing. Reads never fail because of something stored earlier.
+    """
+
+    #: ``"sqlite"``, ``"postgresql"`` or ``"redis"``.
+    backend: str
+    capabilities: frozenset[Capability]
+    #: Messages in ``get_context``'s window (the storage's settings say how many).
+    context_window: int
+    retrieval: Retrieval | None
+    schema: Schema | None
+    expiry: Expiry | None
+
+    async def open(self) -> None:
+        """Connect (and migrate, where the settings say so). Idempotent."""
+        ...
+
+    async def close(self) -> None:
+        """Release every connection and background task; the storage can reopen."""
+        ...
+
+    @property
+    def cache_stats(self) -> CacheStats | None:
+        """Counters of the cache in front of the storage, if any."""
+        ...
+
+    def event_stream(self) -> RedisEventStream | None:
+        """The storage's event streams (``Capability.EVENT_STREAMS``), or None."""
+        ...
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def append_messages(
+        self, conversation_id: str, messages: Sequence[Message], user_id: str | None
+    ) -> None:
+        """Append ``messages`` in order (a non-empty batch of distinct ids); ``user_id`` is
+        the user they name, who must own (or then owns) the conversation."""
+        ...
+
+    async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:
+        """The conversation's last ``limit`` messages (all when None), most recent first."""
+        ...
+
+    async def page_messages(
+        self,
+        conversation_id: str,
+        *,
+        after: uuid.UUID | None,
+        before: uuid.UUID | None,
+        limit: int,
+    ) -> list[Message]:
+        """Up to ``limit`` messages strictly between two cursors, oldest first; a cursor
+        that is not in the conversation raises MessageNotFoundError."""
+        ...
+
+    async def clear_messages(self, conversation_id: str, *, keep_system: bool) -> int:
+        """Delete the conversation's messages (but its system messages if asked); how many."""
+        ...
+
+    async def search_messages(
+        self, query: FullTextQuery, *, user_id: str | None, limit: int
+    ) -> list[Message]:
+        """Messages matching ``query`` (a non-empty query), best first."""
+        ...
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def start_session(
+        self,
+        user_id: str,
+        conversation_id: str,
+        metadata: dict[str, Any] | None,
+        *,
+        reuse: bool,
+    ) -> SessionContext | None:
+        """Start a session in the conversation (created or claimed for the user). With
+        ``reuse``, None when the conversation already has a session."""
+        ...
+
+    async def get_session(self, session_id: str) -> SessionContext | None:
+        """The session, or None."""
+        ...
+
+    async def end_session(self, session_id: str, now: dt.datetime) -> SessionContext | None:
+        """Close the session (closing a closed one changes nothing); None if there is none."""
+        ...
+
+    async def read_context(
+        self, user_id: str, wanted: str | None, window: int
+    ) -> ContextParts | None:
+        """The context of the session ``wanted`` names (a session id, else the latest session
+        of a conversation with that id), or of the user's latest open session when None;
+        None when there is no such session. The session may belong to another user: the
+        caller checks."""
+        ...
+
+    # -- memories ----------------------------------------------------------------------------
+
+    async def put_memory(self, entry: MemoryEntry) -> None:
+        """Store a new entry; an existing id raises ConflictError."""
+        ...
+
+    async def get_memory(self, memory_id: uuid.UUID) -> MemoryEntry | None:
+        """The entry, or None (reading it is not an access)."""
+        ...
+
+    async def update_memory(self, entry: MemoryEntry) -> MemoryEntry:
+        """Replace the stored entry's content and metadata (same user); returns it."""
+        ...
+
+    async def drop_memory(self, memory_id: uuid.UUID) -> bool:
+        """Delete the entry; whether there was one."""
+        ...
+
+    async def select_memories(
+        self, query: MemoryQuery, text: FullTextQuery | None
+    ) -> list[MemoryEntry]:
+        """Entries matching the query's filters, ranked by ``text`` when given (else by
+        importance, then recency); each returned entry counts one access."""
+        ...
+
+    async def search_memories(
+        self, query: FullTextQuery, *, user_id: str | None, limit: int
+    ) -> list[MemoryEntry]:
+        """Unexpired entries matching ``query``, best first; each counts one access."""
+        ...
+
+    # -- users -------------------------------------------------------------------------------
+
+    async def statistics(self, user_id: str) -> dict[str, Any]:
+        """Counts of the user's messages (total, per role), conversations, sessions and
+        memories, and the time of their first and last message."""
+        ...
+
+    async def erase_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user and everything they own; what was deleted, per kind."""
+        ...
