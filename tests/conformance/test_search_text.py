@@ -26,7 +26,7 @@ EQUIVALENT_FORMS = [
     pytest.param("résumé", "resume", id="accents-ignored"),
     pytest.param("Straße", "STRASSE", id="sharp-s-casefold"),
     pytest.param("ﬁnancial", "financial", id="ligature-nfkc"),
-    pytest.param("Ｔｏｋｙｏ", "tokyo", id="fullwidth-nfkc"),
+    pytest.param("\uff34\uff4f\uff4b\uff59\uff4f", "tokyo", id="fullwidth-nfkc"),
     pytest.param("ΣΟΦΙΑ", "σοφια", id="greek-final-sigma"),
 ]
 
@@ -69,7 +69,8 @@ async def test_memory_search_normalizes_text(
     found = await memory.search_memories(f"{word} moved {searched}", user_id=uid)
     assert [e.content for e in found] == [f"{word} moved from {stored}"]
     got = await memory.get_memory(entry.id)
-    assert got is not None and got.content == f"{word} moved from {stored}"
+    assert got is not None
+    assert got.content == f"{word} moved from {stored}"
 
 
 def _distinct_words(size: int, seed: int) -> list[str]:
@@ -110,6 +111,7 @@ async def test_megabyte_memory_is_stored_and_searchable(
     entry = memory_entry(uid, content)
     await memory.store_memory(entry)
     got = await memory.get_memory(entry.id)
-    assert got is not None and got.content == content
+    assert got is not None
+    assert got.content == content
     found = await memory.search_memories(f"{word} {words[10]}", user_id=uid)
     assert [e.content for e in found] == [content]
