@@ -79,7 +79,7 @@ class MemorySettings(BaseSettings):
     redis_streams: bool = Field(
         default=True,
         description="With redis_url: append every stored message, session start and end to "
-        "Redis Streams (per user and per conversation); see MemoryStore.event_stream().",
+        "Redis Streams (per user and per conversation); see Memory.event_stream().",
     )
     cache_ttl_seconds: int = Field(
         default=300, ge=1, description="Lifetime of a cached conversation window."

@@ -186,6 +186,14 @@ async def test_exact_mode_matches_the_phrase(semantic: Memory, uid: str, word: s
     assert [hit.content for hit in hits] == [f"{word} Blue Note records"]
 
 
+async def test_exact_mode_compares_normalized_text(semantic: Memory, uid: str, word: str) -> None:
+    """mode='exact' compares text as search normalizes it (decomposed accents, case)."""
+    stored = f"{word} my re\u0301sume\u0301 in İstanbul"
+    await semantic.store_messages([user_message(stored)], uid)
+    hits = await semantic.search(f"{word} MY RÉSUMÉ in istanbul", conversation_id=uid, mode="exact")
+    assert [hit.content for hit in hits] == [stored]
+
+
 async def test_results_are_deduplicated(semantic: Memory, uid: str, word: str) -> None:
     """An item matched by several signals appears once."""
     await semantic.store_messages([user_message(f"{word} unique")], uid)

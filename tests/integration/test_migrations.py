@@ -133,6 +133,79 @@ async def test_upgrade_keeps_existing_data(fresh_url: str) -> None:
         assert len(await memory.search_messages("early")) == 1
 
 
+async def test_search_text_revision_reindexes_existing_rows(fresh_url: str) -> None:
+    """Rows written before revision 0003 are normalized and re-indexed by it (found by any
+    spelling of their words), and again indexed by content after a downgrade."""
+    when = dt.datetime(2024, 2, 1, 9, 30, tzinfo=dt.timezone.utc)
+    contents = {"m1": "Trip to İstanbul", "m2": "my re\u0301sume\u0301 draft"}
+    engine = create_engine(MemorySettings(database_url=fresh_url))
+    try:
+        await migrate.upgrade(engine, "0002")
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO users (id, preferences, profile, metadata, created_at, "
+                    "last_active) VALUES ('u1', '{}', '{}', '{}', :when, :when)"
+                ),
+                {"when": when},
+            )
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO conversations (id, user_id, last_seq, metadata, created_at, "
+                    "updated_at) VALUES ('c1', 'u1', 2, '{}', :when, :when)"
+                ),
+                {"when": when},
+            )
+            for seq, content in enumerate(contents.values(), start=1):
+                await connection.execute(
+                    sa.insert(MESSAGES_0002),
+                    {
+                        "id": uuid.uuid4(),
+                        "conversation_id": "c1",
+                        "user_id": "u1",
+                        "seq": seq,
+                        "role": "user",
+                        "message_type": "text",
+                        "content": content,
+                        "metadata": "{}",
+                        "timestamp": when,
+                        "created_at": when,
+                        "state": "active",
+                    },
+                )
+        await migrate.upgrade(engine)
+        async with create_memory(fresh_url, auto_migrate=False) as memory:
+            for query, content in (("istanbul", contents["m1"]), ("résumé", contents["m2"])):
+                found = await memory.search_messages(query)
+                assert [m.content for m in found] == [content], query
+        await migrate.downgrade(engine, "0002")
+        async with engine.connect() as connection:
+            if "sqlite" in fresh_url:
+                match = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'draft'"
+            else:
+                match = (
+                    "SELECT pk FROM messages WHERE search_vector @@ to_tsquery('english', 'draft')"
+                )
+            assert len((await connection.execute(sa.text(match))).all()) == 1
+        await migrate.upgrade(engine)
+        assert await migrate.schema_drift(engine) == []
+    finally:
+        await engine.dispose()
+
+
+MESSAGES_0002 = sa.table(
+    "messages",
+    sa.column("id", sa.Uuid()),
+    *map(
+        sa.column,
+        ("conversation_id", "user_id", "seq", "role", "message_type", "content", "metadata"),
+    ),
+    sa.column("timestamp", sa.DateTime(timezone=True)),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("state"),
+)
+
+
 async def test_failed_migration_leaves_no_trace(fresh_url: str) -> None:
     """A revision that fails half way is rolled back whole: no table, no version row."""
     engine = create_engine(MemorySettings(database_url=fresh_url))

@@ -1,21 +1,27 @@
 """Full-text search that treats user text as data, never as query syntax.
 
-SQLite: an external-content FTS5 table per searchable table (``messages_fts``,
-``memories_fts``; porter stemming, unicode61), kept in step by triggers, ranked by
-``bm25``. PostgreSQL: a stored generated ``search_vector`` column (``english``
-configuration) with a GIN index, queried with ``websearch_to_tsquery`` and ranked by
-``ts_rank``. Both are created by the migrations; this module builds the queries.
+What is indexed and what is searched follow one rule, :mod:`bruno_memory.text`: the
+application writes :func:`~bruno_memory.text.index_text` of each message's and memory's
+content (normalized words, at most ``MAX_INDEXED_BYTES``) to its ``search_text`` column
+(see :mod:`bruno_memory.db.models`), and queries are made of the normalized
+:func:`~bruno_memory.text.words` of the user's text.
 
-User text is reduced to its words (``\\w+``); on SQLite each word becomes a quoted FTS5
-string, on PostgreSQL the words are fed to ``websearch_to_tsquery``, which never raises a
-syntax error. Operators, quotes, wildcards and SQL in the query are therefore searched as
-plain words or ignored, and ``%``/``_`` are never wildcards.
+SQLite: an external-content FTS5 table per searchable table (``messages_fts``,
+``memories_fts``) over ``search_text`` (porter stemming, unicode61 without its own
+diacritics folding), kept in step by triggers, ranked by ``bm25``. PostgreSQL: a stored
+generated ``search_vector`` column, ``to_tsvector('english', search_text)``, with a GIN
+index, queried with ``websearch_to_tsquery`` and ranked by ``ts_rank``. Both are created by
+the migrations; this module builds the queries.
+
+On SQLite each word becomes a quoted FTS5 string, on PostgreSQL the words are fed to
+``websearch_to_tsquery``, which never raises a syntax error. Operators, quotes, wildcards
+and SQL in the query are therefore searched as plain words or ignored, and ``%``/``_``
+are never wildcards.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +30,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG
 
 from bruno_memory.db.models import Memory, Message
 from bruno_memory.errors import InvalidQueryError
+from bruno_memory.text import words
 
 #: At most this many distinct words of a query are searched.
 MAX_QUERY_TERMS = 64
@@ -35,15 +42,11 @@ POSTGRES_TS_CONFIG = "english"
 SEARCHABLE_TABLES = ("messages", "memories")
 #: Name of PostgreSQL's generated tsvector column on each searchable table.
 SEARCH_VECTOR_COLUMN = "search_vector"
+#: Name of the column holding what is indexed of each row (its normalized words).
+SEARCH_TEXT_COLUMN = "search_text"
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # websearch_to_tsquery reads a bare "or" as an operator.
 _POSTGRES_OPERATOR_WORDS = frozenset({"or"})
-
-
-def words(text_: str) -> list[str]:
-    """The words of ``text_``, lowercased, in order (what full-text search treats as terms)."""
-    return [word.lower() for word in _WORD.findall(text_)]
 
 
 class MatchMode(str, enum.Enum):

@@ -4,7 +4,10 @@ Ids given by callers (bruno-core's UUIDs and string ids) are kept as given. Mess
 memories also carry an integer surrogate key ``pk``: it is the rowid SQLite's FTS5 index
 points at, and a cheap join key. Full-text objects (SQLite FTS5 tables and triggers,
 PostgreSQL's ``search_vector`` column) are built by the migrations and described in
-:mod:`bruno_memory.db.fulltext`; they are not mapped here.
+:mod:`bruno_memory.db.fulltext`; they are not mapped here. What they index is the
+``search_text`` column, which the application fills from ``content`` by the rule of
+:mod:`bruno_memory.text` (a column default for Core inserts, an attribute event for ORM
+writes); it is deferred, so reading rows never loads it.
 """
 
 from __future__ import annotations
@@ -26,13 +29,23 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    event,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bruno_memory.db.base import Base
 from bruno_memory.db.types import FloatVector, JsonDocument, SurrogateKey, UTCDateTime, utc_now
+from bruno_memory.text import index_text
 
 ID_LENGTH = 255
+
+
+def _search_text(context: DefaultExecutionContext) -> str | None:
+    """The ``search_text`` of a row inserted without one: what is indexed of its content."""
+    parameters: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    content = parameters.get("content")
+    return None if content is None else index_text(content)
 
 
 class User(Base):
@@ -110,6 +123,7 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(32))
     message_type: Mapped[str] = mapped_column(String(32))
     content: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str | None] = mapped_column(Text, default=_search_text, deferred=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -136,6 +150,7 @@ class Memory(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     memory_type: Mapped[str] = mapped_column(String(32))
     content: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str | None] = mapped_column(Text, default=_search_text, deferred=True)
     source: Mapped[str] = mapped_column(String(ID_LENGTH), default="unknown")
     category: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
@@ -156,6 +171,13 @@ class Memory(Base):
         lazy="selectin",
         order_by="MemoryTag.position",
     )
+
+
+@event.listens_for(Message.content, "set")
+@event.listens_for(Memory.content, "set")
+def _content_set(target: Message | Memory, value: str | None, *_: Any) -> None:
+    """Keep ``search_text`` in step when an ORM object's content is set."""
+    target.search_text = None if value is None else index_text(value)
 
 
 class MemoryTag(Base):

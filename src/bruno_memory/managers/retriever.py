@@ -53,6 +53,7 @@ from bruno_memory.repositories.messages import MessageStub
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode, SignalMatch
 from bruno_memory.retrieval import find_periods, without_stop_words
+from bruno_memory.text import fold
 from bruno_memory.uow import UnitOfWork
 from bruno_memory.validation import require_limit
 
@@ -230,21 +231,20 @@ class Retriever:
     async def _exact(
         self, query: str, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
     ) -> list[_Ranked]:
-        """Items holding the query as a substring (case-insensitive): full-text candidates
-        holding every word, then checked literally."""
-        needle = query.strip().casefold()
+        """Items holding the query as a substring (compared as search normalizes text, see
+        :func:`bruno_memory.text.fold`): full-text candidates holding every word, then
+        checked literally."""
+        needle = fold(query.strip())
         words = FullTextQuery.parse(query, MatchMode.ALL)
         ranked = []
         async with UnitOfWork(self._database) as uow:
             if "message" in kinds:
                 rows = await uow.messages.search(words, scope, pool)
-                keys: list[Key] = [
-                    ("message", r.id) for r in rows if needle in r.content.casefold()
-                ]
+                keys: list[Key] = [("message", r.id) for r in rows if needle in fold(r.content)]
                 ranked.append(_Ranked("exact", 1.0, keys, {}))
             if "memory" in kinds:
                 found = await uow.memories.search(words, scope, pool, utc_now())
-                keys = [("memory", r.id) for r in found if needle in r.content.casefold()]
+                keys = [("memory", r.id) for r in found if needle in fold(r.content)]
                 ranked.append(_Ranked("exact", 1.0, keys, {}))
         return ranked
 

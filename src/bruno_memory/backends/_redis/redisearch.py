@@ -1,11 +1,12 @@
 """Message search with the server's RediSearch module (the ``redisearch`` engine).
 
 Each message has a **search document**, the hash ``<p>:doc:{conv:C}:<message id>``: its
-words (``content``, as :func:`bruno_memory.db.fulltext.words` splits them, so both engines
-and the SQL store agree on what a word is) and its owner (``user``, the SHA-1 of the user
-id). The key carries the conversation's hash tag, so the Lua scripts that write, claim,
-clear and drop a conversation write and delete its documents in the same atomic step; the
-index ``<p>:messages`` (``FT.CREATE ... ON HASH PREFIX 1 <p>:doc:``) follows them.
+words (``content``: :func:`bruno_memory.text.index_text`, the normalized words the SQL
+store indexes, so both engines and the SQL store agree on what a word is) and its owner
+(``user``, the SHA-1 of the user id). The key carries the conversation's hash tag, so the
+Lua scripts that write, claim, clear and drop a conversation write and delete its documents
+in the same atomic step; the index ``<p>:messages`` (``FT.CREATE ... ON HASH PREFIX 1
+<p>:doc:``) follows them.
 
 Queries are built from :class:`~bruno_memory.db.fulltext.FullTextQuery` words, each one
 escaped (user text is data, never query syntax), under ``DIALECT 2``; the user filter is
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bruno_memory.adapters.redis.keys import KeySpace
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode, words
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.text import index_text
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisClient
@@ -90,8 +92,9 @@ async def create_message_index(client: RedisClient, keys: KeySpace) -> bool:
 
 
 def document_text(content: str) -> str:
-    """What a message's search document holds of its content: its words, space separated."""
-    return " ".join(words(content))
+    """What a message's search document holds of its content: its indexed words (normalized),
+    space separated."""
+    return index_text(content)
 
 
 def user_tag(user_id: str) -> str:

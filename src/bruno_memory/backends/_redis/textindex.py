@@ -1,8 +1,9 @@
 """Full-text search without RediSearch: inverted indexes kept at write time.
 
-Words are what the SQL store searches (:func:`bruno_memory.db.fulltext.words`, queries
-through :class:`~bruno_memory.db.fulltext.FullTextQuery`), reduced by the Porter stemmer
-(as SQLite's FTS5 ``porter`` tokenizer does), so "Running concerts" matches "run concert".
+Words are what the SQL store indexes and searches (:func:`bruno_memory.text.indexed_words`
+of a document, normalized by :func:`bruno_memory.text.fold`; queries through
+:class:`~bruno_memory.db.fulltext.FullTextQuery`), reduced by the Porter stemmer (as
+SQLite's FTS5 ``porter`` tokenizer does), so "Running concerts" matches "run concert".
 
 Each scope (a user, or ``{global}`` for searches without a user) has, per term, a sorted
 set of the documents holding it, scored by the term's BM25 weight in the document:
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bruno_memory.adapters.redis.keys import IndexScope
 from bruno_memory.backends._redis.scripts import Scripts
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode, words
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.errors import MissingDependencyError
+from bruno_memory.text import indexed_words
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisPipeline
@@ -62,7 +64,7 @@ def _stemmer() -> _Stemmer:
 
 @lru_cache(maxsize=65_536)
 def term(word: str) -> str:
-    """The index term of a (lowercase) word: its Porter stem, hashed when very long."""
+    """The index term of a (normalized) word: its Porter stem, hashed when very long."""
     stem = _stemmer().stemWord(word)
     if len(stem) > MAX_TERM_LENGTH:
         return "#" + hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -71,7 +73,7 @@ def term(word: str) -> str:
 
 def document_terms(text: str) -> dict[str, float]:
     """The terms of a document and their BM25 weights in it."""
-    counts = Counter(term(word) for word in words(text))
+    counts = Counter(term(word) for word in indexed_words(text))
     norm = K1 * (1 - B + B * sum(counts.values()) / AVERAGE_LENGTH)
     return {key: count * (K1 + 1) / (count + norm) for key, count in counts.items()}
 
@@ -83,7 +85,7 @@ def query_terms(query: FullTextQuery) -> list[str]:
 
 def absent_terms(text: str, terms: Sequence[str]) -> list[str]:
     """The ``terms`` that ``text`` does not hold (their postings of it are stale)."""
-    present = {term(word) for word in words(text)}
+    present = {term(word) for word in indexed_words(text)}
     return [key for key in terms if key not in present]
 
 
