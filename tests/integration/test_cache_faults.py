@@ -12,9 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 from bruno_core.models.message import MessageRole
 
 from bruno_memory import MemoryStore, create_memory
+from bruno_memory.adapters.cache.redis import RedisEntityCache
 from tests.conformance.helpers import message, user_message
 from tests.redis_servers import RestartableServer, free_ports, restartable_server
 
@@ -129,3 +132,25 @@ async def test_other_process_writes_are_never_served_stale(stores: list[MemorySt
     ended = await reader.get_session(session.session_id)
     assert ended is not None
     assert not ended.is_active
+
+
+def reads_processed(client: redis.Redis) -> int:
+    """How many times the server has read from its clients' sockets (a round trip is one)."""
+    return int(client.info("stats")["total_reads_processed"])
+
+
+async def test_invalidating_many_entities_is_one_round_trip(server: RestartableServer) -> None:
+    """Invalidating many entities at once sends one pipeline to Redis, not one per entity."""
+    client = aioredis.Redis.from_url(server.url, decode_responses=True)
+    cache = RedisEntityCache(client, prefix="t", ttl_seconds={})
+    try:
+        await client.ping()  # the connection is made (and introduced) before counting
+        with redis.Redis.from_url(server.url) as plain:
+            before = reads_processed(plain)
+            await cache.invalidate([("conversation", f"c{n}") for n in range(20)])
+            # The second INFO is a read too.
+            assert reads_processed(plain) - before <= 2
+        assert cache.stats.errors == 0
+    finally:
+        await cache.close()
+        await client.aclose()

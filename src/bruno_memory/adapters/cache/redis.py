@@ -145,7 +145,7 @@ class RedisEntityCache:
             async with self._client.pipeline(transaction=False) as pipe:
                 for entity in chosen:
                     pipe.incr(self._keys(entity)[0])
-                    await pipe.execute()
+                await pipe.execute()
         except Exception as exc:
             self._failed("invalidate", exc)
             return False
