@@ -12,7 +12,7 @@ from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
-from bruno_memory.managers.changes import CONVERSATION, ChangeFeed
+from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
@@ -76,24 +76,28 @@ class ConversationManager:
             return []
         require_limit(limit, allow_none=True)
         cache = self._changes.cache
-        if cache is not None and limit is not None and limit <= CACHED_WINDOW:
-            # One cached view serves every window up to CACHED_WINDOW; without a cache,
-            # read only what was asked for.
-            recent = await read_through(
-                cache,
-                (CONVERSATION, conversation_id),
-                f"recent:{CACHED_WINDOW}",
-                lambda: self._load_latest(conversation_id, CACHED_WINDOW),
-                encode_messages,
-                decode_messages,
-            )
-            return recent[:limit]
-        return await self._load_latest(conversation_id, limit)
-
-    async def _load_latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         async with UnitOfWork(self._database) as uow:
-            rows = await uow.messages.latest(conversation_id, limit)
-            return [message_from_row(row) for row in rows]
+            if cache is not None and limit is not None and limit <= CACHED_WINDOW:
+                # One cached view serves every window up to CACHED_WINDOW; without a cache,
+                # read only what was asked for.
+                recent = await read_through(
+                    cache,
+                    (CONVERSATION, conversation_id),
+                    f"recent:{CACHED_WINDOW}",
+                    await cache_version(uow, conversation_id),
+                    lambda: self._load_latest(uow, conversation_id, CACHED_WINDOW),
+                    encode_messages,
+                    decode_messages,
+                )
+                return recent[:limit]
+            return await self._load_latest(uow, conversation_id, limit)
+
+    @staticmethod
+    async def _load_latest(
+        uow: UnitOfWork, conversation_id: str, limit: int | None
+    ) -> list[Message]:
+        rows = await uow.messages.latest(conversation_id, limit)
+        return [message_from_row(row) for row in rows]
 
     async def page(
         self,
@@ -134,6 +138,7 @@ class ConversationManager:
         keep = [MessageRole.SYSTEM.value] if keep_system_messages else []
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
+            await uow.conversations.new_cache_versions([conversation_id])
             await uow.commit()
         await self._changes.conversation_cleared(conversation_id, keep)
         return deleted
