@@ -76,28 +76,25 @@ class ConversationManager:
             return []
         require_limit(limit, allow_none=True)
         cache = self._changes.cache
-        async with UnitOfWork(self._database) as uow:
-            if cache is not None and limit is not None and limit <= CACHED_WINDOW:
-                # One cached view serves every window up to CACHED_WINDOW; without a cache,
-                # read only what was asked for.
-                recent = await read_through(
-                    cache,
-                    (CONVERSATION, conversation_id),
-                    f"recent:{CACHED_WINDOW}",
-                    await cache_version(uow, conversation_id),
-                    lambda: self._load_latest(uow, conversation_id, CACHED_WINDOW),
-                    encode_messages,
-                    decode_messages,
-                )
-                return recent[:limit]
-            return await self._load_latest(uow, conversation_id, limit)
+        if cache is not None and limit is not None and limit <= CACHED_WINDOW:
+            # One cached view serves every window up to CACHED_WINDOW; without a cache,
+            # read only what was asked for. The version first, then (on a miss) the view.
+            recent = await read_through(
+                cache,
+                (CONVERSATION, conversation_id),
+                f"recent:{CACHED_WINDOW}",
+                await cache_version(self._database, conversation_id),
+                lambda: self._load_latest(conversation_id, CACHED_WINDOW),
+                encode_messages,
+                decode_messages,
+            )
+            return recent[:limit]
+        return await self._load_latest(conversation_id, limit)
 
-    @staticmethod
-    async def _load_latest(
-        uow: UnitOfWork, conversation_id: str, limit: int | None
-    ) -> list[Message]:
-        rows = await uow.messages.latest(conversation_id, limit)
-        return [message_from_row(row) for row in rows]
+    async def _load_latest(self, conversation_id: str, limit: int | None) -> list[Message]:
+        async with UnitOfWork(self._database) as uow:
+            rows = await uow.messages.latest(conversation_id, limit)
+            return [message_from_row(row) for row in rows]
 
     async def page(
         self,

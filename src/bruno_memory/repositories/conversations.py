@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.db.models import Conversation, Embedding, Message
 from bruno_memory.db.types import new_cache_version, utc_now
@@ -76,12 +77,7 @@ class ConversationRepository(Repository):
 
     async def cache_version(self, conversation_id: str) -> tuple[bool, str | None]:
         """``(exists, cache version)`` of a conversation (see :meth:`new_cache_versions`)."""
-        row = (
-            await self.session.execute(
-                select(Conversation.cache_version).where(Conversation.id == conversation_id)
-            )
-        ).first()
-        return (False, None) if row is None else (True, row.cache_version)
+        return await read_cache_version(await self.session.connection(), conversation_id)
 
     async def new_cache_versions(self, conversation_ids: Sequence[str]) -> None:
         """Give the conversations new cache versions: their messages change in this
@@ -114,3 +110,16 @@ class ConversationRepository(Repository):
             select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
         )
         return int(count or 0)
+
+
+async def read_cache_version(
+    connection: AsyncConnection, conversation_id: str
+) -> tuple[bool, str | None]:
+    """``(exists, cache version)`` of a conversation, on a Core connection (a cached read
+    checks it before anything else, so it is kept as cheap as a query can be)."""
+    row = (
+        await connection.execute(
+            select(Conversation.cache_version).where(Conversation.id == conversation_id)
+        )
+    ).first()
+    return (False, None) if row is None else (True, row.cache_version)
