@@ -35,9 +35,13 @@ conversation made again and deleted again would otherwise show the same "no vers
 
 Cost
 ----
-- Every cached read makes one primary-key lookup in the database, besides at most one
-  Redis round trip (none when the in-process level holds the current view). The cache
-  saves the window's query and its decoding, not the trip to the database.
+- Every cached read makes one primary-key lookup in the database (a Core query of its own,
+  before the view is loaded), besides at most one Redis round trip (none when the
+  in-process level holds the current view). The cache saves the window's query and its
+  rows' mapping, not the trip to the database. Measured on SQLite (aiosqlite, 20-message
+  reads of a 50-message view): SQL only 1.1 ms p50, warm in-process 0.6 ms, warm in Redis
+  0.9 ms; a cache trusting Redis's versions alone answered in 0.25 ms, but could not keep
+  the rule above.
 - Views of single rows (a session, a user's context) are therefore not cached at all:
   checking them would cost what reading them costs.
 - Writes pay nothing extra when storing messages (the version changes in the UPDATE that
