@@ -71,7 +71,7 @@ class MemorySettings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         description="Redis (redis://, redis+cluster://, redis+sentinel://) caching recent "
-        "windows, sessions and user context in front of the SQL store; None: no cache.",
+        "conversation windows in front of the SQL store; None: no cache.",
     )
     redis_key_prefix: str = Field(
         default="bruno", min_length=1, description="Every Redis key starts with '<prefix>:'."
@@ -85,10 +85,12 @@ class MemorySettings(BaseSettings):
         default=300, ge=1, description="Lifetime of a cached conversation window."
     )
     cache_session_ttl_seconds: int = Field(
-        default=600, ge=1, description="Lifetime of a cached session."
+        default=600, ge=1, description="Unused: sessions are not cached (kept for compatibility)."
     )
     cache_user_ttl_seconds: int = Field(
-        default=3600, ge=1, description="Lifetime of a cached user context."
+        default=3600,
+        ge=1,
+        description="Unused: user contexts are not cached (kept for compatibility).",
     )
     cache_local_size: int = Field(
         default=10_000, ge=0, description="Views kept in this process too (0: Redis only)."

@@ -35,7 +35,14 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bruno_memory.db.base import Base
-from bruno_memory.db.types import FloatVector, JsonDocument, SurrogateKey, UTCDateTime, utc_now
+from bruno_memory.db.types import (
+    FloatVector,
+    JsonDocument,
+    SurrogateKey,
+    UTCDateTime,
+    new_cache_version,
+    utc_now,
+)
 from bruno_memory.text import index_text
 
 ID_LENGTH = 255
@@ -72,6 +79,10 @@ class Conversation(Base):
         String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     last_seq: Mapped[int] = mapped_column(SurrogateKey, default=0)
+    #: Changed, in the writing transaction, by every write to the conversation's messages:
+    #: cached views of the conversation count only under the version they were read at
+    #: (:mod:`bruno_memory.adapters.cache.redis`). NULL for rows older than revision 0003.
+    cache_version: Mapped[str | None] = mapped_column(String(32), default=new_cache_version)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -80,6 +81,12 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc)
+
+
+def new_cache_version() -> str:
+    """A fresh value for ``conversations.cache_version``: random, so that no version is
+    ever handed out twice (not after a row is deleted and made again, not by two writers)."""
+    return secrets.token_hex(16)
 
 
 def utc_now() -> dt.datetime:

@@ -1,9 +1,13 @@
-"""What follows a committed write: caches invalidated, events published, vectors handled.
+"""What follows a committed write: cached views dropped, events published, vectors handled.
 
 Managers call one method per kind of change, after their transaction commits (never before:
 a cache or a consumer must not see what could still roll back). None of these raise for a
 failure of the cache or the event sink: the data is committed; those adapters log, count and
 repair on their own.
+
+The cache does not depend on these calls for freshness: the writing transaction itself
+gives each conversation whose messages it changes a new ``cache_version``
+(:mod:`bruno_memory.adapters.cache.redis`); dropping the views here only frees memory.
 """
 
 from __future__ import annotations
@@ -16,12 +20,34 @@ from bruno_core.models.context import SessionContext
 from bruno_memory.adapters.cache.base import Entity, EntityCache
 from bruno_memory.adapters.events.base import EventSink, MemoryEvent, MemoryEventType
 from bruno_memory.adapters.vector.base import VectorFilter
+from bruno_memory.db.engine import Database
 from bruno_memory.db.types import utc_now
 from bruno_memory.managers.indexer import EmbeddingIndexer
+from bruno_memory.repositories.conversations import read_cache_version
+from bruno_memory.uow import UnitOfWork
 
+#: Kinds of entities. Only conversations have cached views; sessions and users are named by
+#: the cache settings (their views are not cached: see the cache's module).
 CONVERSATION = "conversation"
 SESSION = "session"
 USER = "user"
+
+
+async def cache_version(source: UnitOfWork | Database, conversation_id: str) -> str | None:
+    """The version cached views of the conversation are checked against; None (never
+    cache) when the conversation does not exist.
+
+    Read before the view is loaded: in the loading unit of work, or (``source`` a database)
+    in a short read of its own, the view then loaded by a later unit of work.
+    """
+    if isinstance(source, UnitOfWork):
+        exists, version = await source.conversations.cache_version(conversation_id)
+    else:
+        async with source.turn(write=False), source.engine.connect() as connection:
+            exists, version = await read_cache_version(connection, conversation_id)
+    if not exists:
+        return None
+    return "-" if version is None else version  # NULL: not written since revision 0003
 
 
 class ChangeFeed:
@@ -46,9 +72,7 @@ class ChangeFeed:
         touched_sessions: Iterable[str],
     ) -> None:
         """Messages were appended (and the conversation's open sessions touched)."""
-        await self._invalidate(
-            [(CONVERSATION, conversation_id), *((SESSION, s) for s in touched_sessions)]
-        )
+        await self._invalidate([(CONVERSATION, conversation_id)])
         await self._publish(
             MemoryEvent(
                 type=MemoryEventType.MESSAGES_STORED,
@@ -80,7 +104,6 @@ class ChangeFeed:
 
     async def session_ended(self, session: SessionContext) -> None:
         """A session was closed."""
-        await self._invalidate([(SESSION, session.session_id)])
         await self._publish(self._session_event(MemoryEventType.SESSION_ENDED, session))
 
     async def memory_deleted(self, memory_id: uuid.UUID) -> None:
@@ -92,13 +115,7 @@ class ChangeFeed:
         self, user_id: str, conversation_ids: Sequence[str], session_ids: Sequence[str]
     ) -> None:
         """A user and everything they owned were deleted."""
-        await self._invalidate(
-            [
-                (USER, user_id),
-                *((CONVERSATION, c) for c in conversation_ids),
-                *((SESSION, s) for s in session_ids),
-            ]
-        )
+        await self._invalidate([(CONVERSATION, c) for c in conversation_ids])
         if self._indexer is not None:
             await self._indexer.forget(VectorFilter(user_id=user_id))
             for conversation_id in conversation_ids:

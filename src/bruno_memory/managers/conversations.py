@@ -12,7 +12,7 @@ from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
-from bruno_memory.managers.changes import CONVERSATION, ChangeFeed
+from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
@@ -63,11 +63,12 @@ class ConversationManager:
         cache = self._changes.cache
         if cache is not None and limit is not None and limit <= CACHED_WINDOW:
             # One cached view serves every window up to CACHED_WINDOW; without a cache,
-            # read only what was asked for.
+            # read only what was asked for. The version first, then (on a miss) the view.
             recent = await read_through(
                 cache,
                 (CONVERSATION, conversation_id),
                 f"recent:{CACHED_WINDOW}",
+                await cache_version(self._database, conversation_id),
                 lambda: self._load_latest(conversation_id, CACHED_WINDOW),
                 encode_messages,
                 decode_messages,
@@ -110,6 +111,7 @@ class ConversationManager:
         keep = [MessageRole.SYSTEM.value] if keep_system_messages else []
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
+            await uow.conversations.new_cache_versions([conversation_id])
             await uow.commit()
         await self._changes.conversation_cleared(conversation_id, keep)
         return deleted

@@ -11,7 +11,7 @@ from bruno_core.models.message import Message, MessageRole
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
-from bruno_memory.managers.changes import CONVERSATION, SESSION, USER, ChangeFeed
+from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
     decode_messages,
@@ -55,18 +55,8 @@ class SessionManager:
 
     async def get(self, session_id: str) -> SessionContext | None:
         """The session, or None if there is none with that id."""
-        return await read_through(
-            self._changes.cache,
-            (SESSION, session_id),
-            "session",
-            lambda: self._load(session_id),
-            lambda session: "null" if session is None else session.model_dump_json(),
-            lambda payload: (
-                None if payload == "null" else SessionContext.model_validate_json(payload)
-            ),
-        )
-
-    async def _load(self, session_id: str) -> SessionContext | None:
+        # Not cached: a cached session would be checked against the database by a read
+        # that costs as much as reading the session (see bruno_memory.adapters.cache.redis).
         async with UnitOfWork(self._database) as uow:
             row = await uow.sessions.get(session_id)
             return None if row is None else session_from_row(row)
@@ -98,19 +88,12 @@ class SessionManager:
     async def _assemble(
         self, uow: UnitOfWork, user_id: str, session: models.Session, window: int
     ) -> ContextParts:
-        cache = self._changes.cache
-        user = await read_through(
-            cache,
-            (USER, user_id),
-            "context",
-            lambda: self._user(uow, user_id),
-            UserContext.model_dump_json,
-            UserContext.model_validate_json,
-        )
+        user = await self._user(uow, user_id)  # one row: not cached, like sessions
         messages = await read_through(
-            cache,
+            self._changes.cache,
             (CONVERSATION, session.conversation_id),
             f"context:{window}",
+            await cache_version(uow, session.conversation_id),
             lambda: self._window(uow, session.conversation_id, window),
             encode_messages,
             decode_messages,

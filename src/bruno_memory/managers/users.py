@@ -38,6 +38,11 @@ class UserManager:
         async with UnitOfWork(self._database, write=True) as uow:
             conversations = await uow.conversations.ids_of_user(user_id)
             sessions = await uow.sessions.ids_of_user(user_id)
+            # The user's conversations go (their views are never served again: a conversation
+            # that does not exist is not cached); others holding the user's messages change.
+            owned = set(conversations)
+            holding = await uow.messages.conversations_of_user(user_id)
+            await uow.conversations.new_cache_versions([c for c in holding if c not in owned])
             deleted = {
                 "messages": await uow.messages.delete_of_user(user_id),
                 "memories": await uow.memories.delete_of_user(user_id),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.db.models import Conversation, Embedding, Message
-from bruno_memory.db.types import utc_now
+from bruno_memory.db.types import new_cache_version, utc_now
 from bruno_memory.repositories.base import Repository
 
 
@@ -36,7 +39,7 @@ class ConversationRepository(Repository):
         result = await self.session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.user_id.is_(None))
-            .values(user_id=owner)
+            .values(user_id=owner, cache_version=new_cache_version())
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             return False
@@ -55,17 +58,36 @@ class ConversationRepository(Repository):
         when the conversation does not exist.
 
         The UPDATE locks the conversation row until the transaction ends, so concurrent
-        writers into one conversation receive disjoint, gap-free ranges.
+        writers into one conversation receive disjoint, gap-free ranges. It also gives the
+        conversation a new cache version (the messages are about to change).
         """
         row = (
             await self.session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
-                .values(last_seq=Conversation.last_seq + count, updated_at=utc_now())
+                .values(
+                    last_seq=Conversation.last_seq + count,
+                    updated_at=utc_now(),
+                    cache_version=new_cache_version(),
+                )
                 .returning(Conversation.last_seq, Conversation.user_id)
             )
         ).first()
         return None if row is None else (int(row[0]) - count + 1, row[1])
+
+    async def cache_version(self, conversation_id: str) -> tuple[bool, str | None]:
+        """``(exists, cache version)`` of a conversation (see :meth:`new_cache_versions`)."""
+        return await read_cache_version(await self.session.connection(), conversation_id)
+
+    async def new_cache_versions(self, conversation_ids: Sequence[str]) -> None:
+        """Give the conversations new cache versions: their messages change in this
+        transaction, so no view of them cached before counts any more."""
+        if conversation_ids:
+            await self.session.execute(
+                update(Conversation)
+                .where(Conversation.id.in_(list(conversation_ids)))
+                .values(cache_version=new_cache_version())
+            )
 
     async def delete_of_user(self, user_id: str) -> int:
         """Delete the user's conversations."""
@@ -88,3 +110,16 @@ class ConversationRepository(Repository):
             select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
         )
         return int(count or 0)
+
+
+async def read_cache_version(
+    connection: AsyncConnection, conversation_id: str
+) -> tuple[bool, str | None]:
+    """``(exists, cache version)`` of a conversation, on a Core connection (a cached read
+    checks it before anything else, so it is kept as cheap as a query can be)."""
+    row = (
+        await connection.execute(
+            select(Conversation.cache_version).where(Conversation.id == conversation_id)
+        )
+    ).first()
+    return (False, None) if row is None else (True, row.cache_version)

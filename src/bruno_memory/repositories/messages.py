@@ -159,6 +159,14 @@ class MessageRepository(Repository):
         result = await self.session.execute(statement)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def conversations_of_user(self, user_id: str) -> list[str]:
+        """Ids of the conversations holding messages of the user."""
+        return list(
+            await self.session.scalars(
+                select(Message.conversation_id).where(Message.user_id == user_id).distinct()
+            )
+        )
+
     async def delete_of_user(self, user_id: str) -> int:
         """Delete every message of the user or in one of the user's conversations."""
         owned = select(Conversation.id).where(Conversation.user_id == user_id)

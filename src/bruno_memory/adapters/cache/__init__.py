@@ -1,12 +1,13 @@
-"""Caches of read views (conversation windows, sessions, user context) in front of the store.
+"""Caches of read views (conversation windows) in front of the store.
 
-- :class:`EntityCache` is the port; views belong to entities (a conversation, a session, a
-  user) and a write invalidates an entity, which invalidates all its views at once.
-- :class:`RedisEntityCache` versions entities in Redis; :class:`LocalEntityCache` is an
-  in-process LRU+TTL level in front of it, checked against the Redis version on every read
-  (keyspace versioning: no process ever serves a view another process invalidated).
+- :class:`EntityCache` is the port; views belong to entities (a conversation) and a write
+  changes the entity's version, which makes all its views stale at once.
+- Views are checked against the entity's version *in the database*, which every write
+  changes in its own transaction: :class:`RedisEntityCache` keeps views in Redis and
+  :class:`LocalEntityCache` in process memory in front of it; neither can serve a view
+  older than a committed write, whatever happened to Redis or to the writer.
 """
 
-from bruno_memory.adapters.cache.base import CacheStats, Entity, EntityCache, Lookup, read_through
+from bruno_memory.adapters.cache.base import CacheStats, Entity, EntityCache, read_through
 
-__all__ = ["CacheStats", "Entity", "EntityCache", "Lookup", "read_through"]
+__all__ = ["CacheStats", "Entity", "EntityCache", "read_through"]

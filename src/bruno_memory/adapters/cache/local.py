@@ -1,10 +1,10 @@
-"""An in-process level in front of the Redis cache: views are kept here, and Redis is only
-asked whether they are still current.
+"""An in-process level in front of the Redis cache: views kept in this process's memory.
 
-Every read is still one round trip, so a view written by another process is never served:
-Redis answers with the entity's version and sends the view only when the one held here is
-out of date. What the level saves is the payload's transfer. LRU with a TTL bounds its size.
-When Redis cannot be asked, nothing held here is served (the store answers instead).
+A view held here is served only under the version the reader has just read from the
+database (see :mod:`bruno_memory.adapters.cache.redis`), so a write by any process, even
+one that never reached Redis, makes it stale at once; it is then asked from Redis, and held
+here again when Redis has the current one. A view served from here costs no round trip to
+Redis, and works while Redis is down. LRU with a TTL bounds its size.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from cachetools import TTLCache
 
-from bruno_memory.adapters.cache.base import CacheStats, Entity, Lookup
+from bruno_memory.adapters.cache.base import CacheStats, Entity
 from bruno_memory.adapters.cache.redis import RedisEntityCache
 
 
@@ -23,24 +23,29 @@ class LocalEntityCache:
     def __init__(self, remote: RedisEntityCache, *, maxsize: int, ttl_seconds: float) -> None:
         self.stats: CacheStats = remote.stats
         self._remote = remote
-        self._held: TTLCache[tuple[Entity, str], Lookup] = TTLCache(maxsize, ttl_seconds)
+        #: (entity, view) -> (version, payload)
+        self._held: TTLCache[tuple[Entity, str], tuple[str, str]] = TTLCache(maxsize, ttl_seconds)
 
-    async def get(self, entity: Entity, view: str) -> Lookup:
-        """The view held here if Redis says it is current, else Redis's (kept here)."""
-        found = await self._remote.get(entity, view, held=self._held.get((entity, view)))
-        if found.payload is not None:
-            self._held[(entity, view)] = found
-        return found
+    async def get(self, entity: Entity, view: str, version: str) -> str | None:
+        """The view held here if it is of ``version``, else Redis's (then held here)."""
+        held = self._held.get((entity, view))
+        if held is not None and held[0] == version:
+            self.stats.hits += 1
+            self.stats.local_hits += 1
+            return held[1]
+        payload = await self._remote.get(entity, view, version)
+        if payload is not None:
+            self._held[(entity, view)] = (version, payload)
+        return payload
 
-    async def put(self, entity: Entity, view: str, lookup: Lookup, payload: str) -> bool:
-        """Store in Redis (only if still current there), then here."""
-        stored = await self._remote.put(entity, view, lookup, payload)
-        if stored:
-            self._held[(entity, view)] = Lookup(payload, lookup.version)
-        return stored
+    async def put(self, entity: Entity, view: str, version: str, payload: str) -> None:
+        """Store in Redis and here."""
+        await self._remote.put(entity, view, version, payload)
+        self._held[(entity, view)] = (version, payload)
 
     async def invalidate(self, entities: Iterable[Entity]) -> None:
-        """Invalidate in Redis (what is held here becomes out of date with it)."""
+        """Drop the entities' views in Redis. Those held here are stale already and left
+        to the LRU and the TTL (finding them would cost a scan per write)."""
         await self._remote.invalidate(entities)
 
     async def close(self) -> None:
