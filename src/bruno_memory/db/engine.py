@@ -6,6 +6,9 @@ writer never fails half way on a lock upgrade. Writers of one process take turns
 ``asyncio.Lock`` instead of spinning on SQLite's lock; an in-memory database has a single
 connection, so every unit of work takes that turn.
 PostgreSQL (asyncpg): a connection pool with pre-ping.
+
+A connection that cannot be made raises a typed error naming the database and what to do
+(see :mod:`bruno_memory.db.connect_errors`); the driver's own exceptions never escape.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bruno_memory.db.connect_errors import postgres_connect_error
 from bruno_memory.db.types import json_dumps
 from bruno_memory.errors import ConfigurationError, MissingDependencyError
 from bruno_memory.settings import MemorySettings
@@ -78,7 +82,20 @@ def create_engine(settings: MemorySettings) -> AsyncEngine:
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, is_memory_sqlite(url))
+    else:
+        _translate_postgres_connect_errors(engine)
     return engine
+
+
+def _translate_postgres_connect_errors(engine: AsyncEngine) -> None:
+    # asyncpg's exceptions at connect time reach the caller unwrapped by SQLAlchemy (they
+    # are not its DBAPI's Error classes), so connecting is done here and they are typed.
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            raise postgres_connect_error(engine.url, exc) from exc
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, in_memory: bool) -> None:
