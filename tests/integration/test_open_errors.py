@@ -6,8 +6,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
-from bruno_memory import BrunoMemoryError, ConfigurationError, create_memory
+from bruno_memory import (
+    BrunoMemoryError,
+    ConfigurationError,
+    InvalidInputError,
+    SchemaError,
+    create_memory,
+)
+from bruno_memory.db import migrate
+from bruno_memory.db.engine import create_engine
+from bruno_memory.settings import MemorySettings
+from tests.integration.test_migrations import table_names
 from tests.servers import PostgresServer
 
 #: The three ways a store touches the schema: open and upgrade, open and check, migrate().
@@ -57,3 +68,66 @@ async def test_missing_postgres_role(postgres_server: PostgresServer, opening: s
     with pytest.raises(ConfigurationError, match=f"as {role!r}") as caught:
         await attempt(postgres_url(postgres_server, username=role), opening)
     assert_no_password(caught.value)
+
+
+async def write_versions(url: str, versions: list[str]) -> None:
+    """Make ``url`` an otherwise empty database whose alembic_version holds ``versions``."""
+    engine = create_engine(MemorySettings(database_url=url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+            )
+            for version in versions:
+                await connection.execute(
+                    sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": version}
+                )
+    finally:
+        await engine.dispose()
+
+
+async def read_versions(url: str) -> list[str]:
+    engine = create_engine(MemorySettings(database_url=url))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            return sorted(row[0] for row in rows)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.file_databases
+@pytest.mark.sql_only(reason="Alembic revisions of the SQL schema")
+@pytest.mark.parametrize("opening", OPENINGS)
+@pytest.mark.parametrize(
+    ("versions", "problem"),
+    [
+        (["0003"], "revision '0003', which this version of bruno-memory does not know"),
+        (["not a revision"], "revision 'not a revision', which this version"),
+        (["0001", "0002"], "alembic_version table has 2 rows"),
+    ],
+    ids=["newer-release", "garbage", "two-rows"],
+)
+async def test_unknown_revision_is_left_alone(
+    fresh_url: str, versions: list[str], problem: str, opening: str
+) -> None:
+    """A database at a revision this package does not know raises SchemaError, unchanged.
+
+    The database holds only alembic_version, so any table created or row rewritten by a
+    migration that should not have run shows in the two assertions after the error.
+    """
+    await write_versions(fresh_url, versions)
+    with pytest.raises(SchemaError, match=problem):
+        await attempt(fresh_url, opening)
+    assert await read_versions(fresh_url) == sorted(versions)
+    assert await table_names(fresh_url) == {"alembic_version"}
+
+
+@pytest.mark.file_databases
+@pytest.mark.sql_only(reason="Alembic revisions of the SQL schema")
+async def test_unknown_target_revision(fresh_url: str) -> None:
+    """migrate() to a revision the chain does not have raises InvalidInputError, unchanged."""
+    async with create_memory(fresh_url, embedder=None) as memory:
+        with pytest.raises(InvalidInputError, match="cannot migrate to '0003'"):
+            await memory.migrate("0003")
+    assert await read_versions(fresh_url) == [migrate.head_revision()]
