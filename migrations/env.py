@@ -14,7 +14,12 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bruno_memory.db.engine import create_engine, normalize_url
-from bruno_memory.db.migrate import include_object, render_item, take_migration_lock
+from bruno_memory.db.migrate import (
+    include_object,
+    migration_transaction,
+    render_item,
+    take_migration_lock,
+)
 from bruno_memory.db.models import Base
 from bruno_memory.settings import MemorySettings
 
@@ -50,7 +55,7 @@ async def run_async_migrations() -> None:
     """Create an engine for the configured URL and run the revisions on it."""
     engine = create_engine(MemorySettings(database_url=_database_url()))
     try:
-        async with engine.begin() as connection:
+        async with migration_transaction(engine) as connection:
             await connection.run_sync(do_run_migrations)
     finally:
         await engine.dispose()

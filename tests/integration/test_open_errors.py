@@ -3,7 +3,12 @@ to do, with no password in it, and the database left as it was."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -131,3 +136,71 @@ async def test_unknown_target_revision(fresh_url: str) -> None:
         with pytest.raises(InvalidInputError, match="cannot migrate to '0003'"):
             await memory.migrate("0003")
     assert await read_versions(fresh_url) == [migrate.head_revision()]
+
+
+#: Opens a store on each SQLite URL read from stdin, printing "ok" or the error, after
+#: printing "ready" once imported, so that the test can start every opener at once.
+OPENER = """
+import asyncio, sys
+from bruno_memory import create_memory
+
+async def open_store(url):
+    async with create_memory(url, embedder=None):
+        pass
+
+print("ready", flush=True)
+for line in sys.stdin:
+    try:
+        asyncio.run(open_store(line.strip()))
+        print("ok", flush=True)
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}".splitlines()[0], flush=True)
+"""
+
+
+@contextmanager
+def openers(count: int) -> Iterator[list[subprocess.Popen[str]]]:
+    """``count`` processes running OPENER, each imported and ready."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(count)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline() == "ready\n"
+        yield processes
+    finally:
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=60)
+
+
+def open_at_once(processes: list[subprocess.Popen[str]], url: str) -> list[str]:
+    """Have every process open ``url`` at the same moment; their outcomes."""
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(f"{url}\n")
+        process.stdin.flush()
+    return [process.stdout.readline().strip() for process in processes if process.stdout]
+
+
+@pytest.mark.slow
+async def test_concurrent_first_open_of_a_sqlite_file(tmp_path: Path) -> None:
+    """Processes opening one new SQLite file at once all succeed: they migrate in turn.
+
+    Without waiting, all but one lose the race for the write lock while migrating; several
+    rounds, each on a new file, make the race show even on a loaded machine.
+    """
+    with openers(4) as processes:
+        for round_ in range(5):
+            url = f"sqlite+aiosqlite:///{tmp_path / f'round{round_}.db'}"
+            assert open_at_once(processes, url) == ["ok"] * 4
+            engine = create_engine(MemorySettings(database_url=url))
+            try:
+                assert await migrate.current_revision(engine) == migrate.head_revision()
+            finally:
+                await engine.dispose()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bruno_memory.db.base import Base
+from bruno_memory.db.engine import SQLITE_WRITE_OPTION
 from bruno_memory.db.fulltext import SEARCH_VECTOR_COLUMN, SEARCHABLE_TABLES
 from bruno_memory.db.types import FloatVector, UTCDateTime
 from bruno_memory.db.vectors import HNSW_INDEX_PREFIX, PGVECTOR_COLUMN
@@ -85,6 +88,21 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def head_revision() -> str | None:
     """The newest revision of the chain."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@asynccontextmanager
+async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in the transaction a migration runs in, committed at the end.
+
+    On SQLite it begins with ``BEGIN IMMEDIATE``: the write lock is taken first, waiting
+    (busy timeout) for another process's migration to commit. A deferred ``BEGIN`` would
+    read the schema, then fail with "database is locked" when upgrading to write, because
+    SQLite cannot wait for a lock once the snapshot it read is stale.
+    """
+    async with engine.connect() as connection:
+        await connection.execution_options(**{SQLITE_WRITE_OPTION: True})
+        async with connection.begin():
+            yield connection
 
 
 def take_migration_lock(connection: Connection) -> None:
@@ -181,5 +199,5 @@ async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
             ) from exc
 
     with translate_errors(f"migration to {revision}"):
-        async with _alembic_lock(), engine.begin() as connection:
+        async with _alembic_lock(), migration_transaction(engine) as connection:
             await connection.run_sync(run)
