@@ -3,10 +3,12 @@ to do, with no password in it, and the database left as it was."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -204,3 +206,60 @@ async def test_concurrent_first_open_of_a_sqlite_file(tmp_path: Path) -> None:
                 assert await migrate.current_revision(engine) == migrate.head_revision()
             finally:
                 await engine.dispose()
+
+
+def missing_folder(tmp: Path) -> tuple[Path, str]:
+    return tmp / "missing" / "x.db", f"the folder {tmp / 'missing'} does not exist"
+
+
+def under_a_file(tmp: Path) -> tuple[Path, str]:
+    (tmp / "notes.txt").write_text("notes")
+    return tmp / "notes.txt" / "x.db", f"{tmp / 'notes.txt'} is a file, not a folder"
+
+
+def a_folder(tmp: Path) -> tuple[Path, str]:
+    (tmp / "folder").mkdir()
+    return tmp / "folder", "it is a folder, not a database file"
+
+
+def not_a_database(tmp: Path) -> tuple[Path, str]:
+    (tmp / "notes.txt").write_text("these are notes, not a database " * 10)
+    return tmp / "notes.txt", "the file is not a SQLite database"
+
+
+def snapshot(folder: Path) -> dict[Path, bytes | None]:
+    """Every path under ``folder``, with the content of the files."""
+    return {path: path.read_bytes() if path.is_file() else None for path in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("opening", OPENINGS)
+@pytest.mark.parametrize("place", [missing_folder, under_a_file, a_folder, not_a_database])
+async def test_sqlite_path_that_cannot_be_opened(
+    tmp_path: Path, place: Callable[[Path], tuple[Path, str]], opening: str
+) -> None:
+    """A SQLite file that cannot be opened raises ConfigurationError naming it and why."""
+    path, reason = place(tmp_path)
+    before = snapshot(tmp_path)
+    expected = re.escape(f"cannot open SQLite database {path}: {reason}")
+    with pytest.raises(ConfigurationError, match=expected):
+        await attempt(f"sqlite+aiosqlite:///{path}", opening)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+async def test_sqlite_file_in_a_read_only_folder(tmp_path: Path) -> None:
+    """A new SQLite file in a folder the user may not write raises ConfigurationError."""
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    try:
+        with pytest.raises(ConfigurationError, match="no permission to create files"):
+            await attempt(f"sqlite+aiosqlite:///{folder / 'x.db'}", "auto_migrate")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_sqlite_url_with_two_slashes() -> None:
+    """A SQLite URL with a host part (two slashes) raises ConfigurationError with the forms."""
+    with pytest.raises(ConfigurationError, match="Valid SQLite URL forms"):
+        create_memory("sqlite+aiosqlite://x.db", embedder=None)

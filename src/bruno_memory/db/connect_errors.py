@@ -9,6 +9,9 @@ Messages and details render the URL without its password.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy.engine import URL
 
 from bruno_memory.errors import BrunoMemoryError, ConfigurationError, StorageError
@@ -54,6 +57,57 @@ def postgres_connect_error(url: URL, exc: Exception) -> BrunoMemoryError:
         details=details,
         cause=exc,
     )
+
+
+def sqlite_open_error(database: str, exc: Exception) -> BrunoMemoryError:
+    """The typed error for ``exc``, raised by SQLite while opening the file ``database``."""
+    path = Path(os.path.abspath(database))
+    # A "file:" URI names its path with options: not a path to look at.
+    reason = None if database.startswith("file:") else _sqlite_reason(path)
+    details = {"path": str(path), "driver_message": _first_line(exc)}
+    if reason is None:
+        return StorageError(
+            f"cannot open SQLite database {path}: {_first_line(exc)}: check that this user "
+            f"may read and write it, and create files in {path.parent}",
+            details=details,
+            cause=exc,
+        )
+    return ConfigurationError(
+        f"cannot open SQLite database {path}: {reason}", details=details, cause=exc
+    )
+
+
+def sqlite_not_a_database(database: str, exc: Exception) -> ConfigurationError:
+    """The typed error for a file SQLite opened but cannot read as a database."""
+    path = Path(os.path.abspath(database))
+    return ConfigurationError(
+        f"cannot open SQLite database {path}: the file is not a SQLite database (or is "
+        "damaged or encrypted): point the URL at the store's database file",
+        details={"path": str(path), "driver_message": _first_line(exc)},
+        cause=exc,
+    )
+
+
+def _sqlite_reason(path: Path) -> str | None:
+    """Why SQLite could not open ``path``, read off the file system; None when not clear.
+
+    Only looks: nothing is created, so the database (or its folder) stays as it was.
+    """
+    if path.is_dir():
+        return "it is a folder, not a database file: add a file name to the URL"
+    folder = next(parent for parent in path.parents if parent.exists())
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder: fix the path in the URL"
+    if folder != path.parent:
+        return f"the folder {path.parent} does not exist: create it or fix the path in the URL"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "no permission to read and write the file: fix its permissions or the URL"
+    if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"no permission to create files in the folder {folder}: "
+            "fix its permissions or choose another folder"
+        )
+    return None
 
 
 def _server_address(url: URL) -> str:
