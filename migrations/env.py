@@ -14,16 +14,18 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bruno_memory.db.engine import create_engine, normalize_url
-from bruno_memory.db.migrate import include_object, render_item
+from bruno_memory.db.migrate import (
+    include_object,
+    migration_transaction,
+    render_item,
+    take_migration_lock,
+)
 from bruno_memory.db.models import Base
 from bruno_memory.settings import MemorySettings
 
 config = context.config
 if config.config_file_name is not None:
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
-
-# Serializes concurrent upgrades of one PostgreSQL database (several app instances starting).
-POSTGRES_MIGRATION_LOCK_KEY = 0x6272756E6F  # "bruno"
 
 
 def do_run_migrations(connection: Connection) -> None:
@@ -40,10 +42,7 @@ def do_run_migrations(connection: Connection) -> None:
         transactional_ddl=True,
     )
     with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(
-                f"SELECT pg_advisory_xact_lock({POSTGRES_MIGRATION_LOCK_KEY})"
-            )
+        take_migration_lock(connection)
         context.run_migrations()
 
 
@@ -56,7 +55,7 @@ async def run_async_migrations() -> None:
     """Create an engine for the configured URL and run the revisions on it."""
     engine = create_engine(MemorySettings(database_url=_database_url()))
     try:
-        async with engine.begin() as connection:
+        async with migration_transaction(engine) as connection:
             await connection.run_sync(do_run_migrations)
     finally:
         await engine.dispose()

@@ -5,7 +5,7 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
 
     bruno_core.utils.exceptions.MemoryError
     └── BrunoMemoryError
-        ├── ConfigurationError
+        ├── ConfigurationError              a setting that cannot work (e.g. a missing database)
         │   └── MissingDependencyError      an optional extra is not installed
         ├── InvalidInputError               (also bruno-core ValidationError)
         │   └── InvalidQueryError           a search query that cannot be searched
@@ -17,7 +17,7 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
         ├── AccessDeniedError               data that belongs to another user
         ├── UnsupportedOperationError       the storage lacks a capability the call needs
         ├── SchemaError                     the database is not at the expected revision
-        ├── StorageError                    the database (or a vector store) failed
+        ├── StorageError                    the database (or a vector store) failed or is down
         └── EmbeddingError                  the embedder failed; items stay queued
             ├── ModelIntegrityError         (also ConfigurationError) a model file fails its sha256
             └── InvalidEmbeddingError       (also InvalidInputError) a vector that cannot be stored

@@ -6,6 +6,9 @@ writer never fails half way on a lock upgrade. Writers of one process take turns
 ``asyncio.Lock`` instead of spinning on SQLite's lock; an in-memory database has a single
 connection, so every unit of work takes that turn.
 PostgreSQL (asyncpg): a connection pool with pre-ping.
+
+A connection that cannot be made raises a typed error naming the database and what to do
+(see :mod:`bruno_memory.db.connect_errors`); the driver's own exceptions never escape.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,8 +30,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bruno_memory.db.connect_errors import (
+    postgres_connect_error,
+    sqlite_not_a_database,
+    sqlite_open_error,
+)
 from bruno_memory.db.types import json_dumps
-from bruno_memory.errors import ConfigurationError, MissingDependencyError
+from bruno_memory.errors import BrunoMemoryError, ConfigurationError, MissingDependencyError
 from bruno_memory.settings import MemorySettings
 
 #: Execution option a unit of work sets to make SQLite begin a write transaction.
@@ -75,13 +84,39 @@ def create_engine(settings: MemorySettings) -> AsyncEngine:
             pool_timeout=settings.pool_timeout,
             pool_pre_ping=settings.pool_pre_ping,
         )
-    engine = create_async_engine(url, **options)
+    try:
+        engine = create_async_engine(url, **options)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"invalid database URL {url.render_as_string(hide_password=True)!r}: {exc}",
+            cause=exc,
+        ) from exc
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, is_memory_sqlite(url))
+    else:
+        _translate_connect_errors(engine, lambda exc: postgres_connect_error(engine.url, exc))
     return engine
 
 
+def _translate_connect_errors(
+    engine: AsyncEngine, translate: Callable[[Exception], BrunoMemoryError]
+) -> None:
+    # The driver's exceptions at connect time reach the caller unwrapped by SQLAlchemy when
+    # they are not its DBAPI's Error classes (asyncpg's), and name no database (SQLite's),
+    # so connecting is done here and they are typed.
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, in_memory: bool) -> None:
+    database = engine.url.database or ""
+    if not in_memory:
+        _translate_connect_errors(engine, lambda exc: sqlite_open_error(database, exc))
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (see _on_begin) instead of the driver.
@@ -90,8 +125,14 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, in_memory: bool
         pragmas = [f"busy_timeout = {int(busy_timeout_ms)}", "foreign_keys = ON"]
         if not in_memory:
             pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
-        for pragma in pragmas:
-            cursor.execute(f"PRAGMA {pragma}")
+        try:
+            for pragma in pragmas:
+                cursor.execute(f"PRAGMA {pragma}")
+        except sqlite3.OperationalError:
+            raise  # e.g. locked: the file itself is fine
+        except sqlite3.DatabaseError as exc:
+            # The first read of the file: SQLite opens any file lazily.
+            raise sqlite_not_a_database(database, exc) from exc
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -1,13 +1,17 @@
 """Run the Alembic chain from code, on a connection of the library's own engine.
 
 The same revision files serve ``alembic upgrade head`` and :func:`upgrade`; there is no
-``create_all`` shortcut that could drift from them.
+``create_all`` shortcut that could drift from them. A database whose ``alembic_version``
+names a revision the chain does not have (a newer release's, or an edited table) raises
+:class:`~bruno_memory.errors.SchemaError` before any revision runs, so it is left as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +20,21 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bruno_memory.db.base import Base
+from bruno_memory.db.engine import SQLITE_WRITE_OPTION
 from bruno_memory.db.fulltext import SEARCH_VECTOR_COLUMN, SEARCHABLE_TABLES
 from bruno_memory.db.types import FloatVector, UTCDateTime
 from bruno_memory.db.vectors import HNSW_INDEX_PREFIX, PGVECTOR_COLUMN
-from bruno_memory.errors import SchemaError, translate_errors
+from bruno_memory.errors import InvalidInputError, SchemaError, translate_errors
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+#: Serializes concurrent upgrades of one PostgreSQL database (several app instances starting).
+POSTGRES_MIGRATION_LOCK_KEY = 0x6272756E6F  # "bruno"
 
 
 #: Columns and indexes the migrations build outside the models (full text, pgvector).
@@ -81,6 +90,58 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@asynccontextmanager
+async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in the transaction a migration runs in, committed at the end.
+
+    On SQLite it begins with ``BEGIN IMMEDIATE``: the write lock is taken first, waiting
+    (busy timeout) for another process's migration to commit. A deferred ``BEGIN`` would
+    read the schema, then fail with "database is locked" when upgrading to write, because
+    SQLite cannot wait for a lock once the snapshot it read is stale.
+    """
+    async with engine.connect() as connection:
+        await connection.execution_options(**{SQLITE_WRITE_OPTION: True})
+        async with connection.begin():
+            yield connection
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Wait for any other migrator of a PostgreSQL database, until the transaction ends.
+
+    Re-entrant: a transaction that holds the lock takes it again at once.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({POSTGRES_MIGRATION_LOCK_KEY})")
+
+
+def database_revision(connection: Connection) -> str | None:
+    """The revision ``alembic_version`` names, or None; SchemaError unless the chain has it.
+
+    The chain is linear, so a database at one of its revisions has exactly one row.
+    """
+    heads = MigrationContext.configure(connection).get_current_heads()
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    if len(heads) > 1:
+        raise SchemaError(
+            f"the database's alembic_version table has {len(heads)} rows "
+            f"({', '.join(map(repr, heads))}), this version of bruno-memory needs one: it was "
+            "edited by hand or by another tool; keep only the row of the revision the schema "
+            "is at",
+            details={"revisions": list(heads), "head": head},
+        )
+    known = {revision.revision for revision in script.walk_revisions()}
+    if heads and heads[0] not in known:
+        raise SchemaError(
+            f"the database is at revision {heads[0]!r}, which this version of bruno-memory "
+            f"does not know (its newest is {head!r}): a newer release migrated it, or its "
+            "alembic_version table was edited; upgrade bruno-memory, or set alembic_version "
+            "to the revision the schema is at",
+            details={"current": heads[0], "head": head},
+        )
+    return heads[0] if heads else None
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` in one transaction."""
     await _run(engine, command.upgrade, revision)
@@ -92,11 +153,10 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision the database is at, or None for an empty database (see
+    :func:`database_revision`)."""
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+        return await connection.run_sync(database_revision)
 
 
 async def schema_drift(engine: AsyncEngine) -> list[Any]:
@@ -124,8 +184,20 @@ def _alembic_lock() -> asyncio.Lock:
 
 async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
     def run(sync: Connection) -> None:
-        action(alembic_config(sync), revision)
+        # Checked under the lock, so no other migrator can change the revision in between.
+        take_migration_lock(sync)
+        database_revision(sync)
+        try:
+            action(alembic_config(sync), revision)
+        except CommandError as exc:
+            # The database's revision is known, so alembic refused the target.
+            raise InvalidInputError(
+                f"cannot migrate to {revision!r}: {exc}: give a revision of the chain, "
+                "'head', 'base' or a relative step such as '-1'",
+                details={"revision": revision},
+                cause=exc,
+            ) from exc
 
     with translate_errors(f"migration to {revision}"):
-        async with _alembic_lock(), engine.begin() as connection:
+        async with _alembic_lock(), migration_transaction(engine) as connection:
             await connection.run_sync(run)
