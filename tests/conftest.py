@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import redis
 
-from bruno_memory import Capability, Memory, create_memory
+from bruno_memory import Capability, Memory, create_memory, create_memory_sync
 from tests.redis_servers import (
     delete_prefix,
     machine_redis_url,
@@ -30,9 +30,13 @@ from tests.redis_servers import (
     unique_prefix,
 )
 from tests.servers import PostgresServer, pgserver_postgres, system_postgres
+from tests.sync_twin import AsyncOverSync
 
-SQLITE_TARGETS = ("sqlite-memory", "sqlite-file")
-POSTGRES_TARGETS = ("postgres", "pgserver")
+#: Targets that run the suite through the sync twin (SyncMemory), and the target each
+#: otherwise is.
+SYNC_TWINS = {"sqlite-sync": "sqlite-file", "pgserver-sync": "pgserver"}
+SQLITE_TARGETS = ("sqlite-memory", "sqlite-file", "sqlite-sync")
+POSTGRES_TARGETS = ("postgres", "pgserver", "pgserver-sync")
 #: The Redis-only backend (searching with its index, and with RediSearch), and the SQL store
 #: (SQLite file) with its Redis cache.
 REDIS_TARGETS = ("redis", "redis-stack", "sqlite-redis-cache")
@@ -84,7 +88,8 @@ _CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
 def target_capabilities(target: str) -> frozenset[Capability]:
     """What the storage of ``target`` offers (without an embedder: tests that need one
     bring their own)."""
-    return create_memory(embedder=None, **_CAPABILITY_PROBES[target]).capabilities
+    probe = _CAPABILITY_PROBES[SYNC_TWINS.get(target, target)]
+    return create_memory(embedder=None, **probe).capabilities
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -110,6 +115,7 @@ def pgserver_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_server(request: pytest.FixtureRequest, target: str) -> PostgresServer | None:
     """The PostgreSQL server of ``target`` (None for SQLite targets)."""
+    target = SYNC_TWINS.get(target, target)
     if target == "postgres":
         server = system_postgres()
         if server is None:
@@ -131,6 +137,7 @@ class Backend:
     url: str
     key_prefix: str = ""  # Redis: the test's own key prefix
     cache_url: str | None = None  # the Redis cache in front of a SQL store
+    sync: bool = False  # through the sync twin
 
     @property
     def dialect(self) -> str:
@@ -148,7 +155,10 @@ class Backend:
             return create_memory(self.url, key_prefix=self.key_prefix, **options)
         if self.cache_url is not None:
             options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
-        return create_memory(self.url, **{"embedder": None, **options})
+        options = {"embedder": None, **options}
+        if self.sync:
+            return AsyncOverSync(create_memory_sync(self.url, **options))  # type: ignore[return-value]
+        return create_memory(self.url, **options)
 
 
 @pytest.fixture(scope="session")
@@ -196,6 +206,8 @@ async def backend(
         with redis.Redis.from_url(redis_server_url) as client:
             delete_prefix(client, prefix)
         return
+    sync = target in SYNC_TWINS
+    target = SYNC_TWINS.get(target, target)
     if target == "sqlite-memory":
         url = "sqlite+aiosqlite://"
     elif target == "sqlite-file":
@@ -203,7 +215,7 @@ async def backend(
     else:
         assert shared_postgres_url is not None
         url = shared_postgres_url
-    yield Backend(target, url)
+    yield Backend(target, url, sync=sync)
 
 
 @pytest.fixture

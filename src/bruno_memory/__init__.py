@@ -7,6 +7,9 @@
     async with create_memory("sqlite+aiosqlite:///memory.db") as memory:
         await memory.store_message(message, "conversation-1")
         hits = await memory.search_messages("jazz", user_id="alice")
+
+    with create_memory_sync("sqlite+aiosqlite:///memory.db") as memory:  # blocking twin
+        memory.store_message(message, "conversation-1")
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from bruno_memory.errors import (
 from bruno_memory.memory import Memory
 from bruno_memory.results import SearchHit, SignalMatch
 from bruno_memory.settings import MemorySettings
+from bruno_memory.sync import SyncMemory, create_memory_sync
 from bruno_memory.wiring import DefaultEmbedder
 
 __version__ = "0.1.0"
@@ -62,9 +66,11 @@ __all__ = [
     "SessionNotFoundError",
     "SignalMatch",
     "StorageError",
+    "SyncMemory",
     "UnsupportedOperationError",
     "__version__",
     "create_memory",
+    "create_memory_sync",
 ]
 
 

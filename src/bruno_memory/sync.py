@@ -1,0 +1,283 @@
+"""The sync twin: :class:`SyncMemory`, the facade's methods as blocking calls.
+
+For scripts, Flask or Django views and notebooks::
+
+    with create_memory_sync("sqlite+aiosqlite:///memory.db") as memory:
+        memory.store_message(message, "conversation-1")
+        context = memory.get_context("alice", "conversation-1")
+
+It owns one event loop, running in a daemon thread of its own, and every call runs there.
+Calling ``asyncio.run`` once per call instead would give each call a new loop while pooled
+connections stay bound to the first one (on PostgreSQL: "Event loop is closed"); running the
+loop in the caller's thread would fail where a loop already runs (notebooks, async servers).
+Calls from several threads are safe: they queue on that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bruno_core.interfaces.embedding import EmbeddingInterface
+from bruno_core.models.context import ConversationContext, SessionContext
+from bruno_core.models.memory import MemoryEntry, MemoryQuery
+from bruno_core.models.message import Message
+
+from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
+from bruno_memory.capabilities import Capability
+from bruno_memory.errors import ConfigurationError
+from bruno_memory.memory import Memory
+from bruno_memory.repositories.scope import MetadataValue
+from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.wiring import DefaultEmbedder
+
+if TYPE_CHECKING:
+    from bruno_memory.adapters.cache.base import CacheStats
+
+T = TypeVar("T")
+
+
+class SyncMemory:
+    """:class:`~bruno_memory.memory.Memory` with blocking methods of the same names,
+    arguments and results. Use it as a ``with`` block, or call :meth:`close` at the end."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="bruno-memory-sync", daemon=True
+        )
+        self._thread.start()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _run(self, call: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            call.close()
+            raise ConfigurationError("SyncMemory was called from its own event loop: use Memory")
+        if self._closed:
+            call.close()
+            raise ConfigurationError("this SyncMemory is closed")
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    @property
+    def memory(self) -> Memory:
+        """The async facade this twin runs."""
+        return self._memory
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"``, ``"postgresql"`` or ``"redis"``."""
+        return self._memory.backend
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the storage offers."""
+        return self._memory.capabilities
+
+    @property
+    def context_window(self) -> int:
+        """Messages in ``get_context``'s window."""
+        return self._memory.context_window
+
+    @property
+    def cache_stats(self) -> CacheStats | None:
+        """Counters of the cache, if the storage has one."""
+        return self._memory.cache_stats
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect and check (or upgrade) the schema. Idempotent."""
+        self._run(self._memory.open())
+
+    def close(self) -> None:
+        """Close the memory and stop the twin's event loop. Idempotent; the twin is then
+        unusable (open a new one)."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._run(self._memory.close())
+            finally:
+                self._closed = True
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join()
+                self._loop.close()
+
+    def __enter__(self) -> SyncMemory:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision``."""
+        self._run(self._memory.migrate(revision))
+
+    # -- messages --------------------------------------------------------------------------
+
+    def store_message(self, message: Message, conversation_id: str) -> None:
+        """Append a message to a conversation (created on first use)."""
+        self._run(self._memory.store_message(message, conversation_id))
+
+    def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
+        """Append messages to a conversation in one write: all land, or none."""
+        self._run(self._memory.store_messages(messages, conversation_id))
+
+    def retrieve_messages(self, conversation_id: str, limit: int | None = None) -> list[Message]:
+        """The conversation's messages, most recent first; all of them when ``limit`` is None."""
+        return self._run(self._memory.retrieve_messages(conversation_id, limit))
+
+    def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        before: uuid.UUID | str | None = None,
+        after: uuid.UUID | str | None = None,
+        limit: int = 50,
+    ) -> list[Message]:
+        """A page of the conversation, oldest first, by keyset on message-id cursors."""
+        return self._run(
+            self._memory.list_messages(conversation_id, before=before, after=after, limit=limit)
+        )
+
+    def search_messages(
+        self, query: str, user_id: str | None = None, limit: int = 10
+    ) -> list[Message]:
+        """Messages containing every word of ``query``, best match first."""
+        return self._run(self._memory.search_messages(query, user_id, limit))
+
+    def retrieve_context(self, user_id: str, query: str, limit: int = 5) -> list[Message]:
+        """The user's messages most relevant to ``query`` (any of its words), best first."""
+        return self._run(self._memory.retrieve_context(user_id, query, limit))
+
+    def clear_history(self, conversation_id: str, keep_system_messages: bool = True) -> None:
+        """Delete a conversation's messages, keeping its system messages unless told not to."""
+        self._run(self._memory.clear_history(conversation_id, keep_system_messages))
+
+    def clear_conversation(self, conversation_id: str) -> None:
+        """Delete every message of a conversation, system messages included."""
+        self._run(self._memory.clear_conversation(conversation_id))
+
+    # -- memories --------------------------------------------------------------------------
+
+    def store_memory(self, memory_entry: MemoryEntry) -> None:
+        """Store a new memory entry; an existing id raises ConflictError."""
+        self._run(self._memory.store_memory(memory_entry))
+
+    def retrieve_memories(self, query: MemoryQuery) -> list[MemoryEntry]:
+        """Memory entries matching every filter of ``query`` (each counts one access)."""
+        return self._run(self._memory.retrieve_memories(query))
+
+    def search_memories(
+        self, query: str, user_id: str | None = None, limit: int = 10
+    ) -> list[MemoryEntry]:
+        """Unexpired memory entries containing every word of ``query``, best first."""
+        return self._run(self._memory.search_memories(query, user_id, limit))
+
+    def get_memory(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
+        """The memory entry with that id, or None."""
+        return self._run(self._memory.get_memory(memory_id))
+
+    def update_memory(self, memory_entry: MemoryEntry) -> MemoryEntry:
+        """Replace a stored entry's content and metadata; returns it as stored."""
+        return self._run(self._memory.update_memory(memory_entry))
+
+    def delete_memory(self, memory_id: str) -> None:
+        """Delete a memory entry; raises MemoryNotFoundError when there is none."""
+        self._run(self._memory.delete_memory(memory_id))
+
+    # -- sessions and context --------------------------------------------------------------
+
+    def create_session(
+        self, user_id: str, metadata: dict[str, Any] | None = None
+    ) -> SessionContext:
+        """Start a session, with a new conversation, for the user."""
+        return self._run(self._memory.create_session(user_id, metadata))
+
+    def get_session(self, session_id: str) -> SessionContext | None:
+        """The session, or None when there is none with that id."""
+        return self._run(self._memory.get_session(session_id))
+
+    def end_session(self, session_id: str) -> None:
+        """End a session; raises SessionNotFoundError when there is none with that id."""
+        self._run(self._memory.end_session(session_id))
+
+    def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
+        """The user's conversation context (see :meth:`Memory.get_context`)."""
+        return self._run(self._memory.get_context(user_id, session_id))
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 10,
+        mode: SearchMode = "hybrid",
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        filters: Mapping[str, MetadataValue] | None = None,
+        kinds: Sequence[ItemKind] = ("message", "memory"),
+    ) -> list[SearchHit]:
+        """Messages and memory entries relevant to ``query`` (see :meth:`Memory.search`)."""
+        return self._run(
+            self._memory.search(
+                query,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                limit=limit,
+                mode=mode,
+                since=since,
+                until=until,
+                filters=filters,
+                kinds=kinds,
+            )
+        )
+
+    def wait_for_embeddings(self) -> None:
+        """Return once every stored message and memory is embedded."""
+        self._run(self._memory.wait_for_embeddings())
+
+    def embedding_backlog(self) -> int:
+        """How many messages and memories wait to be embedded."""
+        return self._run(self._memory.embedding_backlog())
+
+    # -- users and storage extras -------------------------------------------------------------
+
+    def get_statistics(self, user_id: str) -> dict[str, Any]:
+        """Counts of the user's messages, conversations, sessions and memories."""
+        return self._run(self._memory.get_statistics(user_id))
+
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user and all they own; returns what was deleted, per kind."""
+        return self._run(self._memory.delete_user(user_id))
+
+    def sweep_expired(self) -> int:
+        """Unindex conversations that expired (``Capability.EXPIRY``)."""
+        return self._run(self._memory.sweep_expired())
+
+
+def create_memory_sync(
+    url: str | None = None,
+    *,
+    embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
+    vector_index: VectorIndex | None = None,
+    **options: Any,
+) -> SyncMemory:
+    """The blocking twin of :func:`~bruno_memory.create_memory` (same arguments)."""
+    return SyncMemory(Memory(url, embedder=embedder, vector_index=vector_index, **options))
