@@ -123,6 +123,10 @@ def message_query(query: FullTextQuery, user_id: str | None) -> str:
     return text if user_id is None else f"@user:{{{user_tag(user_id)}}} {text}"
 
 
+#: The most results one FT.SEARCH returns (the module's default MAXSEARCHRESULTS).
+MAX_SEARCH_RESULTS = 1_000_000
+
+
 async def search_messages(
     client: RedisClient,
     keys: KeySpace,
@@ -131,11 +135,12 @@ async def search_messages(
     user_id: str | None,
     count: int,
 ) -> list[tuple[str, str, float]]:
-    """The ``count`` best documents for ``query``: ``(conversation id, message id, score)``."""
+    """The ``count`` best documents for ``query`` (at most :data:`MAX_SEARCH_RESULTS`):
+    ``(conversation id, message id, score)``."""
     reply = await client.execute_command(
         "FT.SEARCH", keys.message_index, message_query(query, user_id),
         "NOCONTENT", "WITHSCORES", "SCORER", module.scorer,
-        "LIMIT", 0, count, "DIALECT", DIALECT,
+        "LIMIT", 0, min(count, MAX_SEARCH_RESULTS), "DIALECT", DIALECT,
     )  # fmt: skip
     return [(*keys.document_ids(key), score) for key, score in _scored_keys(reply)]
 
