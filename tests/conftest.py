@@ -11,6 +11,7 @@ never by backend name.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import uuid
@@ -159,6 +160,11 @@ class Backend:
         if self.sync:
             return AsyncOverSync(create_memory_sync(self.url, **options))  # type: ignore[return-value]
         return create_memory(self.url, **options)
+
+    def inspector(self) -> Memory:
+        """An async store on this database for tests that read its storage directly (the
+        sync twin's connections live on its own loop)."""
+        return dataclasses.replace(self, sync=False).store()
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryType
 from bruno_core.models.message import Message, MessageRole, MessageType
 from pydantic import TypeAdapter
+from sqlalchemy import Row
 
 from bruno_memory.db import models
 from bruno_memory.db.types import as_utc, utc_now
@@ -38,8 +40,8 @@ def message_row(
     }
 
 
-def message_from_row(row: models.Message) -> Message:
-    """The bruno-core message of a row."""
+def message_from_row(row: models.Message | Row[Any]) -> Message:
+    """The bruno-core message of a row (an ORM object, or a Core row labelled alike)."""
     return Message(
         id=row.id,
         role=MessageRole(row.role),
@@ -125,8 +127,8 @@ def new_session_row(
     )
 
 
-def session_from_row(row: models.Session) -> SessionContext:
-    """The bruno-core session context of a row."""
+def session_from_row(row: models.Session | Row[Any]) -> SessionContext:
+    """The bruno-core session context of a row (an ORM object, or a Core row labelled alike)."""
     return SessionContext(
         session_id=row.id,
         user_id=row.user_id,
@@ -140,16 +142,18 @@ def session_from_row(row: models.Session) -> SessionContext:
     )
 
 
-def user_from_row(row: models.User) -> UserContext:
-    """The bruno-core user context of a row."""
+def user_from_row(row: models.User | Row[Any], prefix: str = "") -> UserContext:
+    """The bruno-core user context of a row; ``prefix``: a Core row whose user columns are
+    named ``<prefix><column>`` (read beside another table's)."""
+    column: Callable[[str], Any] = lambda name: getattr(row, prefix + name)  # noqa: E731
     return UserContext(
-        user_id=row.id,
-        name=row.name,
-        preferences=dict(row.preferences),
-        profile=dict(row.profile),
-        metadata=dict(row.metadata_),
-        created_at=row.created_at,
-        last_active=row.last_active,
+        user_id=column("id"),
+        name=column("name"),
+        preferences=dict(column("preferences")),
+        profile=dict(column("profile")),
+        metadata=dict(column("metadata_")),
+        created_at=column("created_at"),
+        last_active=column("last_active"),
     )
 
 

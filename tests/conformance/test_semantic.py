@@ -79,7 +79,7 @@ async def semantic(
 
 
 async def vector_count(backend: Backend, where: VectorFilter) -> int:
-    async with backend.store() as plain:
+    async with backend.inspector() as plain:
         return await SqlVectorIndex(plain.storage.database).count(where)
 
 
@@ -260,7 +260,10 @@ async def test_deleting_removes_vectors_everywhere(
     await semantic.store_memory(kept)
     await semantic.store_memory(dropped)
     await semantic.wait_for_embeddings()
-    indexes = [SqlVectorIndex(semantic.storage.database)] + ([vector_index] if vector_index else [])
+    inspector = backend.inspector()
+    indexes = [SqlVectorIndex(inspector.storage.database)] + (
+        [vector_index] if vector_index else []
+    )
 
     async def counts() -> list[int]:
         return [await index.count(VectorFilter(user_id=user)) for index in indexes]
@@ -273,6 +276,7 @@ async def test_deleting_removes_vectors_everywhere(
     await semantic.delete_user(user)
     assert await counts() == [0] * len(indexes)
     assert await semantic.search(word, user_id=user, mode="semantic") == []
+    await inspector.close()
 
 
 async def test_updated_memory_is_embedded_again(semantic: Memory, uid: str, word: str) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -165,6 +166,12 @@ class Database:
                 yield
         else:
             yield
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for one read, without an ORM session (the hot reads)."""
+        async with self.turn(write=False), self.engine.connect() as connection:
+            yield connection
 
     def new_session(self) -> AsyncSession:
         """A new ORM session bound to the engine."""

@@ -16,15 +16,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from bruno_core.models.context import SessionContext
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.adapters.cache.base import Entity, EntityCache
 from bruno_memory.adapters.events.base import EventSink, MemoryEvent, MemoryEventType
 from bruno_memory.adapters.vector.base import VectorFilter
-from bruno_memory.db.engine import Database
 from bruno_memory.db.types import utc_now
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.repositories.conversations import read_cache_version
-from bruno_memory.uow import UnitOfWork
 
 #: Kinds of entities. Only conversations have cached views; sessions and users are named by
 #: the cache settings (their views are not cached: see the cache's module).
@@ -33,21 +32,14 @@ SESSION = "session"
 USER = "user"
 
 
-async def cache_version(source: UnitOfWork | Database, conversation_id: str) -> str | None:
+async def cache_version(connection: AsyncConnection, conversation_id: str) -> str | None:
     """The version cached views of the conversation are checked against; None (never
-    cache) when the conversation does not exist.
-
-    Read before the view is loaded: in the loading unit of work, or (``source`` a database)
-    in a short read of its own, the view then loaded by a later unit of work.
-    """
-    if isinstance(source, UnitOfWork):
-        exists, version = await source.conversations.cache_version(conversation_id)
-    else:
-        async with source.turn(write=False), source.engine.connect() as connection:
-            exists, version = await read_cache_version(connection, conversation_id)
+    cache) when the conversation does not exist. Read on the connection that then loads
+    the view (on a miss), before it: what is loaded is at least as new as the version."""
+    exists, version = await read_cache_version(connection, conversation_id)
     if not exists:
         return None
-    return "-" if version is None else version  # NULL: not written since revision 0003
+    return "-" if version is None else version  # NULL: not written since revision 0004
 
 
 class ChangeFeed:

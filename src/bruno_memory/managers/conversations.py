@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from bruno_core.models.message import Message, MessageRole
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
@@ -16,6 +17,7 @@ from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_versio
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
+from bruno_memory.repositories import reads
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import UnitOfWork
 
@@ -59,27 +61,24 @@ class ConversationManager:
         )
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
-        """The conversation's messages, most recent first."""
+        """The conversation's messages, most recent first: one statement on a pooled
+        connection; with a cache, a window of up to CACHED_WINDOW is served from it when
+        stored under the conversation's version read first on the same connection."""
         cache = self._changes.cache
-        if cache is not None and limit is not None and limit <= CACHED_WINDOW:
-            # One cached view serves every window up to CACHED_WINDOW; without a cache,
-            # read only what was asked for. The version first, then (on a miss) the view.
+        async with self._database.reading() as connection:
+            if cache is None or limit is None or limit > CACHED_WINDOW:
+                rows = await reads.latest_messages(connection, conversation_id, limit)
+                return [message_from_row(row) for row in rows]
             recent = await read_through(
                 cache,
                 (CONVERSATION, conversation_id),
                 f"recent:{CACHED_WINDOW}",
-                await cache_version(self._database, conversation_id),
-                lambda: self._load_latest(conversation_id, CACHED_WINDOW),
+                await cache_version(connection, conversation_id),
+                lambda: _latest(connection, conversation_id, CACHED_WINDOW),
                 encode_messages,
                 decode_messages,
             )
             return recent[:limit]
-        return await self._load_latest(conversation_id, limit)
-
-    async def _load_latest(self, conversation_id: str, limit: int | None) -> list[Message]:
-        async with UnitOfWork(self._database) as uow:
-            rows = await uow.messages.latest(conversation_id, limit)
-            return [message_from_row(row) for row in rows]
 
     async def page(
         self,
@@ -148,3 +147,8 @@ class ConversationManager:
                 details={"conversation_id": conversation_id, name: str(cursor)},
             )
         return seq
+
+
+async def _latest(connection: AsyncConnection, conversation_id: str, limit: int) -> list[Message]:
+    rows = await reads.latest_messages(connection, conversation_id, limit)
+    return [message_from_row(row) for row in rows]

@@ -7,6 +7,7 @@ from typing import Any
 
 from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.message import Message, MessageRole
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db import models
@@ -22,6 +23,7 @@ from bruno_memory.mapping import (
     user_from_row,
 )
 from bruno_memory.ports.storage import ContextParts
+from bruno_memory.repositories import reads
 from bruno_memory.uow import UnitOfWork
 from bruno_memory.window import context_window
 
@@ -77,39 +79,34 @@ class SessionManager:
     async def read_context(
         self, user_id: str, wanted: str | None, window: int
     ) -> ContextParts | None:
-        """The context of the session ``wanted`` names (or the user's latest open one), read
-        in one transaction; None when there is no such session."""
-        async with UnitOfWork(self._database) as uow:
-            session = await self._find(uow, user_id, wanted)
-            if session is None:
+        """The context of the session ``wanted`` names (or the user's latest open one): the
+        session with its owner, then the window, two statements on one pooled connection
+        (the window from the cache when stored under the version read there); None when
+        there is no such session."""
+        async with self._database.reading() as connection:
+            row = await reads.session_with_owner(connection, user_id, wanted)
+            if row is None:
                 return None
-            return await self._assemble(uow, user_id, session, window)
-
-    async def _assemble(
-        self, uow: UnitOfWork, user_id: str, session: models.Session, window: int
-    ) -> ContextParts:
-        user = await self._user(uow, user_id)  # one row: not cached, like sessions
-        messages = await read_through(
-            self._changes.cache,
-            (CONVERSATION, session.conversation_id),
-            f"context:{window}",
-            await cache_version(uow, session.conversation_id),
-            lambda: self._window(uow, session.conversation_id, window),
-            encode_messages,
-            decode_messages,
-        )
-        return ContextParts(session=session_from_row(session), user=user, messages=messages)
-
-    @staticmethod
-    async def _user(uow: UnitOfWork, user_id: str) -> UserContext:
-        row = await uow.users.get(user_id)
-        return user_from_row(row) if row is not None else UserContext(user_id=user_id)
-
-    @staticmethod
-    async def _find(uow: UnitOfWork, user_id: str, wanted: str | None) -> models.Session | None:
-        if wanted is None:
-            return await uow.sessions.latest_active_of_user(user_id)
-        return await uow.sessions.get(wanted) or await uow.sessions.latest_of_conversation(wanted)
+            session = session_from_row(row)
+            owner_known = getattr(row, reads.OWNER_PREFIX + "id") is not None
+            user = (
+                user_from_row(row, reads.OWNER_PREFIX)
+                if owner_known
+                else UserContext(user_id=session.user_id)
+            )
+            cache = self._changes.cache
+            conversation_id = session.conversation_id
+            version = None if cache is None else await cache_version(connection, conversation_id)
+            messages = await read_through(
+                cache,
+                (CONVERSATION, conversation_id),
+                f"context:{window}",
+                version,
+                lambda: _window(connection, conversation_id, window),
+                encode_messages,
+                decode_messages,
+            )
+        return ContextParts(session=session, user=user, messages=messages)
 
     @staticmethod
     async def _start(
@@ -120,18 +117,15 @@ class SessionManager:
         await uow.sessions.add(row)
         return row
 
-    @staticmethod
-    async def _window(uow: UnitOfWork, conversation_id: str, window: int) -> list[Message]:
-        """The context window of the conversation (see :func:`context_window`)."""
-        recent = list(reversed(await uow.messages.latest(conversation_id, window)))
-        if not recent:
-            return []
-        earlier = await uow.messages.system_before(conversation_id, recent[0].seq, window)
-        rows = context_window(
-            recent,
-            earlier,
-            window,
-            is_system=lambda row: row.role == MessageRole.SYSTEM.value,
-            position=lambda row: row.seq,
-        )
-        return [message_from_row(row) for row in rows]
+
+async def _window(connection: AsyncConnection, conversation_id: str, size: int) -> list[Message]:
+    """The context window of the conversation (see :func:`context_window`)."""
+    recent, earlier = await reads.window_rows(connection, conversation_id, size)
+    rows = context_window(
+        recent,
+        earlier,
+        size,
+        is_system=lambda row: row.role == MessageRole.SYSTEM.value,
+        position=lambda row: row.seq,
+    )
+    return [message_from_row(row) for row in rows]

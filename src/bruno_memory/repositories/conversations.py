@@ -75,10 +75,6 @@ class ConversationRepository(Repository):
         ).first()
         return None if row is None else (int(row[0]) - count + 1, row[1])
 
-    async def cache_version(self, conversation_id: str) -> tuple[bool, str | None]:
-        """``(exists, cache version)`` of a conversation (see :meth:`new_cache_versions`)."""
-        return await read_cache_version(await self.session.connection(), conversation_id)
-
     async def new_cache_versions(self, conversation_ids: Sequence[str]) -> None:
         """Give the conversations new cache versions: their messages change in this
         transaction, so no view of them cached before counts any more."""

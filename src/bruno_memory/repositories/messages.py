@@ -44,30 +44,6 @@ class MessageRepository(Repository):
         for start in range(0, len(rows), chunk_size):
             await self.session.execute(insert(Message), list(rows[start : start + chunk_size]))
 
-    async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
-        """The conversation's messages, newest first, at most ``limit`` (None: all)."""
-        statement = (
-            select(Message)
-            .where(Message.conversation_id == conversation_id)
-            .order_by(Message.seq.desc())
-            .limit(limit)
-        )
-        return list(await self.session.scalars(statement))
-
-    async def system_before(self, conversation_id: str, seq: int, limit: int) -> list[Message]:
-        """The last ``limit`` system messages before position ``seq``, oldest first."""
-        statement = (
-            select(Message)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.role == "system",
-                Message.seq < seq,
-            )
-            .order_by(Message.seq.desc())
-            .limit(limit)
-        )
-        return list(reversed(list(await self.session.scalars(statement))))
-
     async def position_of(self, conversation_id: str, message_id: uuid.UUID) -> int | None:
         """The position of a message in its conversation, or None if it is not there."""
         seq = await self.session.scalar(

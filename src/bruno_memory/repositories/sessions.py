@@ -22,14 +22,6 @@ class SessionRepository(Repository):
         """The session, or None."""
         return await self.session.get(Session, session_id)
 
-    async def latest_active_of_user(self, user_id: str) -> Session | None:
-        """The user's most recently active open session."""
-        return await self._first(
-            select(Session)
-            .where(Session.user_id == user_id, Session.is_active.is_(True))
-            .order_by(Session.last_activity.desc())
-        )
-
     async def latest_of_conversation(self, conversation_id: str) -> Session | None:
         """The conversation's most recent session, open ones first."""
         return await self._first(

@@ -15,10 +15,6 @@ class UserRepository(Repository):
         """Create the user if it does not exist yet."""
         await self.insert_ignoring_conflicts(User, [{"id": user_id}])
 
-    async def get(self, user_id: str) -> User | None:
-        """The user, or None."""
-        return await self.session.get(User, user_id)
-
     async def delete(self, user_id: str) -> int:
         """Delete the user row; returns how many rows went (0 or 1)."""
         result = await self.session.execute(delete(User).where(User.id == user_id))

@@ -1,0 +1,138 @@
+"""The hot reads: one Core statement each, on a bare pooled connection (no ORM session).
+
+``retrieve_messages`` and ``get_context`` run on every turn of an assistant; the ORM's
+session and identity map cost more than the statement itself here, so these reads select
+columns and map rows straight to bruno-core models. Columns are labelled as the mapped
+attributes (``metadata_``), so :mod:`bruno_memory.mapping` reads rows and ORM objects alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Integer, Row, Select, bindparam, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from bruno_memory.db.models import Message, Session, User
+
+_MESSAGES = Message.__table__
+_SESSIONS = Session.__table__
+_USERS = User.__table__
+#: The prefix of the owner's user columns in a session read.
+OWNER_PREFIX = "owner_"
+
+
+def _as_attributes(table: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> list[Any]:
+    """The table's columns labelled ``<prefix><mapped attribute name>``."""
+    return [
+        column.label(prefix + ("metadata_" if column.key == "metadata" else column.key))
+        for column in table.c
+        if column.key not in skip
+    ]
+
+
+#: Message columns as mapped attribute names; ``search_text`` (large, derived) is not read.
+MESSAGE_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
+    _as_attributes(_MESSAGES, skip=("search_text",))
+)
+
+
+def _latest(limited: bool) -> Select[Any]:
+    statement = (
+        select(*MESSAGE_COLUMNS)
+        .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
+        .order_by(_MESSAGES.c.seq.desc())
+    )
+    return statement.limit(bindparam("limit", type_=Integer)) if limited else statement
+
+
+def _window() -> Select[Any]:
+    """The last ``:limit`` messages and the (at most ``:limit``) system messages before the
+    first of them; the index on ``(conversation_id, role, seq)`` serves the second part."""
+    recent = _latest(limited=True).subquery()
+    first = select(func.min(recent.c.seq)).scalar_subquery()
+    earlier = (
+        select(*MESSAGE_COLUMNS)
+        .where(
+            _MESSAGES.c.conversation_id == bindparam("conversation_id"),
+            _MESSAGES.c.role == "system",
+            _MESSAGES.c.seq < first,
+        )
+        .order_by(_MESSAGES.c.seq.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    return (
+        union_all(
+            select(recent, literal(True).label("is_recent")),
+            select(earlier, literal(False).label("is_recent")),
+        )
+        .subquery()
+        .select()
+    )
+
+
+def _session_with_owner(named: bool) -> Select[Any]:
+    statement = select(
+        *_as_attributes(_SESSIONS), *_as_attributes(_USERS, OWNER_PREFIX)
+    ).select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
+    if not named:
+        return (
+            statement.where(
+                _SESSIONS.c.user_id == bindparam("user_id"), _SESSIONS.c.is_active.is_(True)
+            )
+            .order_by(_SESSIONS.c.last_activity.desc())
+            .limit(1)
+        )
+    by_id = _SESSIONS.c.id == bindparam("wanted")
+    return (
+        statement.where(or_(by_id, _SESSIONS.c.conversation_id == bindparam("wanted")))
+        .order_by(by_id.desc(), _SESSIONS.c.is_active.desc(), _SESSIONS.c.last_activity.desc())
+        .limit(1)
+    )
+
+
+# Built once: a statement's cache key is then computed once, not on every call.
+_LATEST_LIMITED = _latest(limited=True)
+_LATEST_ALL = _latest(limited=False)
+_WINDOW = _window()
+_SESSION_NAMED = _session_with_owner(named=True)
+_SESSION_LATEST_OPEN = _session_with_owner(named=False)
+
+
+async def latest_messages(
+    connection: AsyncConnection, conversation_id: str, limit: int | None
+) -> Sequence[Row[Any]]:
+    """The conversation's last ``limit`` messages (all when None), newest first."""
+    if limit is None:
+        result = await connection.execute(_LATEST_ALL, {"conversation_id": conversation_id})
+    else:
+        parameters = {"conversation_id": conversation_id, "limit": limit}
+        result = await connection.execute(_LATEST_LIMITED, parameters)
+    return result.all()
+
+
+async def window_rows(
+    connection: AsyncConnection, conversation_id: str, size: int
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """The conversation's last ``size`` messages and the (at most ``size``) system messages
+    before the first of them, both oldest first, in one statement."""
+    result = await connection.execute(_WINDOW, {"conversation_id": conversation_id, "limit": size})
+    rows = sorted(result.all(), key=lambda row: row.seq)
+    return [row for row in rows if row.is_recent], [row for row in rows if not row.is_recent]
+
+
+async def session_with_owner(
+    connection: AsyncConnection, user_id: str, wanted: str | None
+) -> Row[Any] | None:
+    """The session ``wanted`` names (a session id first, else the latest session of a
+    conversation with that id, open ones first), or the user's latest open session when
+    None; with its owner's user row (columns prefixed :data:`OWNER_PREFIX`, NULL when the
+    owner has no row). One statement."""
+    if wanted is None:
+        result = await connection.execute(_SESSION_LATEST_OPEN, {"user_id": user_id})
+    else:
+        result = await connection.execute(_SESSION_NAMED, {"wanted": wanted})
+    return result.first()
