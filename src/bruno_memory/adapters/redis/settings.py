@@ -13,14 +13,19 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 class RedisSettings(BaseSettings):
     """Where Redis is, how keys are named and how long conversations live.
 
-    Every field can be set by an environment variable named after it, e.g.
-    ``BRUNO_MEMORY_REDIS_URL=redis+cluster://10.0.0.1:7000,10.0.0.2:7000``.
+    Every field can be set by an environment variable ``BRUNO_MEMORY_REDIS_<FIELD>``, but
+    two that mean what they mean for every storage: the URL is the database's,
+    ``BRUNO_MEMORY_DATABASE_URL`` (``BRUNO_MEMORY_REDIS_URL`` is the cache in front of a SQL
+    database), and the window is ``BRUNO_MEMORY_CONTEXT_WINDOW``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="BRUNO_MEMORY_REDIS_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="BRUNO_MEMORY_REDIS_", extra="forbid", populate_by_name=True
+    )
 
     url: str = Field(
         default=DEFAULT_REDIS_URL,
+        validation_alias="bruno_memory_database_url",
         description="redis://, rediss://, redis+cluster://host:port,... (or ?cluster=true) "
         "or redis+sentinel://host:port,.../service_name[/db].",
     )
@@ -49,7 +54,11 @@ class RedisSettings(BaseSettings):
         "conversations (only with session_ttl_seconds).",
     )
     context_window: int = Field(
-        default=20, ge=1, le=1000, description="Messages in the window get_context returns."
+        default=20,
+        ge=1,
+        le=1000,
+        validation_alias="bruno_memory_context_window",
+        description="Messages in the window get_context returns.",
     )
     socket_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a reply before failing."
