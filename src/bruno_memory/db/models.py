@@ -81,7 +81,7 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(SurrogateKey, default=0)
     #: Changed, in the writing transaction, by every write to the conversation's messages:
     #: cached views of the conversation count only under the version they were read at
-    #: (:mod:`bruno_memory.adapters.cache.redis`). NULL for rows older than revision 0003.
+    #: (:mod:`bruno_memory.adapters.cache.redis`). NULL for rows older than revision 0004.
     cache_version: Mapped[str | None] = mapped_column(String(32), default=new_cache_version)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
