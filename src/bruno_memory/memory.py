@@ -409,6 +409,13 @@ class Memory(MemoryInterface):
             async with self._operation("wait_for_embeddings"):
                 await retrieval.wait_for_embeddings()
 
+    @property
+    def semantic_fallbacks(self) -> int:
+        """How many rankings (hybrid ``search``, ranked ``retrieve_memories``) fell back to
+        full text because the embedder failed (each also logs a warning)."""
+        retrieval = self._storage.retrieval
+        return 0 if retrieval is None else retrieval.semantic_fallbacks
+
     async def embedding_backlog(self) -> int:
         """How many messages and memories wait to be embedded (0 without embedder)."""
         retrieval = self._storage.retrieval

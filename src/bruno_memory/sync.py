@@ -86,6 +86,11 @@ class SyncMemory:
         return self._memory.context_window
 
     @property
+    def semantic_fallbacks(self) -> int:
+        """Rankings that fell back to full text because the embedder failed."""
+        return self._memory.semantic_fallbacks
+
+    @property
     def cache_stats(self) -> CacheStats | None:
         """Counters of the cache, if the storage has one."""
         return self._memory.cache_stats

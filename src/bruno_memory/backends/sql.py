@@ -76,15 +76,17 @@ class SqlStorage:
                 on_indexed=self._invalidate_searches,
             )
         self._retriever = Retriever(self.database, retrieval_settings(settings), semantic)
-        self.retrieval: Retrieval | None = _SqlRetrieval(self._retriever, self._indexer)
-        self.schema: Schema | None = self
-        self.expiry: Expiry | None = None
         self._given = (cache, events)
         self._redis: RedisServices | None = None
         self._changes = ChangeFeed(cache=cache, events=events, indexer=self._indexer)
+        self._memories = MemoryManager(self.database, self._indexer, semantic, self._changes)
+        self.retrieval: Retrieval | None = _SqlRetrieval(
+            self._retriever, self._indexer, self._memories
+        )
+        self.schema: Schema | None = self
+        self.expiry: Expiry | None = None
         self._conversations = ConversationManager(self.database, self._indexer, self._changes)
         self._sessions = SessionManager(self.database, self._changes)
-        self._memories = MemoryManager(self.database, self._indexer, semantic, self._changes)
         self._users = UserManager(self.database, self._changes)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
@@ -248,7 +250,7 @@ class SqlStorage:
     async def select_memories(
         self, query: MemoryQuery, text: FullTextQuery | None
     ) -> list[MemoryEntry]:
-        return await self._memories.query(query)
+        return await self._memories.query(query, text)
 
     async def search_memories(
         self, query: FullTextQuery, *, user_id: str | None, limit: int
@@ -269,9 +271,16 @@ class SqlStorage:
 class _SqlRetrieval:
     """Ranked retrieval of the SQL storage (full text, vectors, fusion)."""
 
-    def __init__(self, retriever: Retriever, indexer: EmbeddingIndexer | None) -> None:
+    def __init__(
+        self, retriever: Retriever, indexer: EmbeddingIndexer | None, memories: MemoryManager
+    ) -> None:
         self._retriever = retriever
         self._indexer = indexer
+        self._memories = memories
+
+    @property
+    def semantic_fallbacks(self) -> int:
+        return self._retriever.semantic_fallbacks + self._memories.semantic_fallbacks
 
     async def search(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
@@ -9,9 +10,9 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import AccessDeniedError, MemoryNotFoundError
+from bruno_memory.errors import AccessDeniedError, EmbeddingError, MemoryNotFoundError
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.semantic import SemanticSearch
@@ -25,6 +26,9 @@ from bruno_memory.uow import UnitOfWork
 
 #: Most candidates a semantic memory query considers.
 MAX_SEMANTIC_POOL = 1000
+
+
+logger = logging.getLogger(__name__)
 
 
 class MemoryManager:
@@ -45,6 +49,8 @@ class MemoryManager:
         self._indexer = indexer
         self._semantic = semantic
         self._changes = changes
+        #: How many semantic rankings fell back to full text because the embedder failed.
+        self.semantic_fallbacks = 0
 
     async def store(self, entry: MemoryEntry) -> None:
         """Store a new entry; an entry with the same id raises ConflictError."""
@@ -88,38 +94,46 @@ class MemoryManager:
         await self._changes.memory_deleted(memory_id)
         return True
 
-    async def query(self, query: MemoryQuery) -> list[MemoryEntry]:
-        """Entries matching the query's filters.
+    async def query(self, query: MemoryQuery, text: FullTextQuery | None) -> list[MemoryEntry]:
+        """Entries matching the query's filters, ranked by ``text`` (the parsed
+        ``query_text``) when given.
 
-        ``query_text`` ranks them by semantic similarity (keeping those at or above
-        ``similarity_threshold``) when the store has an embedder, by full-text match otherwise.
+        With an embedder, entries are ranked by semantic similarity (those at or above
+        ``similarity_threshold``), followed by the full-text matches still waiting to be
+        embedded, so a caller always finds what it has just stored. If the embedder fails,
+        the ranking is full text alone (a warning, and ``semantic_fallbacks`` counts it).
         """
-        has_text = query.query_text is not None and bool(query.query_text.strip())
-        if query.query_text and has_text and self._semantic is not None:
-            return await self._query_semantic(self._semantic, query, query.query_text)
-        text = FullTextQuery.parse(query.query_text or "", MatchMode.ANY) if has_text else None
-        if text is not None and text.is_empty:
-            return []
+        if text is not None and query.query_text and self._semantic is not None:
+            try:
+                return await self._query_semantic(self._semantic, query, query.query_text, text)
+            except EmbeddingError as exc:
+                self.semantic_fallbacks += 1
+                logger.warning("retrieve_memories ranks by full text: %s", exc)
         async with UnitOfWork(self._database, write=True) as uow:
             rows = await uow.memories.query(query, text=text, now=utc_now())
             return await self._accessed(uow, rows)
 
     async def _query_semantic(
-        self, semantic: SemanticSearch, query: MemoryQuery, text: str
+        self, semantic: SemanticSearch, query: MemoryQuery, text: str, words: FullTextQuery
     ) -> list[MemoryEntry]:
         pool = min(MAX_SEMANTIC_POOL, max(query.limit * 4, 50))
         matches = await semantic.nearest(
             text, VectorFilter(kinds=("memory",), user_id=query.user_id), pool
         )
         similarity = {m.item_id: m.score for m in matches if m.score >= query.similarity_threshold}
-        if not similarity:
-            return []
-        candidates = query.model_copy(update={"limit": len(similarity)})
+        now = utc_now()
         async with UnitOfWork(self._database, write=True) as uow:
-            rows = await uow.memories.query(
-                candidates, text=None, now=utc_now(), ids=list(similarity)
+            rows = []
+            if similarity:
+                candidates = query.model_copy(update={"limit": len(similarity)})
+                rows = await uow.memories.query(
+                    candidates, text=None, now=now, ids=list(similarity)
+                )
+                rows.sort(key=lambda row: -similarity[row.id])
+            pending = await uow.memories.query(
+                query, text=words, now=now, pending_for=semantic.model_key
             )
-            rows.sort(key=lambda row: -similarity[row.id])
+            rows += [row for row in pending if row.id not in similarity]
             return await self._accessed(uow, rows[: query.limit])
 
     async def search(

@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import logging
 import math
 import uuid
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.models import Memory as MemoryRow
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import ConfigurationError, InvalidInputError
+from bruno_memory.errors import ConfigurationError, EmbeddingError, InvalidInputError
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import memory_from_row, message_from_row
 from bruno_memory.repositories.messages import MessageStub
@@ -56,6 +57,8 @@ from bruno_memory.retrieval import find_periods, without_stop_words
 from bruno_memory.text import fold
 from bruno_memory.uow import UnitOfWork
 from bruno_memory.validation import require_limit
+
+logger = logging.getLogger(__name__)
 
 Key = tuple[ItemKind, uuid.UUID]
 KINDS: tuple[ItemKind, ...] = ("message", "memory")
@@ -111,6 +114,8 @@ class Retriever:
         self._cache: TTLCache[Any, list[SearchHit]] = TTLCache(
             maxsize=max(settings.cache_size, 1), ttl=settings.cache_ttl_seconds
         )
+        #: Hybrid searches ranked by full text alone because the embedder failed.
+        self.semantic_fallbacks = 0
 
     def invalidate(self) -> None:
         """Forget cached results (called after every write)."""
@@ -148,7 +153,12 @@ class Retriever:
         )
         cached = self._cache.get(key) if self._settings.cache_size else None
         if cached is None:
-            cached = await self._search(query, words, scope, limit, mode, chosen)
+            failures: list[EmbeddingError] = []
+            cached = await self._search(query, words, scope, limit, mode, chosen, failures)
+            if failures:  # a degraded result is served once, never kept
+                self.semantic_fallbacks += 1
+                logger.warning("hybrid search ranked by full text alone: %s", failures[0])
+                return cached
             if self._settings.cache_size:
                 self._cache[key] = cached
         return copy.deepcopy(cached)
@@ -161,6 +171,7 @@ class Retriever:
         limit: int,
         mode: SearchMode,
         kinds: tuple[ItemKind, ...],
+        failures: list[EmbeddingError],
     ) -> list[SearchHit]:
         pool = max(limit * 4, self._settings.candidates_per_signal)
         if mode == "exact":
@@ -168,10 +179,10 @@ class Retriever:
             return await self._fuse_and_hydrate(lists, scope, limit, pool, neighbors=False)
         if self._settings.stop_words:
             words = without_stop_words(words)
-        lists = await self._content(query, words, scope, pool, mode, kinds)
+        lists = await self._content(query, words, scope, pool, mode, kinds, failures)
         weight = self._settings.date_weight
         for window in self._date_scopes(query, scope):
-            dated = await self._content(query, words, window, pool, mode, kinds)
+            dated = await self._content(query, words, window, pool, mode, kinds, failures)
             lists += [
                 dataclasses.replace(r, signal="date", weight=r.weight * weight) for r in dated
             ]
@@ -185,13 +196,21 @@ class Retriever:
         pool: int,
         mode: SearchMode,
         kinds: tuple[ItemKind, ...],
+        failures: list[EmbeddingError],
     ) -> list[_Ranked]:
-        """The full-text and/or semantic lists of ``mode`` within ``scope``."""
+        """The full-text and/or semantic lists of ``mode`` within ``scope``. In hybrid mode
+        an embedder failure leaves the semantic list out (recorded in ``failures``); in
+        semantic mode it is raised."""
         lists = []
         if mode in ("fulltext", "hybrid") and not words.is_empty:
             lists += await self._fulltext(words, scope, pool, kinds)
         if mode in ("semantic", "hybrid") and self._semantic is not None:
-            lists.append(await self._nearest(query, scope, pool, kinds))
+            try:
+                lists.append(await self._nearest(query, scope, pool, kinds))
+            except EmbeddingError as exc:
+                if mode == "semantic":
+                    raise
+                failures.append(exc)
         return lists
 
     def _date_scopes(self, query: str, scope: SearchScope) -> list[SearchScope]:

@@ -9,6 +9,7 @@ from cachetools import LRUCache
 
 from bruno_memory.adapters.embeddings import as_unit_vectors
 from bruno_memory.adapters.vector.base import Vector, VectorFilter, VectorIndex, VectorMatch
+from bruno_memory.errors import BrunoMemoryError, EmbeddingError
 
 #: Query texts whose vectors are kept in memory.
 QUERY_VECTOR_CACHE_SIZE = 1024
@@ -24,13 +25,19 @@ class SemanticSearch:
         self._query_vectors: LRUCache[str, Vector] = LRUCache(QUERY_VECTOR_CACHE_SIZE)
 
     async def embed_query(self, text: str) -> Vector:
-        """The unit vector of a query text (computed once per text)."""
+        """The unit vector of a query text (computed once per text; a failure is not kept).
+        An embedder failure is an :class:`~bruno_memory.errors.EmbeddingError`."""
         vector = self._query_vectors.get(text)
         if vector is None:
-            vectors = as_unit_vectors(
-                [await self._embedder.embed_text(text)], self._embedder.get_dimension()
-            )
-            vector = self._query_vectors[text] = vectors[0]
+            try:
+                raw = await self._embedder.embed_text(text)
+            except BrunoMemoryError:
+                raise
+            except Exception as exc:  # any provider's failure (bruno-llm's LLMError, ...)
+                raise EmbeddingError(f"the embedder failed on a query: {exc}", cause=exc) from exc
+            vector = self._query_vectors[text] = as_unit_vectors(
+                [raw], self._embedder.get_dimension()
+            )[0]
         return vector
 
     async def nearest(self, text: str, where: VectorFilter, limit: int) -> list[VectorMatch]:

@@ -67,6 +67,11 @@ class Retrieval(Protocol):
         """How many items wait to be embedded."""
         ...
 
+    @property
+    def semantic_fallbacks(self) -> int:
+        """Rankings that fell back to full text because the embedder failed."""
+        ...
+
 
 class Schema(Protocol):
     """A versioned schema (``Capability.MIGRATIONS``)."""

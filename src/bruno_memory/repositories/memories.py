@@ -10,7 +10,7 @@ from bruno_core.models.memory import MemoryQuery
 from sqlalchemy import delete, exists, func, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
-from bruno_memory.db.models import Memory, MemoryTag
+from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import SearchScope
 
@@ -34,12 +34,20 @@ class MemoryRepository(Repository):
         text: FullTextQuery | None,
         now: dt.datetime,
         ids: Sequence[uuid.UUID] | None = None,
+        pending_for: str | None = None,
     ) -> list[Memory]:
-        """Memories matching every filter of ``query``; best text match first when searching,
-        otherwise most important, then newest, first."""
+        """Memories matching every filter of ``query`` (only those of ``ids``; only those
+        waiting to be embedded under the model ``pending_for``); best text match first when
+        searching, otherwise most important, then newest, first."""
         statement = select(Memory).where(Memory.user_id == query.user_id)
         if ids is not None:
             statement = statement.where(Memory.id.in_(ids))
+        if pending_for is not None:
+            statement = statement.where(
+                exists().where(
+                    EmbeddingJob.memory_pk == Memory.pk, EmbeddingJob.model_key == pending_for
+                )
+            )
         if query.memory_types:
             statement = statement.where(
                 Memory.memory_type.in_([kind.value for kind in query.memory_types])
