@@ -70,6 +70,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.foundation", *session.posargs)
     session.run("python", "-m", "benchmarks.semantic", *session.posargs)
     session.run("python", "-m", "benchmarks.cache", *session.posargs)
+    session.run("python", "-m", "benchmarks.hotpath", *session.posargs)
 
 
 @nox.session(name="bench-locomo")
