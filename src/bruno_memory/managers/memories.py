@@ -159,6 +159,8 @@ class MemoryManager:
         await uow.commit()
         entries = []
         for row in rows:
+            if row.pk not in counts:  # deleted by another transaction since it was read
+                continue
             entry = memory_from_row(row)
             entry.metadata.access_count = counts[row.pk]
             entry.last_accessed = now
