@@ -94,8 +94,8 @@ NOTES = [
     "SQLAlchemy's result processing (UUID, UTC datetimes, JSON). Raw: one driver "
     "connection held open, statements as text.",
     "get_context references: session row by conversation + last 20 messages (2 statements; "
-    "raw without an explicit transaction). The library also reads the session by id, the "
-    "user row, the conversation's cache version and earlier system messages.",
+    "raw without an explicit transaction). The library's two statements also read the "
+    "session's owner (joined) and the earlier system messages (UNION ALL).",
     "store_message references: UPDATE conversations (last_seq + 1, updated_at, "
     "cache_version) RETURNING last_seq, user_id; INSERT INTO messages (search_text "
     "included); commit. SQLite: BEGIN IMMEDIATE, as the library. The library also touches "
