@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from bruno_memory.text import index_text
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
@@ -36,7 +38,10 @@ INSERT_COLUMNS = (
     "id", "conversation_id", "user_id", "seq", "role", "message_type",
     "content", "metadata", "parent_id", "timestamp", "created_at", "state",
 )  # fmt: skip
-_COLUMNS = ", ".join(INSERT_COLUMNS)
+#: Columns a write sets: the above and ``search_text``, the normalized words the full-text
+#: index reads, computed as the library computes it (timed, as for the library).
+WRITE_COLUMNS = (*INSERT_COLUMNS, "search_text")
+_COLUMNS = ", ".join(WRITE_COLUMNS)
 #: Columns the library reads.
 _SELECT = ", ".join(("m.pk", *(f"m.{column}" for column in INSERT_COLUMNS)))
 
@@ -52,7 +57,7 @@ _ALLOCATE = (
     "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ? "
     "WHERE id = ? RETURNING last_seq"
 )
-_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * len(WRITE_COLUMNS))})"
 _LATEST = (
     f"SELECT {_SELECT} FROM messages m WHERE m.conversation_id = ? ORDER BY m.seq DESC LIMIT ?"
 )
@@ -121,7 +126,7 @@ class RawDriver(abc.ABC):
         return (
             self._uuid(message.id), conversation_id, user_id, seq, message.role.value,
             message.message_type.value, message.content, json.dumps(message.metadata),
-            None, self._time(timestamp), self._time(now), "active",
+            None, self._time(timestamp), self._time(now), "active", index_text(message.content),
         )  # fmt: skip
 
     # -- what each driver provides -------------------------------------------------------
@@ -254,7 +259,7 @@ class PostgresRaw(RawDriver):
 
     async def _copy(self, rows: list[tuple[Any, ...]]) -> None:
         await self._connection.copy_records_to_table(
-            "messages", records=rows, columns=list(INSERT_COLUMNS)
+            "messages", records=rows, columns=list(WRITE_COLUMNS)
         )
 
     def _match(self, words: list[str]) -> str:

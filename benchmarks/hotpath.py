@@ -50,14 +50,13 @@ from rich.table import Table
 from sqlalchemy import bindparam, insert, select, update
 
 from benchmarks import _data
-from benchmarks._raw import INSERT_COLUMNS
+from benchmarks._raw import WRITE_COLUMNS
 from benchmarks._report import Phases, console, machine_info, now_iso, write_json
 from benchmarks._servers import Backend, open_backend
 from benchmarks._stats import Measurement, Target, interleaved
 from bruno_memory import Memory, create_memory
 from bruno_memory.db import models
 from bruno_memory.db.engine import SQLITE_WRITE_OPTION
-from bruno_memory.text import index_text
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -172,8 +171,8 @@ _RAW_ALLOCATE = (
     "WHERE id = ? RETURNING last_seq, user_id"
 )
 _RAW_INSERT = (
-    f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}, search_text) "
-    f"VALUES ({', '.join('?' * (len(INSERT_COLUMNS) + 1))})"
+    f"INSERT INTO messages ({', '.join(WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(WRITE_COLUMNS))})"
 )
 
 
@@ -218,7 +217,7 @@ class Subjects:
             )
             seq, owner = rows[0][0], rows[0][1]
             row = raw._row(message, self.conversation, owner, seq, now)
-            await raw._execute(_RAW_INSERT, *row, index_text(message.content))
+            await raw._execute(_RAW_INSERT, *row)
 
     async def bare_store(self, message: Message) -> None:
         now = dt.datetime.now(dt.timezone.utc)
