@@ -146,8 +146,8 @@ class Memory(MemoryInterface):
 
     async def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to ``revision`` (``Capability.MIGRATIONS``)."""
-        schema: Schema | None = self._storage.schema
         self._require(Capability.MIGRATIONS, "migrate")
+        schema: Schema | None = self._storage.schema
         assert schema is not None
         with translate_errors("migrate"):
             await schema.migrate(require_text(revision, "revision"))
@@ -322,7 +322,7 @@ class Memory(MemoryInterface):
         """End a session; raises SessionNotFoundError when there is none with that id."""
         require_id(session_id, "session_id")
         async with self._operation("end_session") as storage:
-            if await storage.end_session(session_id, utc_now()) is None:
+            if not await storage.end_session(session_id, utc_now()):
                 raise SessionNotFoundError(
                     f"no session {session_id!r}", details={"session_id": session_id}
                 )

@@ -221,7 +221,7 @@ class RedisStorage:
         async with self._operation("get_session") as parts:
             return await parts.sessions.get(session_id)
 
-    async def end_session(self, session_id: str, now: dt.datetime) -> SessionContext | None:
+    async def end_session(self, session_id: str, now: dt.datetime) -> bool:
         async with self._operation("end_session") as parts:
             return await parts.sessions.end(session_id, now)
 

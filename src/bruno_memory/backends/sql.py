@@ -220,7 +220,7 @@ class SqlStorage:
     async def get_session(self, session_id: str) -> SessionContext | None:
         return await self._sessions.get(session_id)
 
-    async def end_session(self, session_id: str, now: dt.datetime) -> SessionContext | None:
+    async def end_session(self, session_id: str, now: dt.datetime) -> bool:
         return await self._sessions.end(session_id, now)
 
     async def read_context(

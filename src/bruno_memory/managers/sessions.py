@@ -63,18 +63,17 @@ class SessionManager:
             row = await uow.sessions.get(session_id)
             return None if row is None else session_from_row(row)
 
-    async def end(self, session_id: str, now: dt.datetime) -> SessionContext | None:
-        """Close the session (closing a closed session changes nothing); None if none."""
+    async def end(self, session_id: str, now: dt.datetime) -> bool:
+        """Close the session (closing a closed session changes nothing); whether it exists."""
         async with UnitOfWork(self._database, write=True) as uow:
             row = await uow.sessions.get(session_id)
             if row is None:
-                return None
+                return False
             ended = await uow.sessions.end(session_id, now)
             await uow.commit()
-        session = session_from_row(row)
         if ended:
-            await self._changes.session_ended(session)
-        return session
+            await self._changes.session_ended(session_from_row(row))
+        return True
 
     async def read_context(
         self, user_id: str, wanted: str | None, window: int

@@ -174,8 +174,8 @@ class Storage(Protocol):
         """The session, or None."""
         ...
 
-    async def end_session(self, session_id: str, now: dt.datetime) -> SessionContext | None:
-        """Close the session (closing a closed one changes nothing); None if there is none."""
+    async def end_session(self, session_id: str, now: dt.datetime) -> bool:
+        """Close the session (closing a closed one changes nothing); whether it exists."""
         ...
 
     async def read_context(

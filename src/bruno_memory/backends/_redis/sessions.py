@@ -39,12 +39,12 @@ class Sessions:
         fields = await self._context.hgetall(key)
         return session_from_fields(fields) if fields else None
 
-    async def end(self, session_id: str, now: dt.datetime) -> SessionContext | None:
-        """Close the session (closing a closed session changes nothing); None if none."""
+    async def end(self, session_id: str, now: dt.datetime) -> bool:
+        """Close the session (closing a closed session changes nothing); whether it exists."""
         keys = self._context.keys
         conversation_id = await self._context.get(keys.session_locator(session_id))
         if conversation_id is None:
-            return None
+            return False
         conversation = keys.conversation(conversation_id)
         reply = await self._context.scripts.run(
             "end_session",
@@ -52,9 +52,9 @@ class Sessions:
             [iso(now), *self._context.ttl_args()],
         )
         if reply[0] == "missing":
-            return None
+            return False
         await self._context.client.hdel(keys.user(str(reply[1])).active, session_id)
-        return await self.get(session_id)
+        return True
 
     async def read_context(
         self, user_id: str, wanted: str | None, window: int
