@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -199,5 +200,22 @@ async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
             ) from exc
 
     with translate_errors(f"migration to {revision}"):
-        async with _alembic_lock(), migration_transaction(engine) as connection:
-            await connection.run_sync(run)
+        for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
+            try:
+                async with _alembic_lock(), migration_transaction(engine) as connection:
+                    await connection.run_sync(run)
+                return
+            except sa_exc.OperationalError as exc:
+                if not _sqlite_locked(engine, exc) or attempt == SQLITE_LOCKED_ATTEMPTS:
+                    raise
+            await asyncio.sleep(0.05 * attempt)  # the transaction rolled back: start again
+
+
+#: How often a SQLite migration starts again after "database is locked": SQLite returns it
+#: without waiting out the busy timeout where waiting could deadlock (e.g. another process
+#: switching a new file to WAL while this one opens it).
+SQLITE_LOCKED_ATTEMPTS = 5
+
+
+def _sqlite_locked(engine: AsyncEngine, exc: sa_exc.OperationalError) -> bool:
+    return engine.dialect.name == "sqlite" and "database is locked" in str(exc.orig)
