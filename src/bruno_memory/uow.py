@@ -1,23 +1,35 @@
-"""The unit of work: one transaction over every repository.
+"""The unit of work: one transaction over every repository, inside one data scope.
 
 ::
 
-    async with UnitOfWork(database, write=True) as uow:
+    async with UnitOfWork(database, write=True, scope=DataScope(user_id="ana")) as uow:
         await uow.messages.insert_many(rows, chunk_size=1000)
+        uow.record(Change("store_messages", user_id="ana", conversation_id="c1"))
         await uow.commit()
 
 Nothing is kept unless :meth:`UnitOfWork.commit` runs: leaving the block without it, or
-with an exception, rolls everything back.
+with an exception, rolls everything back. Every ORM statement of the unit obeys its
+:class:`~bruno_memory.db.scoping.DataScope`.
+
+Two moments follow a change. **Inside** the transaction, :meth:`UnitOfWork.commit` first
+runs the database's transaction hooks with the changes the unit recorded: what a hook
+writes commits with the change or not at all, and a hook that raises rolls the change back
+(an audit trail, an erasure ledger). **After** the commit, the managers tell the
+:class:`~bruno_memory.managers.changes.ChangeFeed` (cache, events, indexer), which must
+never see what could still roll back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bruno_memory.db.engine import SQLITE_WRITE_OPTION, Database
+from bruno_memory.db.scoping import SCOPE_INFO_KEY, DataScope
 from bruno_memory.repositories import (
     ConversationRepository,
     EmbeddingRepository,
@@ -26,6 +38,21 @@ from bruno_memory.repositories import (
     SessionRepository,
     UserRepository,
 )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change a unit of work made, as its transaction hooks see it: which operation,
+    for whom, on which items. Never content."""
+
+    operation: str
+    user_id: str | None = None
+    conversation_id: str | None = None
+    item_ids: tuple[str, ...] = ()
+
+
+#: Runs inside the writing transaction, before it commits, with what the unit changed.
+TransactionHook = Callable[["UnitOfWork", Sequence[Change]], Awaitable[None]]
 
 
 class UnitOfWork:
@@ -38,15 +65,20 @@ class UnitOfWork:
     memories: MemoryRepository
     embeddings: EmbeddingRepository
 
-    def __init__(self, database: Database, *, write: bool = False) -> None:
+    def __init__(
+        self, database: Database, *, write: bool = False, scope: DataScope | None = None
+    ) -> None:
         self._database = database
         self._write = write
+        self.scope = scope or DataScope()
         self._stack = AsyncExitStack()
         self._session: AsyncSession | None = None
+        self._changes: list[Change] = []
 
     async def __aenter__(self) -> UnitOfWork:
         await self._stack.enter_async_context(self._database.turn(write=self._write))
         session = await self._stack.enter_async_context(self._database.new_session())
+        session.info[SCOPE_INFO_KEY] = self.scope
         if self._write:
             # SQLite: take the write lock at BEGIN, not half way through the transaction.
             await session.connection(execution_options={SQLITE_WRITE_OPTION: True})
@@ -68,10 +100,27 @@ class UnitOfWork:
         # Closing the session rolls back whatever was not committed; the rows read stay
         # readable (detached, not expired) for the caller.
         self._session = None
+        self._changes.clear()
         await self._stack.aclose()
 
-    async def commit(self) -> None:
-        """Make every change of this unit permanent, as one."""
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's ORM session (for transaction hooks writing rows of their own)."""
         if self._session is None:
-            raise RuntimeError("commit() outside 'async with UnitOfWork(...)'")
-        await self._session.commit()
+            raise RuntimeError("the unit of work is not open")
+        return self._session
+
+    def record(self, change: Change) -> None:
+        """Note a change for the transaction hooks that run at :meth:`commit`."""
+        self._changes.append(change)
+
+    async def commit(self) -> None:
+        """Run the transaction hooks on the recorded changes, then make every change of
+        this unit permanent, as one."""
+        session = self.session
+        changes = tuple(self._changes)
+        if changes:
+            for hook in self._database.transaction_hooks:
+                await hook(self, changes)
+        self._changes.clear()
+        await session.commit()

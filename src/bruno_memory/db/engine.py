@@ -18,7 +18,7 @@ import contextlib
 import importlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
@@ -36,9 +36,13 @@ from bruno_memory.db.connect_errors import (
     sqlite_not_a_database,
     sqlite_open_error,
 )
+from bruno_memory.db.scoping import ScopedSession
 from bruno_memory.db.types import json_dumps
 from bruno_memory.errors import BrunoMemoryError, ConfigurationError, MissingDependencyError
 from bruno_memory.settings import MemorySettings
+
+if TYPE_CHECKING:
+    from bruno_memory.uow import TransactionHook
 
 #: Execution option a unit of work sets to make SQLite begin a write transaction.
 SQLITE_WRITE_OPTION = "bruno_memory_write"
@@ -149,9 +153,13 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.dialect = self.engine.dialect.name
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=ScopedSession
+        )
         self._in_memory = is_memory_sqlite(self.engine.url)
         self._write_lock = asyncio.Lock()
+        #: Run by each unit of work inside its transaction, before it commits (see uow.py).
+        self.transaction_hooks: list[TransactionHook] = []
 
     @property
     def url(self) -> URL:

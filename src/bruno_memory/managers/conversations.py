@@ -19,7 +19,7 @@ from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
 from bruno_memory.repositories import reads
 from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.uow import UnitOfWork
+from bruno_memory.uow import Change, UnitOfWork
 
 #: Most recent messages of a conversation kept in the cache (reads of up to this many hit it).
 CACHED_WINDOW = 50
@@ -44,6 +44,7 @@ class ConversationManager:
             message_row(message, conversation_id=conversation_id, user_id=None, seq=0, now=now)
             for message in messages
         ]
+        message_ids = tuple(str(message.id) for message in messages)
         async with UnitOfWork(self._database, write=True) as uow:
             first, owner = await self._reserve(uow, conversation_id, len(rows), user_hint)
             for offset, row in enumerate(rows):
@@ -55,10 +56,16 @@ class ConversationManager:
                 await uow.embeddings.enqueue_messages(
                     self._indexer.model_key, conversation_id, first, first + len(rows) - 1
                 )
+            uow.record(
+                Change(
+                    "store_messages",
+                    user_id=owner,
+                    conversation_id=conversation_id,
+                    item_ids=message_ids,
+                )
+            )
             await uow.commit()
-        await self._changes.messages_stored(
-            conversation_id, owner, [str(message.id) for message in messages], touched
-        )
+        await self._changes.messages_stored(conversation_id, owner, message_ids, touched)
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first: one statement on a pooled
@@ -111,6 +118,7 @@ class ConversationManager:
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
             await uow.conversations.new_cache_versions([conversation_id])
+            uow.record(Change("clear_history", conversation_id=conversation_id))
             await uow.commit()
         await self._changes.conversation_cleared(conversation_id, keep)
         return deleted

@@ -11,6 +11,7 @@ from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.scoping import DataScope
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, EmbeddingError, MemoryNotFoundError
 from bruno_memory.managers.changes import ChangeFeed
@@ -22,7 +23,7 @@ from bruno_memory.mapping import (
     memory_row,
 )
 from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.uow import UnitOfWork
+from bruno_memory.uow import Change, UnitOfWork
 
 #: Most candidates a semantic memory query considers.
 MAX_SEMANTIC_POOL = 1000
@@ -59,6 +60,7 @@ class MemoryManager:
             await uow.users.ensure(row.user_id)
             await uow.memories.add(row)
             await self._enqueue(uow, row)
+            uow.record(_memory_change("store_memory", entry))
             await uow.commit()
         self._notify()
 
@@ -81,6 +83,7 @@ class MemoryManager:
             apply_memory(row, entry, updated_at=utc_now())
             if content_changed:
                 await self._enqueue(uow, row)
+            uow.record(_memory_change("update_memory", entry))
             await uow.commit()
         self._notify()
         return memory_from_row(row)
@@ -90,6 +93,7 @@ class MemoryManager:
         async with UnitOfWork(self._database, write=True) as uow:
             if not await uow.memories.delete(memory_id):
                 return False
+            uow.record(Change("delete_memory", item_ids=(str(memory_id),)))
             await uow.commit()
         await self._changes.memory_deleted(memory_id)
         return True
@@ -109,7 +113,8 @@ class MemoryManager:
             except EmbeddingError as exc:
                 self.semantic_fallbacks += 1
                 logger.warning("retrieve_memories ranks by full text: %s", exc)
-        async with UnitOfWork(self._database, write=True) as uow:
+        scope = DataScope(user_id=query.user_id)
+        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
             rows = await uow.memories.query(query, text=text, now=utc_now())
             return await self._accessed(uow, rows)
 
@@ -122,7 +127,8 @@ class MemoryManager:
         )
         similarity = {m.item_id: m.score for m in matches if m.score >= query.similarity_threshold}
         now = utc_now()
-        async with UnitOfWork(self._database, write=True) as uow:
+        scope = DataScope(user_id=query.user_id)
+        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
             rows = []
             if similarity:
                 candidates = query.model_copy(update={"limit": len(similarity)})
@@ -177,3 +183,12 @@ class MemoryManager:
 
 def _not_found(memory_id: uuid.UUID) -> MemoryNotFoundError:
     return MemoryNotFoundError(f"no memory {memory_id}", details={"memory_id": str(memory_id)})
+
+
+def _memory_change(operation: str, entry: MemoryEntry) -> Change:
+    return Change(
+        operation,
+        user_id=entry.user_id,
+        conversation_id=entry.conversation_id,
+        item_ids=(str(entry.id),),
+    )

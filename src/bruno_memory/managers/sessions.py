@@ -24,7 +24,7 @@ from bruno_memory.mapping import (
 )
 from bruno_memory.ports.storage import ContextParts
 from bruno_memory.repositories import reads
-from bruno_memory.uow import UnitOfWork
+from bruno_memory.uow import Change, UnitOfWork
 from bruno_memory.window import context_window
 
 
@@ -50,6 +50,14 @@ class SessionManager:
             if reuse and await uow.sessions.latest_of_conversation(conversation_id) is not None:
                 return None
             row = await self._start(uow, user_id, conversation_id, metadata)
+            uow.record(
+                Change(
+                    "create_session",
+                    user_id=user_id,
+                    conversation_id=conversation_id,
+                    item_ids=(row.id,),
+                )
+            )
             await uow.commit()
         session = session_from_row(row)
         await self._changes.session_started(session)
@@ -70,6 +78,7 @@ class SessionManager:
             if row is None:
                 return False
             ended = await uow.sessions.end(session_id, now)
+            uow.record(Change("end_session", user_id=row.user_id, item_ids=(session_id,)))
             await uow.commit()
         if ended:
             await self._changes.session_ended(session_from_row(row))

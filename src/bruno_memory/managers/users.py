@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bruno_memory.db.engine import Database
+from bruno_memory.db.scoping import DataScope
 from bruno_memory.managers.changes import ChangeFeed
-from bruno_memory.uow import UnitOfWork
+from bruno_memory.uow import Change, UnitOfWork
 
 
 class UserManager:
@@ -18,38 +19,40 @@ class UserManager:
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""
-        async with UnitOfWork(self._database) as uow:
-            messages = await uow.messages.totals_for_user(user_id)
-            sessions, active_sessions = await uow.sessions.counts_for_user(user_id)
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            messages = await uow.messages.totals_in_scope()
+            sessions, active_sessions = await uow.sessions.counts_in_scope()
             return {
                 "user_id": user_id,
                 "total_messages": messages.total,
                 "messages_by_role": messages.by_role,
                 "first_message_at": messages.first_at,
                 "last_message_at": messages.last_at,
-                "conversations": await uow.conversations.count_for_user(user_id),
+                "conversations": await uow.conversations.count_in_scope(),
                 "sessions": sessions,
                 "active_sessions": active_sessions,
-                "memories": await uow.memories.count_for_user(user_id),
+                "memories": await uow.memories.count_in_scope(),
             }
 
     async def delete(self, user_id: str) -> dict[str, int]:
         """Delete the user and everything they own, in one transaction; returns the counts."""
-        async with UnitOfWork(self._database, write=True) as uow:
-            conversations = await uow.conversations.ids_of_user(user_id)
-            sessions = await uow.sessions.ids_of_user(user_id)
+        scope = DataScope(user_id=user_id)
+        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
+            conversations = await uow.conversations.ids_in_scope()
+            sessions = await uow.sessions.ids_in_scope()
             # The user's conversations go (their views are never served again: a conversation
             # that does not exist is not cached); others holding the user's messages change.
             owned = set(conversations)
-            holding = await uow.messages.conversations_of_user(user_id)
+            holding = await uow.messages.conversations_in_scope()
             await uow.conversations.new_cache_versions([c for c in holding if c not in owned])
             deleted = {
-                "messages": await uow.messages.delete_of_user(user_id),
-                "memories": await uow.memories.delete_of_user(user_id),
-                "sessions": await uow.sessions.delete_of_user(user_id),
-                "conversations": await uow.conversations.delete_of_user(user_id),
-                "users": await uow.users.delete(user_id),
+                "messages": await uow.messages.delete_in_scope(),
+                "memories": await uow.memories.delete_in_scope(),
+                "sessions": await uow.sessions.delete_in_scope(),
+                "conversations": await uow.conversations.delete_in_scope(),
+                "users": await uow.users.delete_in_scope(),
             }
+            uow.record(Change("erase_user", user_id=user_id))
             await uow.commit()
         await self._changes.user_deleted(user_id, conversations, sessions)
         return deleted

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from bruno_memory.results import SearchHit, SearchMode
 
 
+#: The order in which a storage lists memories (``select_memories``, ``search_memories``):
+#: by each key in turn, highest first. With a text query the best match leads; without one
+#: the most important; ties go to the newest created, then to the newest stored. Each
+#: storage maps the keys to its own columns or fields, and the keys are all it is told.
+MEMORY_ORDER_BY_RELEVANCE = ("relevance", "stored")
+MEMORY_ORDER = ("importance", "created", "stored")
+
+
 @dataclass(frozen=True)
 class ContextParts:
     """What a storage reads for ``get_context``: the session found, its user's context and

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bruno_memory.db.base import Base
+from bruno_memory.db.scoping import SCOPE_INFO_KEY, DataScope
 
 
 class Repository:
@@ -16,6 +17,18 @@ class Repository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @property
+    def scope(self) -> DataScope:
+        """The data scope of the unit of work; every ORM statement obeys it."""
+        scope = self.session.info.get(SCOPE_INFO_KEY)
+        return scope if isinstance(scope, DataScope) else DataScope()
+
+    def require_scope(self) -> None:
+        """Refuse to run a whole-scope operation (count, delete all) in an unscoped unit,
+        where it would reach every user's rows."""
+        if not self.scope.restricts:
+            raise RuntimeError("this operation needs a unit of work scoped to a user")
 
     @property
     def dialect(self) -> str:

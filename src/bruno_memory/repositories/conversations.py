@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.db.models import Conversation, Embedding, Message
@@ -77,34 +78,33 @@ class ConversationRepository(Repository):
 
     async def new_cache_versions(self, conversation_ids: Sequence[str]) -> None:
         """Give the conversations new cache versions: their messages change in this
-        transaction, so no view of them cached before counts any more."""
+        transaction, so no view of them cached before counts any more.
+
+        A Core statement on the table, outside the unit's data scope on purpose: erasing a
+        user changes the conversations of others that hold the user's messages."""
+        table = cast(Table, Conversation.__table__)
         if conversation_ids:
             await self.session.execute(
-                update(Conversation)
-                .where(Conversation.id.in_(list(conversation_ids)))
+                update(table)
+                .where(table.c.id.in_(list(conversation_ids)))
                 .values(cache_version=new_cache_version())
             )
 
-    async def delete_of_user(self, user_id: str) -> int:
-        """Delete the user's conversations."""
-        result = await self.session.execute(
-            delete(Conversation).where(Conversation.user_id == user_id)
-        )
+    async def delete_in_scope(self) -> int:
+        """Delete the conversations in the unit's scope (those its user owns)."""
+        self.require_scope()
+        result = await self.session.execute(delete(Conversation))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def ids_of_user(self, user_id: str) -> list[str]:
-        """Ids of the user's conversations."""
-        return list(
-            await self.session.scalars(
-                select(Conversation.id).where(Conversation.user_id == user_id)
-            )
-        )
+    async def ids_in_scope(self) -> list[str]:
+        """Ids of the conversations in the unit's scope."""
+        self.require_scope()
+        return list(await self.session.scalars(select(Conversation.id)))
 
-    async def count_for_user(self, user_id: str) -> int:
-        """How many conversations the user owns."""
-        count = await self.session.scalar(
-            select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
-        )
+    async def count_in_scope(self) -> int:
+        """How many conversations the unit's scope holds."""
+        self.require_scope()
+        count = await self.session.scalar(select(func.count(Conversation.id)))
         return int(count or 0)
 
 

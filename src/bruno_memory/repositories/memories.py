@@ -11,8 +11,12 @@ from sqlalchemy import delete, exists, func, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
+from bruno_memory.ports.storage import MEMORY_ORDER
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import SearchScope
+
+#: The columns of the keys of :data:`~bruno_memory.ports.storage.MEMORY_ORDER`.
+_ORDER_KEYS = {"importance": Memory.importance, "created": Memory.created_at, "stored": Memory.pk}
 
 
 class MemoryRepository(Repository):
@@ -72,9 +76,7 @@ class MemoryRepository(Repository):
                 query=text,
             )
         else:
-            statement = statement.order_by(
-                Memory.importance.desc(), Memory.created_at.desc(), Memory.pk.desc()
-            )
+            statement = statement.order_by(*(_ORDER_KEYS[key].desc() for key in MEMORY_ORDER))
         return list(await self.session.scalars(statement.limit(query.limit)))
 
     async def search(
@@ -118,14 +120,14 @@ class MemoryRepository(Repository):
         result = await self.session.execute(delete(Memory).where(Memory.id == memory_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def delete_of_user(self, user_id: str) -> int:
-        """Delete the user's memories and their tags."""
-        result = await self.session.execute(delete(Memory).where(Memory.user_id == user_id))
+    async def delete_in_scope(self) -> int:
+        """Delete the memories in the unit's scope, and their tags."""
+        self.require_scope()
+        result = await self.session.execute(delete(Memory))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def count_for_user(self, user_id: str) -> int:
-        """How many memories the user has."""
-        count = await self.session.scalar(
-            select(func.count()).select_from(Memory).where(Memory.user_id == user_id)
-        )
+    async def count_in_scope(self) -> int:
+        """How many memories the unit's scope holds."""
+        self.require_scope()
+        count = await self.session.scalar(select(func.count(Memory.id)))
         return int(count or 0)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
-from bruno_memory.db.models import Conversation, Message
+from bruno_memory.db.models import Message
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import SearchScope
 
@@ -135,24 +135,21 @@ class MessageRepository(Repository):
         result = await self.session.execute(statement)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def conversations_of_user(self, user_id: str) -> list[str]:
-        """Ids of the conversations holding messages of the user."""
-        return list(
-            await self.session.scalars(
-                select(Message.conversation_id).where(Message.user_id == user_id).distinct()
-            )
-        )
+    async def conversations_in_scope(self) -> list[str]:
+        """Ids of the conversations holding messages in the unit's scope."""
+        self.require_scope()
+        return list(await self.session.scalars(select(Message.conversation_id).distinct()))
 
-    async def delete_of_user(self, user_id: str) -> int:
-        """Delete every message of the user or in one of the user's conversations."""
-        owned = select(Conversation.id).where(Conversation.user_id == user_id)
-        result = await self.session.execute(
-            delete(Message).where((Message.user_id == user_id) | Message.conversation_id.in_(owned))
-        )
+    async def delete_in_scope(self) -> int:
+        """Delete the messages in the unit's scope (see :mod:`bruno_memory.db.scoping`)."""
+        self.require_scope()
+        result = await self.session.execute(delete(Message))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def totals_for_user(self, user_id: str) -> MessageTotals:
-        """How many messages the user has, per role, and when the first and last were sent."""
+    async def totals_in_scope(self) -> MessageTotals:
+        """How many messages the scope holds, per role, and when the first and last were
+        sent."""
+        self.require_scope()
         rows = (
             await self.session.execute(
                 select(
@@ -160,9 +157,7 @@ class MessageRepository(Repository):
                     func.count(),
                     func.min(Message.timestamp),
                     func.max(Message.timestamp),
-                )
-                .where(Message.user_id == user_id)
-                .group_by(Message.role)
+                ).group_by(Message.role)
             )
         ).all()
         by_role = {row[0]: int(row[1]) for row in rows}

@@ -50,27 +50,28 @@ class SessionRepository(Repository):
         )
         return list(touched)
 
-    async def ids_of_user(self, user_id: str) -> list[str]:
-        """Ids of the user's sessions."""
-        return list(
-            await self.session.scalars(select(Session.id).where(Session.user_id == user_id))
-        )
+    async def ids_in_scope(self) -> list[str]:
+        """Ids of the sessions in the unit's scope."""
+        self.require_scope()
+        return list(await self.session.scalars(select(Session.id)))
 
-    async def counts_for_user(self, user_id: str) -> tuple[int, int]:
-        """``(all, active)`` session counts of the user."""
+    async def counts_in_scope(self) -> tuple[int, int]:
+        """``(all, active)`` counts of the sessions in the unit's scope."""
+        self.require_scope()
         row = (
             await self.session.execute(
                 select(
-                    func.count(),
+                    func.count(Session.id),
                     func.coalesce(func.sum(cast(Session.is_active, Integer)), 0),
-                ).where(Session.user_id == user_id)
+                )
             )
         ).one()
         return int(row[0]), int(row[1])
 
-    async def delete_of_user(self, user_id: str) -> int:
-        """Delete the user's sessions."""
-        result = await self.session.execute(delete(Session).where(Session.user_id == user_id))
+    async def delete_in_scope(self) -> int:
+        """Delete the sessions in the unit's scope."""
+        self.require_scope()
+        result = await self.session.execute(delete(Session))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def _first(self, statement: Select[tuple[Session]]) -> Session | None:

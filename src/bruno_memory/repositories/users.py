@@ -15,7 +15,8 @@ class UserRepository(Repository):
         """Create the user if it does not exist yet."""
         await self.insert_ignoring_conflicts(User, [{"id": user_id}])
 
-    async def delete(self, user_id: str) -> int:
-        """Delete the user row; returns how many rows went (0 or 1)."""
-        result = await self.session.execute(delete(User).where(User.id == user_id))
+    async def delete_in_scope(self) -> int:
+        """Delete the user row of the unit's scope; returns how many rows went (0 or 1)."""
+        self.require_scope()
+        result = await self.session.execute(delete(User))
         return int(result.rowcount)  # type: ignore[attr-defined]
