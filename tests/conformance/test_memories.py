@@ -15,6 +15,9 @@ from tests.conformance.helpers import memory_entry
 UTC = dt.timezone.utc
 
 
+HOUR = dt.timedelta(hours=1)
+
+
 async def test_memory_round_trip_keeps_every_field(memory: Memory, uid: str) -> None:
     """Every MemoryEntry field, metadata included, comes back as stored."""
     related = uuid.uuid4()
@@ -88,6 +91,19 @@ async def test_retrieve_orders_by_importance(memory: Memory, uid: str) -> None:
         await memory.store_memory(memory_entry(uid, f"i{importance}", importance=importance))
     found = await memory.retrieve_memories(MemoryQuery(user_id=uid, limit=2))
     assert [entry.content for entry in found] == ["i0.9", "i0.5"]
+
+
+async def test_ties_go_to_the_newest_created_then_the_newest_stored(
+    memory: Memory, uid: str
+) -> None:
+    """Equal importance: the newest ``created_at`` first; equal too: the last stored first."""
+    day = dt.datetime(2024, 5, 1, tzinfo=UTC)
+    for content, created in (("old", day), ("first", day + HOUR), ("second", day + HOUR)):
+        entry = memory_entry(uid, content, importance=0.5)
+        await memory.store_memory(entry.model_copy(update={"created_at": created}))
+    await memory.store_memory(memory_entry(uid, "important", importance=0.9))
+    found = await memory.retrieve_memories(MemoryQuery(user_id=uid))
+    assert [entry.content for entry in found] == ["important", "second", "first", "old"]
 
 
 async def test_expired_memories(memory: Memory, uid: str) -> None:

@@ -40,6 +40,7 @@ from bruno_memory.backends._redis.textindex import (
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
+from bruno_memory.ports.storage import MEMORY_ORDER, MEMORY_ORDER_BY_RELEVANCE
 
 #: Index kind of memory entries.
 MEMORIES = "mem"
@@ -271,6 +272,7 @@ class Memories:
                 iso(now),
                 len(groups),
                 *(len(group) for group in groups),
+                *(MEMORY_ORDER if text is None else MEMORY_ORDER_BY_RELEVANCE),
             ],
         )
         return _entries(reply)

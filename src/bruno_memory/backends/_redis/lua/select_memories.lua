@@ -4,7 +4,8 @@
 -- group), then the postings of the query terms.
 -- ARGV: memory hash key prefix, text mode ('all', 'any' or '' for no text), min confidence,
 -- min importance, include expired ('1'/'0'), now (us), limit, now (ISO; '' records no
--- access), number of groups, then the size of each group.
+-- access), number of groups, then the size of each group, then the order: item fields
+-- ('relevance', 'importance', 'created', 'stored') compared in turn, highest first.
 local prefix, text = ARGV[1], ARGV[2]
 local tmp, tmp2 = KEYS[7], KEYS[8]
 local group_count = tonumber(ARGV[9])
@@ -49,21 +50,19 @@ for i = 1, #rows, 2 do
   local id = rows[i]
   items[#items + 1] = {
     id = id,
-    score = tonumber(rows[i + 1]),
+    relevance = tonumber(rows[i + 1]),
     importance = tonumber(redis.call('ZSCORE', KEYS[2], id)),
     created = tonumber(redis.call('ZSCORE', KEYS[4], id)),
-    seq = tonumber(redis.call('ZSCORE', KEYS[1], id)),
+    stored = tonumber(redis.call('ZSCORE', KEYS[1], id)),
   }
 end
--- With text: relevance, then newest stored. Without: importance, then newest created.
+local order = {}
+for i = 10 + group_count, #ARGV do order[#order + 1] = ARGV[i] end
 table.sort(items, function(a, b)
-  if text ~= '' then
-    if a.score ~= b.score then return a.score > b.score end
-  else
-    if a.importance ~= b.importance then return a.importance > b.importance end
-    if a.created ~= b.created then return a.created > b.created end
+  for _, field in ipairs(order) do
+    if a[field] ~= b[field] then return a[field] > b[field] end
   end
-  return a.seq > b.seq
+  return false
 end)
 
 local out = {}
