@@ -14,8 +14,8 @@ from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.scoping import DataScope
 from bruno_memory.uow import Change, UnitOfWork
-from tests.conftest import Backend
 from tests.conformance.helpers import user_message
+from tests.conftest import Backend
 
 
 @pytest.fixture
