@@ -20,6 +20,8 @@ from bruno_core.interfaces.embedding import EmbeddingInterface
 
 from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.tokens import LLMTokenCounter, TiktokenCounter, TokenCounter
+from bruno_memory.context.window import ContextStrategy, ContextWindow, Omission
 from bruno_memory.errors import (
     AccessDeniedError,
     BrunoMemoryError,
@@ -51,22 +53,28 @@ __all__ = [
     "Capability",
     "ConfigurationError",
     "ConflictError",
+    "ContextStrategy",
+    "ContextWindow",
     "DefaultEmbedder",
     "EmbeddingError",
     "InvalidInputError",
     "InvalidQueryError",
+    "LLMTokenCounter",
     "Memory",
     "MemoryNotFoundError",
     "MemorySettings",
     "MessageNotFoundError",
     "MissingDependencyError",
     "NotFoundError",
+    "Omission",
     "SchemaError",
     "SearchHit",
     "SessionNotFoundError",
     "SignalMatch",
     "StorageError",
     "SyncMemory",
+    "TiktokenCounter",
+    "TokenCounter",
     "UnsupportedOperationError",
     "__version__",
     "create_memory",
@@ -79,6 +87,7 @@ def create_memory(
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
+    token_counter: TokenCounter | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -94,7 +103,10 @@ def create_memory(
     Semantic search is on when the ``embeddings`` extra is installed (all-MiniLM-L6-v2,
     offline); ``embedder=None`` turns it off and any bruno-core ``EmbeddingInterface``
     (e.g. a bruno-llm provider) can be passed. ``vector_index`` replaces the SQL database as
-    the place vectors are searched (e.g. a ``QdrantVectorIndex``). What a storage offers is
-    ``memory.capabilities``.
+    the place vectors are searched (e.g. a ``QdrantVectorIndex``). ``token_counter`` is how
+    ``build_context`` counts (default: cl100k_base, offline; ``LLMTokenCounter(llm)`` counts
+    with a bruno-core LLM's own tokenizer). What a storage offers is ``memory.capabilities``.
     """
-    return Memory(url, embedder=embedder, vector_index=vector_index, **options)
+    return Memory(
+        url, embedder=embedder, vector_index=vector_index, token_counter=token_counter, **options
+    )

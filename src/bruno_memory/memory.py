@@ -23,6 +23,10 @@ from bruno_core.models.message import Message
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.builder import SHARES, assemble
+from bruno_memory.context.sources import default_query, gather, history_size
+from bruno_memory.context.tokens import TokenCounter, default_counter
+from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import (
@@ -83,11 +87,18 @@ class Memory(MemoryInterface):
         storage: Storage | None = None,
         embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
         vector_index: VectorIndex | None = None,
+        token_counter: TokenCounter | None = None,
         **options: Any,
     ) -> None:
         if storage is None:
             storage = build_storage(url, embedder=embedder, vector_index=vector_index, **options)
         self._storage = storage
+        self._given_counter = token_counter
+
+    @property
+    def _counter(self) -> TokenCounter:
+        """How :meth:`build_context` counts tokens (cl100k_base unless one was given)."""
+        return self._given_counter or default_counter()
 
     @property
     def storage(self) -> Storage:
@@ -350,6 +361,62 @@ class Memory(MemoryInterface):
             max_messages=window,
         )
 
+    async def build_context(
+        self,
+        user_id: str,
+        conversation_id: str | None = None,
+        *,
+        query: str | None = None,
+        max_tokens: int = 4096,
+        strategy: ContextStrategy = "hybrid",
+        reserve_tokens: int = 0,
+    ) -> ContextWindow:
+        """The context of the user's next turn, within ``max_tokens - reserve_tokens``
+        tokens (counted as :mod:`bruno_memory.context.tokens` documents).
+
+        ``conversation_id`` may be a conversation or a session id, found or started as
+        :meth:`get_context` does. ``query`` (default: the newest user message) ranks the
+        memories and the older messages recalled. ``strategy``: ``"recent"`` (the newest
+        messages only), ``"semantic"`` (relevant memories and messages first),
+        ``"importance"`` (the most important memories first) or ``"hybrid"`` (a share of
+        the budget for each). The rules are in :mod:`bruno_memory.context.builder`.
+        """
+        require_id(user_id, "user_id")
+        wanted = optional_id(conversation_id, "conversation_id")
+        budget = _context_budget(max_tokens, reserve_tokens)
+        if strategy not in SHARES:
+            raise InvalidInputError(
+                f"strategy must be one of {sorted(SHARES)}", details={"strategy": strategy}
+            )
+        if query is not None:
+            require_text(query, "query", allow_blank=True)
+        async with self._operation("build_context") as storage:
+            parts = await _find_or_start(storage, user_id, wanted, history_size(budget))
+            cid = parts.session.conversation_id
+            candidates = await gather(
+                storage,
+                parts.messages,
+                user_id=user_id,
+                conversation_id=cid,
+                query=query if query is not None else default_query(parts.messages),
+                strategy=strategy,
+            )
+        chosen = assemble(candidates, budget=budget, counter=self._counter, strategy=strategy)
+        return ContextWindow(
+            conversation_id=cid,
+            session=parts.session,
+            user_context=parts.user,
+            messages=chosen.window,
+            recalled=sorted(chosen.recalled, key=lambda m: m.timestamp),
+            memories=chosen.memories,
+            token_count=chosen.token_count,
+            max_tokens=max_tokens,
+            reserve_tokens=reserve_tokens,
+            strategy=strategy,
+            omitted=chosen.omitted,
+            cut=chosen.cut,
+        )
+
     # -- retrieval ---------------------------------------------------------------------------
 
     def _retrieval(self, operation: str) -> Retrieval:
@@ -501,6 +568,19 @@ def _text_query(
     """A word query, its user scope and its limit, validated."""
     parsed = FullTextQuery.parse(query, mode)
     return parsed, optional_id(user_id, "user_id"), require_limit(limit)
+
+
+def _context_budget(max_tokens: int, reserve_tokens: int) -> int:
+    """Tokens a context may hold: ``max_tokens`` less the reply's reserve."""
+    for value, name in ((max_tokens, "max_tokens"), (reserve_tokens, "reserve_tokens")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInputError(f"{name} must be a non-negative int", details={name: value})
+    if max_tokens - reserve_tokens <= 0:
+        raise InvalidInputError(
+            "reserve_tokens leaves nothing of max_tokens",
+            details={"max_tokens": max_tokens, "reserve_tokens": reserve_tokens},
+        )
+    return max_tokens - reserve_tokens
 
 
 def _bound(value: dt.datetime | None, name: str) -> dt.datetime | None:

@@ -30,6 +30,7 @@ from bruno_core.models.message import Message
 
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.memory import Memory
 from bruno_memory.repositories.scope import MetadataValue
@@ -223,6 +224,28 @@ class SyncMemory:
     def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
         """The user's conversation context (see :meth:`Memory.get_context`)."""
         return self._run(self._memory.get_context(user_id, session_id))
+
+    def build_context(
+        self,
+        user_id: str,
+        conversation_id: str | None = None,
+        *,
+        query: str | None = None,
+        max_tokens: int = 4096,
+        strategy: ContextStrategy = "hybrid",
+        reserve_tokens: int = 0,
+    ) -> ContextWindow:
+        """The next turn's context within a token budget (see :meth:`Memory.build_context`)."""
+        return self._run(
+            self._memory.build_context(
+                user_id,
+                conversation_id,
+                query=query,
+                max_tokens=max_tokens,
+                strategy=strategy,
+                reserve_tokens=reserve_tokens,
+            )
+        )
 
     # -- retrieval ---------------------------------------------------------------------------
 

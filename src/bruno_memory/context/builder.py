@@ -1,0 +1,256 @@
+"""Fitting a turn's context into a token budget.
+
+:func:`assemble` is pure: given the conversation's recent history, candidate memories and
+candidate older messages (best first), a budget and a counter, it chooses what goes in.
+The rules, in the order they apply:
+
+1. **Always in**: the conversation's system messages and its newest user message. One
+   that cannot fit is cut (its start kept, :data:`~bruno_memory.context.window.CUT_MARKER`
+   appended), the longest first; never dropped. A budget too small even for their
+   overheads is an :class:`~bruno_memory.errors.InvalidInputError`.
+2. **Shares**: the strategy gives memories and recalled messages a share of what is left
+   (:data:`SHARES`); they are taken best first while they fit their share.
+3. **Window**: the newest messages, going back without gaps, while they fit what is left
+   after the memories and the recall share.
+4. **Recall**: candidates older than the window, best first, within the recall share and
+   what the window left; chronological in the result, each once.
+5. **Check**: the exact count of :meth:`ContextWindow.to_messages` decides; while it is
+   over budget, the last recalled message, then the last memory, then the oldest window
+   message goes. Nothing is ever over budget.
+
+Everything considered and left out is in ``omitted`` with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from bruno_core.models.memory import MemoryEntry
+from bruno_core.models.message import Message, MessageRole
+
+from bruno_memory.context.tokens import (
+    REPLY_PRIMING,
+    TokenCounter,
+    message_tokens,
+    prompt_tokens,
+)
+from bruno_memory.context.window import (
+    CUT_MARKER,
+    MEMORY_HEADER,
+    RECALL_HEADER,
+    ContextStrategy,
+    Omission,
+    memory_line,
+    notes,
+    recall_line,
+)
+from bruno_memory.errors import InvalidInputError
+
+#: Shares of the free budget (after the messages that are always in) that memories and
+#: recalled messages may take, per strategy; the window has the rest and what they leave.
+SHARES: dict[ContextStrategy, tuple[float, float]] = {
+    "recent": (0.0, 0.0),
+    "semantic": (0.35, 0.35),
+    "importance": (0.5, 0.0),
+    "hybrid": (0.2, 0.2),
+}
+
+
+_Item = TypeVar("_Item", MemoryEntry, Message)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a context may hold."""
+
+    history: Sequence[Message]  # chronological: the conversation's newest messages
+    memories: Sequence[MemoryEntry] = ()  # best first
+    recalled: Sequence[Message] = ()  # older messages relevant to the query, best first
+
+
+@dataclass
+class Assembly:
+    """What :func:`assemble` chose."""
+
+    window: list[Message]
+    memories: list[MemoryEntry]
+    recalled: list[Message]
+    token_count: int
+    omitted: list[Omission] = field(default_factory=list)
+    cut: list[str] = field(default_factory=list)
+
+    def to_messages(self) -> list[Message]:
+        """The prompt, ordered as :meth:`ContextWindow.to_messages` orders it."""
+        system = [m for m in self.window if m.role == MessageRole.SYSTEM]
+        rest = [m for m in self.window if m.role != MessageRole.SYSTEM]
+        return [*system, *notes(self.memories, self.recalled), *rest]
+
+
+def assemble(
+    candidates: Candidates, *, budget: int, counter: TokenCounter, strategy: ContextStrategy
+) -> Assembly:
+    """The context that fits ``budget`` tokens (see the module's rules)."""
+    history, cut = _fit_required(list(candidates.history), budget, counter)
+    required = _required(history)
+    cost = {m.id: message_tokens(counter, m) for m in history}
+    free = budget - prompt_tokens(counter, [m for m in history if m.id in required])
+    if not required:
+        free -= REPLY_PRIMING
+    memory_share, recall_share = SHARES[strategy]
+
+    memories = _take(
+        candidates.memories, int(free * memory_share), counter, MEMORY_HEADER, memory_line
+    )
+    free -= _note_cost(counter, MEMORY_HEADER, [memory_line(m) for m in memories])
+    window = _window(history, required, cost, free - int(free * recall_share))
+    older = [m for m in candidates.recalled if m.id not in {w.id for w in window}]
+    recalled = _take(
+        older, free - _optional_cost(window, required, cost), counter, RECALL_HEADER, recall_line
+    )
+    free -= _note_cost(counter, RECALL_HEADER, [recall_line(m) for m in recalled])
+    window = _window(history, required, cost, free)  # what recall left goes to the window
+    recalled = [m for m in recalled if m.id not in {w.id for w in window}]
+
+    assembly = _checked(window, memories, recalled, required, budget, counter)
+    assembly.cut = cut
+    assembly.omitted = _omissions(candidates, assembly, counter)
+    return assembly
+
+
+def _required(history: Sequence[Message]) -> set[uuid.UUID]:
+    """Ids of the messages always in: system messages and the newest user message."""
+    ids = {m.id for m in history if m.role == MessageRole.SYSTEM}
+    users = [m for m in history if m.role == MessageRole.USER]
+    if users:
+        ids.add(users[-1].id)
+    return ids
+
+
+def _fit_required(
+    history: list[Message], budget: int, counter: TokenCounter
+) -> tuple[list[Message], list[str]]:
+    """The history with its required messages cut, the longest first, until they fit;
+    and the ids of those cut."""
+    required = _required(history)
+    original = {m.id: m.content for m in history if m.id in required}
+    current = {m.id: m for m in history if m.id in required}
+    spent: set[uuid.UUID] = set()  # cut down to the marker: nothing left to take
+    while (excess := prompt_tokens(counter, list(current.values())) - budget) > 0:
+        open_ = [m for m in current.values() if m.id not in spent]
+        if not open_:
+            raise InvalidInputError(
+                "max_tokens leaves no room for the conversation's system messages and its "
+                "newest user message, even cut",
+                details={"budget": budget, "required": len(current)},
+            )
+        longest = max(open_, key=lambda m: counter.count(m.content))
+        keep = counter.count(longest.content) - excess - counter.count(CUT_MARKER) - 1
+        content = counter.truncate(original[longest.id], max(keep, 0)) + CUT_MARKER
+        if keep <= 0:
+            spent.add(longest.id)
+        current[longest.id] = longest.model_copy(update={"content": content})
+    cut = [str(key) for key in current if current[key].content != original[key]]
+    return [current.get(m.id, m) for m in history], cut
+
+
+def _take(
+    items: Sequence[_Item], allowance: int, counter: TokenCounter, header: str, line: Any
+) -> list[_Item]:
+    """The best items, in order, while their note fits ``allowance`` (skipping one that does
+    not fit for a smaller one after it)."""
+    chosen: list[_Item] = []
+    spent = 0
+    base = message_tokens(counter, Message(role=MessageRole.SYSTEM, content=header))
+    for item in items:
+        extra = counter.count("\n" + line(item)) + (0 if chosen else base)
+        if spent + extra <= allowance:
+            chosen.append(item)
+            spent += extra
+    return chosen
+
+
+def _window(
+    history: Sequence[Message],
+    required: set[uuid.UUID],
+    cost: dict[uuid.UUID, int],
+    allowance: int,
+) -> list[Message]:
+    """The required messages and the newest others, going back without a gap, while they
+    fit ``allowance``; chronological."""
+    taken = set(required)
+    spent = 0
+    for message in reversed(history):
+        if message.id in required:
+            continue
+        if spent + cost[message.id] > allowance:
+            break
+        spent += cost[message.id]
+        taken.add(message.id)
+    return [m for m in history if m.id in taken]
+
+
+def _optional_cost(
+    window: Sequence[Message], required: set[uuid.UUID], cost: dict[uuid.UUID, int]
+) -> int:
+    return sum(cost[m.id] for m in window if m.id not in required)
+
+
+def _note_cost(counter: TokenCounter, header: str, lines: list[str]) -> int:
+    if not lines:
+        return 0
+    note = Message(role=MessageRole.SYSTEM, content=header)
+    return message_tokens(counter, note) + sum(counter.count("\n" + line) for line in lines)
+
+
+def _checked(
+    window: list[Message],
+    memories: list[MemoryEntry],
+    recalled: list[Message],
+    required: set[uuid.UUID],
+    budget: int,
+    counter: TokenCounter,
+) -> Assembly:
+    """The assembly, counted exactly; while over budget, the last recalled message, then
+    the last memory, then the oldest optional window message goes."""
+    while True:
+        assembly = Assembly(window, memories, recalled, 0)
+        assembly.token_count = prompt_tokens(counter, assembly.to_messages())
+        if assembly.token_count <= budget:
+            return assembly
+        optional = [m for m in window if m.id not in required]
+        if recalled:
+            recalled = recalled[:-1]
+        elif memories:
+            memories = memories[:-1]
+        elif optional:
+            window = [m for m in window if m.id != optional[0].id]
+        else:  # the required messages were fitted: unreachable unless the counter drifts
+            raise InvalidInputError("the context cannot fit max_tokens")
+
+
+def _omissions(candidates: Candidates, assembly: Assembly, counter: TokenCounter) -> list[Omission]:
+    """Every candidate left out, once, with what it would have cost."""
+    included = {m.id for m in assembly.window} | {m.id for m in assembly.recalled}
+    chosen_memories = {m.id for m in assembly.memories}
+    omitted: list[Omission] = []
+    seen: set[uuid.UUID] = set()
+    for message in [*candidates.history, *candidates.recalled]:
+        if message.id in included or message.id in seen:
+            continue
+        seen.add(message.id)
+        tokens = message_tokens(counter, message)
+        omitted.append(
+            Omission(kind="message", item_id=str(message.id), reason="budget", tokens=tokens)
+        )
+    for entry in candidates.memories:
+        if entry.id in chosen_memories or entry.id in seen:
+            continue
+        seen.add(entry.id)
+        tokens = counter.count(memory_line(entry))
+        omitted.append(
+            Omission(kind="memory", item_id=str(entry.id), reason="budget", tokens=tokens)
+        )
+    return omitted

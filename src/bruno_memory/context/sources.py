@@ -1,0 +1,89 @@
+"""Where the context builder's candidates come from: the storage port, through the facade.
+
+The history is the conversation's newest messages (earlier system messages pinned in
+front), as many as could fit the budget. Memories come ranked by the query (semantic where
+the storage embeds, full text otherwise) or, for ``importance``, by importance; reading them
+counts as an access, as any retrieval does. Recalled messages are the conversation's
+messages ranked for the query: by the storage's hybrid search where it has
+``Capability.RETRIEVAL``, else by full text.
+"""
+
+from __future__ import annotations
+
+from bruno_core.models.memory import MemoryEntry, MemoryQuery
+from bruno_core.models.message import Message, MessageRole
+
+from bruno_memory.capabilities import Capability
+from bruno_memory.context.builder import Candidates
+from bruno_memory.context.tokens import MESSAGE_OVERHEAD
+from bruno_memory.context.window import ContextStrategy
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.ports.storage import Storage
+from bruno_memory.repositories.scope import SearchScope
+
+#: Most history messages read for one context (a message costs at least its overhead).
+MAX_HISTORY = 2_000
+#: Candidates considered per kind (memories, recalled messages).
+CANDIDATES = 50
+
+
+def history_size(budget: int) -> int:
+    """How many of the newest messages could fit ``budget`` (each costs its overhead and
+    at least one token of role), bounded by :data:`MAX_HISTORY`."""
+    return max(1, min(MAX_HISTORY, budget // (MESSAGE_OVERHEAD + 1)))
+
+
+def default_query(history: list[Message]) -> str | None:
+    """The newest user message's text: what the turn is about."""
+    users = [m for m in history if m.role == MessageRole.USER]
+    return users[-1].content if users else None
+
+
+async def gather(
+    storage: Storage,
+    history: list[Message],
+    *,
+    user_id: str,
+    conversation_id: str,
+    query: str | None,
+    strategy: ContextStrategy,
+) -> Candidates:
+    """The candidates of one context."""
+    if strategy == "recent":
+        return Candidates(history)
+    text = query if query is not None and query.strip() else None
+    if strategy == "importance" or text is None:
+        return Candidates(history, memories=await _memories(storage, user_id, None))
+    return Candidates(
+        history,
+        memories=await _memories(storage, user_id, text),
+        recalled=await _recalled(storage, user_id, conversation_id, text),
+    )
+
+
+async def _memories(storage: Storage, user_id: str, text: str | None) -> list[MemoryEntry]:
+    parsed = None if text is None else FullTextQuery.parse(text, MatchMode.ANY)
+    if parsed is not None and parsed.is_empty:
+        parsed, text = None, None
+    query = MemoryQuery(user_id=user_id, query_text=text, limit=CANDIDATES)
+    return await storage.select_memories(query, parsed)
+
+
+async def _recalled(
+    storage: Storage, user_id: str, conversation_id: str, text: str
+) -> list[Message]:
+    retrieval = storage.retrieval
+    if retrieval is not None and Capability.RETRIEVAL in storage.capabilities:
+        hits = await retrieval.search(
+            text,
+            scope=SearchScope(user_id=user_id, conversation_id=conversation_id),
+            limit=CANDIDATES,
+            mode="hybrid",
+            kinds=("message",),
+        )
+        return [hit.message for hit in hits if hit.message is not None]
+    parsed = FullTextQuery.parse(text, MatchMode.ANY)
+    if parsed.is_empty:
+        return []
+    found = await storage.search_messages(parsed, user_id=user_id, limit=CANDIDATES)
+    return [m for m in found if m.conversation_id == conversation_id]

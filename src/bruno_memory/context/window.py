@@ -1,0 +1,99 @@
+"""What :meth:`Memory.build_context <bruno_memory.Memory.build_context>` returns."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bruno_core.models.context import ConversationContext, SessionContext, UserContext
+from bruno_core.models.memory import MemoryEntry
+from bruno_core.models.message import Message, MessageRole
+from pydantic import BaseModel, ConfigDict, Field
+
+#: How a context is filled: the newest messages only (``recent``); what is relevant to the
+#: query first (``semantic``); the most important memories first (``importance``); or a
+#: share of the budget for each (``hybrid``).
+ContextStrategy = Literal["recent", "semantic", "importance", "hybrid"]
+#: Why an item was left out: it did not fit, or it was already in the context.
+OmissionReason = Literal["budget", "duplicate"]
+#: Appended to a message cut to fit the budget.
+CUT_MARKER = " […cut to fit the context]"
+MEMORY_HEADER = "Relevant memories:"
+RECALL_HEADER = "Earlier in this conversation:"
+
+
+class Omission(BaseModel):
+    """An item the builder considered and left out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["message", "memory"]
+    item_id: str
+    reason: OmissionReason
+    tokens: int = Field(description="What the item would have cost.")
+
+
+class ContextWindow(BaseModel):
+    """The context of one turn, within a token budget.
+
+    ``messages`` is the recent window (chronological; the conversation's system messages
+    and its newest user message are always in it), ``recalled`` older messages brought back
+    by relevance (chronological, each once), ``memories`` the user's memories chosen.
+    :meth:`to_messages` is what to send to an LLM; its token count is ``token_count``,
+    never above ``max_tokens`` minus the reserve.
+    """
+
+    conversation_id: str
+    session: SessionContext
+    user_context: UserContext
+    messages: list[Message]
+    recalled: list[Message] = Field(default_factory=list)
+    memories: list[MemoryEntry] = Field(default_factory=list)
+    token_count: int
+    max_tokens: int
+    reserve_tokens: int = 0
+    strategy: ContextStrategy
+    omitted: list[Omission] = Field(default_factory=list)
+    cut: list[str] = Field(
+        default_factory=list, description="Ids of messages shortened to fit (marked in text)."
+    )
+
+    def to_messages(self) -> list[Message]:
+        """Messages ready for an LLM: system messages first, then the memory and recall
+        notes (as system messages), then the rest of the window, chronologically."""
+        system = [m for m in self.messages if m.role == MessageRole.SYSTEM]
+        rest = [m for m in self.messages if m.role != MessageRole.SYSTEM]
+        return [*system, *notes(self.memories, self.recalled), *rest]
+
+    def to_conversation_context(self) -> ConversationContext:
+        """The same context as bruno-core's ``ConversationContext``."""
+        messages = self.to_messages()
+        return ConversationContext(
+            conversation_id=self.conversation_id,
+            user=self.user_context,
+            session=self.session,
+            messages=messages,
+            max_messages=max(len(messages), 1),
+        )
+
+
+def notes(memories: list[MemoryEntry], recalled: list[Message]) -> list[Message]:
+    """The system messages that carry memories and recalled messages to the LLM."""
+    found = []
+    if memories:
+        lines = [MEMORY_HEADER, *(memory_line(entry) for entry in memories)]
+        found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
+    if recalled:
+        lines = [RECALL_HEADER, *(recall_line(message) for message in recalled)]
+        found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
+    return found
+
+
+def memory_line(entry: MemoryEntry) -> str:
+    """How a memory reads in the memory note."""
+    return f"- {entry.content}"
+
+
+def recall_line(message: Message) -> str:
+    """How a recalled message reads in the recall note."""
+    role = MessageRole(message.role).value
+    return f"- [{message.timestamp:%Y-%m-%d %H:%M}] {role}: {message.content}"
