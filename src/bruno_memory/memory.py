@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.memory import MemoryInterface
-from bruno_core.models.context import ConversationContext, SessionContext
+from bruno_core.models.context import ConversationContext, SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
@@ -41,6 +41,7 @@ from bruno_memory.errors import (
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Storage
 from bruno_memory.repositories.scope import MetadataValue, SearchScope
 from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
     batch_user,
     optional_id,
@@ -492,6 +493,42 @@ class Memory(MemoryInterface):
             return await retrieval.embedding_backlog()
 
     # -- users -----------------------------------------------------------------------------
+
+    async def get_user_context(self, user_id: str) -> UserContext:
+        """The user's name, profile, preferences and metadata (empty for a user never
+        written), as ``get_context`` and ``build_context`` carry them."""
+        require_id(user_id, "user_id")
+        async with self._operation("get_user_context") as storage:
+            return await storage.get_user(user_id) or UserContext(user_id=user_id)
+
+    async def update_user_context(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        profile: dict[str, Any] | None = None,
+        preferences: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> UserContext:
+        """Change the user's context; returns it as stored.
+
+        ``name`` replaces the name; ``profile``, ``preferences`` and ``metadata`` are merged
+        into what is stored as JSON merge patches (RFC 7386): a key set to None is removed,
+        nested dicts merge. Concurrent updates of different keys all land.
+        """
+        require_id(user_id, "user_id")
+        if name is not None:
+            require_text(name, "name")
+        for value, field in (
+            (profile, "profile"),
+            (preferences, "preferences"),
+            (metadata, "metadata"),
+        ):
+            if value is not None:
+                require_json_object(value, field)
+        patch = UserContextPatch(name, profile, preferences, metadata)
+        async with self._operation("update_user_context") as storage:
+            return await storage.update_user(user_id, patch)
 
     async def get_statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages (total and per role), conversations, sessions and

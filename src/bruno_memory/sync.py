@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
-from bruno_core.models.context import ConversationContext, SessionContext
+from bruno_core.models.context import ConversationContext, SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
@@ -286,6 +286,26 @@ class SyncMemory:
         return self._run(self._memory.embedding_backlog())
 
     # -- users and storage extras -------------------------------------------------------------
+
+    def get_user_context(self, user_id: str) -> UserContext:
+        """The user's stored context (see :meth:`Memory.get_user_context`)."""
+        return self._run(self._memory.get_user_context(user_id))
+
+    def update_user_context(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        profile: dict[str, Any] | None = None,
+        preferences: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> UserContext:
+        """Change the user's context (see :meth:`Memory.update_user_context`)."""
+        return self._run(
+            self._memory.update_user_context(
+                user_id, name=name, profile=profile, preferences=preferences, metadata=metadata
+            )
+        )
 
     def get_statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""

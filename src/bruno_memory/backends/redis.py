@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from bruno_core.models.context import SessionContext
+from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 from pydantic import ValidationError
@@ -43,6 +43,7 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
+from bruno_memory.user_context import UserContextPatch
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,14 @@ class RedisStorage:
             return await parts.memories.search(query, user_id=user_id, limit=limit)
 
     # -- users -----------------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> UserContext | None:
+        async with self._operation("get_user_context") as parts:
+            return await parts.users.context(user_id)
+
+    async def update_user(self, user_id: str, patch: UserContextPatch) -> UserContext:
+        async with self._operation("update_user_context") as parts:
+            return await parts.users.update(user_id, patch)
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         async with self._operation("get_statistics") as parts:

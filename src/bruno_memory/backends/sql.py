@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
-from bruno_core.models.context import SessionContext
+from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
@@ -37,6 +37,7 @@ from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
+from bruno_memory.user_context import UserContextPatch
 from bruno_memory.wiring import RedisServices, redis_settings, retrieval_settings
 
 if TYPE_CHECKING:
@@ -258,6 +259,12 @@ class SqlStorage:
         return await self._memories.search(query, user_id=user_id, limit=limit)
 
     # -- users -----------------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> UserContext | None:
+        return await self._users.get(user_id)
+
+    async def update_user(self, user_id: str, patch: UserContextPatch) -> UserContext:
+        return await self._users.update(user_id, patch)
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         return await self._users.statistics(user_id)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bruno_core.models.context import UserContext
+
 from bruno_memory.db.engine import Database
 from bruno_memory.db.scoping import DataScope
 from bruno_memory.managers.changes import ChangeFeed
+from bruno_memory.mapping import user_from_row
 from bruno_memory.uow import Change, UnitOfWork
+from bruno_memory.user_context import UserContextPatch, apply_patch
 
 
 class UserManager:
@@ -16,6 +20,25 @@ class UserManager:
     def __init__(self, database: Database, changes: ChangeFeed) -> None:
         self._database = database
         self._changes = changes
+
+    async def get(self, user_id: str) -> UserContext | None:
+        """The user's stored context, or None."""
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            row = await uow.users.get()
+            return None if row is None else user_from_row(row)
+
+    async def update(self, user_id: str, patch: UserContextPatch) -> UserContext:
+        """Apply ``patch`` to the user's context in one write (the row locked meanwhile)."""
+        scope = DataScope(user_id=user_id)
+        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
+            await uow.users.ensure(user_id)
+            row = await uow.users.get(for_update=True)
+            assert row is not None  # ensured above, in this transaction
+            updated = apply_patch(user_from_row(row), patch)
+            await uow.users.write_context(row, updated)
+            uow.record(Change("update_user_context", user_id=user_id))
+            await uow.commit()
+        return updated
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bruno_memory.db.fulltext import FullTextQuery
     from bruno_memory.repositories.scope import SearchScope
     from bruno_memory.results import SearchHit, SearchMode
+    from bruno_memory.user_context import UserContextPatch
 
 
 #: The order in which a storage lists memories (``select_memories``, ``search_memories``):
@@ -227,6 +228,15 @@ class Storage(Protocol):
         ...
 
     # -- users -------------------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> UserContext | None:
+        """The user's stored context, or None when the user has none."""
+        ...
+
+    async def update_user(self, user_id: str, patch: UserContextPatch) -> UserContext:
+        """Apply ``patch`` to the user's context (created if missing) with
+        :func:`~bruno_memory.user_context.apply_patch`, atomically; the context stored."""
+        ...
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages (total, per role), conversations, sessions and

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from bruno_core.models.context import UserContext
+from sqlalchemy import delete, select
 
 from bruno_memory.db.models import User
 from bruno_memory.repositories.base import Repository
@@ -14,6 +15,22 @@ class UserRepository(Repository):
     async def ensure(self, user_id: str) -> None:
         """Create the user if it does not exist yet."""
         await self.insert_ignoring_conflicts(User, [{"id": user_id}])
+
+    async def get(self, *, for_update: bool = False) -> User | None:
+        """The user row of the unit's scope (locked until the commit with ``for_update``)."""
+        self.require_scope()
+        statement = select(User)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).first()
+
+    async def write_context(self, row: User, context: UserContext) -> None:
+        """Store ``context``'s name, profile, preferences and metadata on ``row``."""
+        row.name = context.name
+        row.profile = dict(context.profile)
+        row.preferences = dict(context.preferences)
+        row.metadata_ = dict(context.metadata)
+        await self.session.flush()
 
     async def delete_in_scope(self) -> int:
         """Delete the user row of the unit's scope; returns how many rows went (0 or 1)."""

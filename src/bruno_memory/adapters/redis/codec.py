@@ -12,10 +12,11 @@ count) are hashes: ``doc`` holds the JSON and the other fields override it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from bruno_core.models.context import SessionContext
+from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry
 from bruno_core.models.message import Message
 from pydantic import BaseModel
@@ -112,3 +113,14 @@ def memory_from_fields(fields: Mapping[str, str]) -> MemoryEntry:
     entry.metadata.access_count = int(fields["access_count"])
     entry.last_accessed = from_iso(fields["last_accessed"]) or entry.last_accessed
     return entry
+
+
+def user_context(user_id: str, fields: dict[str, str]) -> UserContext:
+    """The user's context from their profile hash (defaults for what was never written)."""
+    context = UserContext(user_id=user_id)
+    created = from_iso(fields["created_at"]) if "created_at" in fields else None
+    if created is not None:  # activity is not tracked here: last_active is the creation
+        context.created_at = context.last_active = created
+    if "context" in fields:
+        context = context.model_copy(update=json.loads(fields["context"]))
+    return context

@@ -13,7 +13,7 @@ touches lives in one slot, so the scripts run unchanged on a cluster. ::
     <p>:{conv:C}:sessions      set    the keys of its session hashes
     <p>:{conv:C}:session:S     hash   session JSON (doc) and its mutable fields
     <p>:{conv:C}:refs          hash   what other slots hold about it: owner, m:<id> (terms), s:<id>
-    <p>:{user:U}:profile       hash   created_at, memory insertion counter
+    <p>:{user:U}:profile       hash   created_at, memory counter, context (JSON) and its version
     <p>:{user:U}:conversations set    conversations the user owns (a hint)
     <p>:{user:U}:sessions      hash   session id -> conversation id (a hint)
     <p>:{user:U}:active        hash   open session id -> conversation id (a hint)

@@ -32,6 +32,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "drop_memory": ("memory",),
     "select_memories": ("ranking",),
     "touch_memories": (),
+    "set_user_context": (),
 }
 
 

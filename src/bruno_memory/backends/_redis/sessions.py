@@ -12,9 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bruno_core.models.context import SessionContext, UserContext
+from bruno_core.models.context import SessionContext
 
-from bruno_memory.adapters.redis.codec import from_iso, iso, session_fields, session_from_fields
+from bruno_memory.adapters.redis.codec import (
+    iso,
+    session_fields,
+    session_from_fields,
+    user_context,
+)
 from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext, best_effort
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.db.types import utc_now
@@ -65,11 +70,8 @@ class Sessions:
         if session is None:
             return None
         messages = await self._conversations.window(session.conversation_id, window)
-        created = await self._context.hget(self._context.keys.user(user_id).profile, "created_at")
-        user = UserContext(user_id=user_id)
-        if created is not None:
-            user.created_at = from_iso(created) or user.created_at
-        return ContextParts(session=session, user=user, messages=messages)
+        fields = await self._context.hgetall(self._context.keys.user(user_id).profile)
+        return ContextParts(session=session, user=user_context(user_id, fields), messages=messages)
 
     async def _find(self, user_id: str, wanted: str | None) -> SessionContext | None:
         if wanted is None:

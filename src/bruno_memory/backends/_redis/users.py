@@ -10,12 +10,20 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from bruno_memory.adapters.redis.codec import from_micros
-from bruno_memory.backends._redis.context import RedisContext
+from bruno_core.models.context import UserContext
+
+from bruno_memory.adapters.redis.codec import from_micros, user_context
+from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.backends._redis.memories import MEMORIES, Memories
 from bruno_memory.backends._redis.message_index import MESSAGES
 from bruno_memory.backends._redis.refs import forget_conversation
+from bruno_memory.db.types import json_dumps, utc_now
+from bruno_memory.errors import StorageError
+from bruno_memory.user_context import UserContextPatch, apply_patch
+
+#: The fields of a user's context that updates write.
+CONTEXT_FIELDS = {"name", "profile", "preferences", "metadata"}
 
 
 class Users:
@@ -27,6 +35,33 @@ class Users:
         self._context = context
         self._conversations = conversations
         self._memories = memories
+
+    async def context(self, user_id: str) -> UserContext | None:
+        """The user's stored context, or None when the user has no record."""
+        fields = await self._context.hgetall(self._context.keys.user(user_id).profile)
+        return user_context(user_id, fields) if fields else None
+
+    async def update(self, user_id: str, patch: UserContextPatch) -> UserContext:
+        """Apply ``patch`` by compare-and-set on the user's record: read, apply, store
+        unless another write came in between (then again)."""
+        profile = self._context.keys.user(user_id).profile
+        for _ in range(MAX_ATTEMPTS):
+            fields = await self._context.hgetall(profile)
+            fields.setdefault("created_at", utc_now().isoformat())  # as the script sets it
+            updated = apply_patch(user_context(user_id, fields), patch)
+            document = json_dumps(
+                updated.model_dump(
+                    mode="json", include={"name", "profile", "preferences", "metadata"}
+                )
+            )
+            stored = await self._context.scripts.run(
+                "set_user_context",
+                [profile],
+                [fields.get("context_version", ""), document, fields["created_at"]],
+            )
+            if stored == [1]:
+                return updated
+        raise StorageError("the user's context kept changing while updating it")
 
     async def statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages (total, per role), conversations, sessions and
