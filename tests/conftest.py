@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import redis
 
-from bruno_memory import Capability, Memory, create_memory, create_memory_sync
+from bruno_memory import Capability, ConfigurationError, Memory, create_memory, create_memory_sync
+from bruno_memory.adapters.embeddings import HashingEmbedder
 from tests.redis_servers import (
     delete_prefix,
     machine_redis_url,
@@ -87,10 +88,15 @@ _CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
 
 @functools.cache
 def target_capabilities(target: str) -> frozenset[Capability]:
-    """What the storage of ``target`` offers (without an embedder: tests that need one
-    bring their own)."""
+    """What the storage of ``target`` offers without an embedder, and ``SEMANTIC`` where it
+    offers it given one (tests that need an embedder bring their own)."""
     probe = _CAPABILITY_PROBES[SYNC_TWINS.get(target, target)]
-    return create_memory(embedder=None, **probe).capabilities
+    found = create_memory(embedder=None, **probe).capabilities
+    try:
+        embedded = create_memory(embedder=HashingEmbedder(), **probe).capabilities
+    except ConfigurationError:  # the storage takes no embedder
+        return found
+    return found | (embedded & {Capability.SEMANTIC})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -123,6 +123,7 @@ async def test_dates_can_be_ignored(backend: Backend, uid: str, word: str) -> No
     assert [set(hit.signals) for hit in hits] == [{"fulltext"}]
 
 
+@pytest.mark.requires(Capability.RETRIEVAL, Capability.SEMANTIC)
 async def test_a_named_date_reaches_semantic_search(backend: Backend, uid: str, word: str) -> None:
     """Semantic search runs again within the named month too."""
     owner = {"user_id": uid}

@@ -16,7 +16,7 @@ from bruno_memory.adapters.embeddings.vectors import Matrix
 from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import Backend
 
-pytestmark = pytest.mark.requires(Capability.RETRIEVAL)
+pytestmark = pytest.mark.requires(Capability.RETRIEVAL, Capability.SEMANTIC)
 
 
 class FlakyEmbedder(HashingEmbedder):

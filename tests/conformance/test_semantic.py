@@ -28,7 +28,7 @@ from tests.conftest import Backend
 
 UTC = dt.timezone.utc
 
-pytestmark = pytest.mark.requires(Capability.RETRIEVAL)
+pytestmark = pytest.mark.requires(Capability.RETRIEVAL, Capability.SEMANTIC)
 
 
 class SwitchableEmbedder(HashingEmbedder):

@@ -30,6 +30,8 @@ from bruno_memory.adapters.redis.client import create_client, parse_redis_url
 from bruno_memory.adapters.redis.errors import translate_redis_errors
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
+from bruno_memory.adapters.vector.base import ItemKind
+from bruno_memory.backends._redis.candidates import RedisCandidates
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.backends._redis.engine import open_search
@@ -43,6 +45,10 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
+from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.retrieval.options import retrieval_settings
+from bruno_memory.retrieval.ranking import Retriever
 from bruno_memory.user_context import UserContextPatch
 
 
@@ -75,14 +81,14 @@ class _Parts:
 
 class RedisStorage:
     """Conversations, sessions, memories and users in Redis (atomic Lua writes, session
-    TTL, message search by RediSearch where the server has it, else an inverted index).
+    TTL, message search by RediSearch where the server has it, else an inverted index;
+    ranked ``search()`` by full text, with the SQL storage's fusion rules).
 
     ``url`` and ``options`` are :class:`RedisSettings` fields (environment:
     ``BRUNO_MEMORY_REDIS_*``). It connects when opened.
     """
 
     backend = "redis"
-    retrieval: Retrieval | None = None
     schema: Schema | None = None
     cache_stats: CacheStats | None = None
 
@@ -101,11 +107,32 @@ class RedisStorage:
         expires = self.settings.session_ttl_seconds is not None
         self.expiry: Expiry | None = self if expires else None
         self.capabilities: frozenset[Capability] = frozenset(
-            {Capability.FULL_TEXT, *((Capability.EXPIRY,) if expires else ())}
+            {
+                Capability.FULL_TEXT,
+                Capability.RETRIEVAL,
+                *((Capability.EXPIRY,) if expires else ()),
+            }
         )
         self._parts: _Parts | None = None
+        source = RedisCandidates(self._candidate_parts)
+        self._retriever = Retriever(source, retrieval_settings(self.settings), None)
+        self.retrieval: Retrieval | None = _RedisRetrieval(self)
         self._sweeping: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
+
+    def _candidate_parts(self) -> tuple[RedisContext, MessageSearch, Memories]:
+        assert self._parts is not None, "the storage is open while it searches"
+        return self._parts.context, self._parts.search, self._parts.memories
+
+    @asynccontextmanager
+    async def _writing(self, name: str) -> AsyncIterator[_Parts]:
+        """An operation that writes: cached search results are dropped after it (even when
+        it fails, since Redis may have applied it before the failure reached us)."""
+        try:
+            async with self._operation(name) as parts:
+                yield parts
+        finally:
+            self._retriever.invalidate()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -173,7 +200,7 @@ class RedisStorage:
     async def append_messages(
         self, conversation_id: str, messages: Sequence[Message], user_id: str | None
     ) -> None:
-        async with self._operation("store_messages") as parts:
+        async with self._writing("store_messages") as parts:
             await parts.conversations.store(messages, conversation_id, user_id)
 
     async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:
@@ -194,7 +221,7 @@ class RedisStorage:
             )
 
     async def clear_messages(self, conversation_id: str, *, keep_system: bool) -> int:
-        async with self._operation("clear_history") as parts:
+        async with self._writing("clear_history") as parts:
             return await parts.conversations.clear(
                 conversation_id, keep_system_messages=keep_system
             )
@@ -215,7 +242,7 @@ class RedisStorage:
         *,
         reuse: bool,
     ) -> SessionContext | None:
-        async with self._operation("create_session") as parts:
+        async with self._writing("create_session") as parts:
             return await parts.sessions.start(user_id, conversation_id, metadata, reuse=reuse)
 
     async def get_session(self, session_id: str) -> SessionContext | None:
@@ -235,7 +262,7 @@ class RedisStorage:
     # -- memories --------------------------------------------------------------------------
 
     async def put_memory(self, entry: MemoryEntry) -> None:
-        async with self._operation("store_memory") as parts:
+        async with self._writing("store_memory") as parts:
             await parts.memories.store(entry)
 
     async def get_memory(self, memory_id: uuid.UUID) -> MemoryEntry | None:
@@ -243,11 +270,11 @@ class RedisStorage:
             return await parts.memories.get(memory_id)
 
     async def update_memory(self, entry: MemoryEntry) -> MemoryEntry:
-        async with self._operation("update_memory") as parts:
+        async with self._writing("update_memory") as parts:
             return await parts.memories.update(entry)
 
     async def drop_memory(self, memory_id: uuid.UUID) -> bool:
-        async with self._operation("delete_memory") as parts:
+        async with self._writing("delete_memory") as parts:
             return await parts.memories.delete(memory_id)
 
     async def select_memories(
@@ -277,7 +304,7 @@ class RedisStorage:
             return await parts.users.statistics(user_id)
 
     async def erase_user(self, user_id: str) -> dict[str, int]:
-        async with self._operation("delete_user") as parts:
+        async with self._writing("delete_user") as parts:
             return await parts.users.delete(user_id)
 
     # -- expiry ----------------------------------------------------------------------------
@@ -285,5 +312,36 @@ class RedisStorage:
     async def sweep_expired(self) -> int:
         """Unindex conversations that expired (the open storage also does it every
         ``sweep_interval_seconds``); returns how many were swept."""
-        async with self._operation("sweep_expired") as parts:
+        async with self._writing("sweep_expired") as parts:
             return await parts.sweeper.sweep()
+
+
+class _RedisRetrieval:
+    """Ranked retrieval of the Redis storage: full text only (no embedder), so hybrid
+    ranks by full text as the SQL storage does without one."""
+
+    semantic_fallbacks = 0
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self._storage = storage
+
+    async def search(
+        self,
+        query: str,
+        *,
+        scope: SearchScope,
+        limit: int,
+        mode: SearchMode,
+        kinds: tuple[ItemKind, ...],
+    ) -> list[SearchHit]:
+        storage = self._storage
+        async with storage._operation("search"):
+            return await storage._retriever.search(
+                query, scope=scope, limit=limit, mode=mode, kinds=kinds
+            )
+
+    async def wait_for_embeddings(self) -> None:
+        return
+
+    async def embedding_backlog(self) -> int:
+        return 0

@@ -31,7 +31,7 @@ from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
-from bruno_memory.managers.retriever import Retriever
+from bruno_memory.managers.retriever import Retriever, SqlCandidates
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
 from bruno_memory.repositories.scope import SearchScope
@@ -76,7 +76,9 @@ class SqlStorage:
                 batch_size=settings.embedding_batch_size,
                 on_indexed=self._invalidate_searches,
             )
-        self._retriever = Retriever(self.database, retrieval_settings(settings), semantic)
+        self._retriever = Retriever(
+            SqlCandidates(self.database), retrieval_settings(settings), semantic
+        )
         self._given = (cache, events)
         self._redis: RedisServices | None = None
         self._changes = ChangeFeed(cache=cache, events=events, indexer=self._indexer)
@@ -216,7 +218,9 @@ class SqlStorage:
         *,
         reuse: bool,
     ) -> SessionContext | None:
-        return await self._sessions.start(user_id, conversation_id, metadata, reuse=reuse)
+        started = await self._sessions.start(user_id, conversation_id, metadata, reuse=reuse)
+        self._invalidate_searches()  # starting may claim the conversation and its messages
+        return started
 
     async def get_session(self, session_id: str) -> SessionContext | None:
         return await self._sessions.get(session_id)

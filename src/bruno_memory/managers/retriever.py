@@ -1,398 +1,97 @@
-"""Retrieval over messages and memories: exact, full-text, semantic and hybrid.
+"""The SQL storage's candidate source: ranked retrieval's reads over the repositories.
 
-Each signal ranks candidates on its own (full-text per kind, since bm25 scores of two
-tables do not compare; semantic across both kinds, since cosine does). Hybrid fuses the
-ranked lists with reciprocal-rank fusion, ``sum(weight / (k + rank))``, optionally boosted
-by recency and by a memory's importance. Candidates are checked against the scope in one
-query per kind (so a candidate outside it never shows; messages are read without their
-content), deduplicated, and only the returned messages are loaded in full; results are
-cached until the next write. Without an embedder, hybrid uses full-text alone.
-
-Three steps shape the full-text, semantic and hybrid modes (each can be turned off in
-:class:`RetrievalSettings`):
-
-- **Stop words.** Full-text searches any word of the query except English stop words
-  ("what", "did", "the"), as PostgreSQL's ``english`` configuration does on its own.
-- **Dates.** When the query names dates ("in July 2023", "on May 3, 2023"; see
-  :mod:`bruno_memory.retrieval.dates`), each signal runs again within each period, widened
-  by ``date_before_days`` / ``date_after_days`` (things are often told a few days after they
-  happen), and those lists join the fusion with ``date_weight``; hits record them as the
-  ``"date"`` signal.
-- **Neighbours.** A message rarely stands alone: the answer to "which city did Tim suggest?"
-  may be a reply ("Edinburgh would be great!") to the message that names the topic. So each
-  of the best candidate messages passes ``neighbor_weight / d`` of its fused score to the
-  messages ``d <= neighbor_window`` positions before and after it in its conversation. The
-  shares add up, but a message rises at most halfway to the score of the best candidate
-  next to it: a run of weak matches cannot lift itself above a strong one, and a neighbour
-  stays below the match it follows. A message found only this way records the
-  ``"neighbor"`` signal, with the rank of the best candidate next to it.
+The ranking itself (:class:`~bruno_memory.retrieval.ranking.Retriever`) is shared by every
+storage; here each step of it is one unit of work, full-text candidates come from the
+dialect's index (FTS5 or ``tsvector``) and scope checks are SQL conditions
+(:class:`~bruno_memory.repositories.scope.SearchScope`).
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime as dt
-import logging
-import math
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from cachetools import TTLCache
+from bruno_core.models.memory import MemoryEntry
+from bruno_core.models.message import Message
 
-from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
+from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.db.engine import Database
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.models import Memory as MemoryRow
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import ConfigurationError, EmbeddingError, InvalidInputError
-from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import memory_from_row, message_from_row
-from bruno_memory.repositories.messages import MessageStub
+from bruno_memory.ports.retrieval import Candidate, CandidateReader, MemoryStub, MessageStub
 from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.results import SearchHit, SearchMode, SignalMatch
-from bruno_memory.retrieval import find_periods, without_stop_words
-from bruno_memory.text import fold
+from bruno_memory.retrieval.options import RetrievalSettings
+from bruno_memory.retrieval.ranking import Retriever
 from bruno_memory.uow import UnitOfWork
-from bruno_memory.validation import require_limit
 
-logger = logging.getLogger(__name__)
-
-Key = tuple[ItemKind, uuid.UUID]
-KINDS: tuple[ItemKind, ...] = ("message", "memory")
+__all__ = ["RetrievalSettings", "Retriever", "SqlCandidates"]
 
 
-@dataclass(frozen=True)
-class RetrievalSettings:
-    """How signals are fused and boosted (the store's ``search_*`` settings)."""
+class SqlCandidates:
+    """Candidates from one SQL database (a read-only unit of work per step)."""
 
-    #: k of reciprocal-rank fusion: small values let each signal's first hits stand out.
-    rrf_k: int = 5
-    fulltext_weight: float = 1.0
-    semantic_weight: float = 1.0
-    recency_weight: float = 0.0
-    recency_half_life_days: float = 30.0
-    importance_weight: float = 0.0
-    candidates_per_signal: int = 50
-    cache_size: int = 256
-    cache_ttl_seconds: float = 30.0
-    #: Leave English stop words out of full-text queries (unless nothing else is left).
-    stop_words: bool = True
-    #: Weight of the lists run within the dates a query names (0: dates are not looked for).
-    date_weight: float = 1.0
-    #: How far a named period is widened, before its start and after its end.
-    date_before_days: float = 1.0
-    date_after_days: float = 7.0
-    #: Share of a candidate message's score passed to its neighbours (0: none), divided by
-    #: their distance, up to ``neighbor_window`` positions away in the conversation; a
-    #: neighbour rises at most halfway to the score of the best candidate next to it.
-    neighbor_weight: float = 0.3
-    neighbor_window: int = 2
-
-
-@dataclass
-class _Ranked:
-    """One ranked list: the signal hits record it as, and its weight in the fusion."""
-
-    signal: str
-    weight: float
-    keys: list[Key]
-    scores: dict[Key, float]
-
-
-class Retriever:
-    """Ranks stored messages and memories for a query."""
-
-    def __init__(
-        self, database: Database, settings: RetrievalSettings, semantic: SemanticSearch | None
-    ) -> None:
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._settings = settings
-        self._semantic = semantic
-        self._cache: TTLCache[Any, list[SearchHit]] = TTLCache(
-            maxsize=max(settings.cache_size, 1), ttl=settings.cache_ttl_seconds
-        )
-        #: Hybrid searches ranked by full text alone because the embedder failed.
-        self.semantic_fallbacks = 0
 
-    def invalidate(self) -> None:
-        """Forget cached results (called after every write)."""
-        self._cache.clear()
+    def reader(self) -> AbstractAsyncContextManager[CandidateReader]:
+        return self._reading()
 
-    async def search(
-        self,
-        query: str,
-        *,
-        scope: SearchScope,
-        limit: int,
-        mode: SearchMode,
-        kinds: Sequence[ItemKind] = KINDS,
-    ) -> list[SearchHit]:
-        """The best ``limit`` hits for ``query`` within ``scope``."""
-        words = FullTextQuery.parse(query, MatchMode.ANY)
-        require_limit(limit)
-        chosen = tuple(dict.fromkeys(kinds))
-        if not chosen or any(kind not in KINDS for kind in chosen):
-            raise InvalidInputError("kinds must name 'message' and/or 'memory'")
-        if mode == "semantic" and self._semantic is None:
-            raise ConfigurationError(
-                "semantic search needs an embedder: install bruno-memory[embeddings] or pass one"
-            )
-        key = (
-            query,
-            scope.user_id,
-            scope.conversation_id,
-            scope.since,
-            scope.until,
-            tuple(sorted(scope.metadata.items())),
-            limit,
-            mode,
-            chosen,
-        )
-        cached = self._cache.get(key) if self._settings.cache_size else None
-        if cached is None:
-            failures: list[EmbeddingError] = []
-            cached = await self._search(query, words, scope, limit, mode, chosen, failures)
-            if failures:  # a degraded result is served once, never kept
-                self.semantic_fallbacks += 1
-                logger.warning("hybrid search ranked by full text alone: %s", failures[0])
-                return cached
-            if self._settings.cache_size:
-                self._cache[key] = cached
-        return copy.deepcopy(cached)
-
-    async def _search(
-        self,
-        query: str,
-        words: FullTextQuery,
-        scope: SearchScope,
-        limit: int,
-        mode: SearchMode,
-        kinds: tuple[ItemKind, ...],
-        failures: list[EmbeddingError],
-    ) -> list[SearchHit]:
-        pool = max(limit * 4, self._settings.candidates_per_signal)
-        if mode == "exact":
-            lists = [] if words.is_empty else await self._exact(query, scope, pool, kinds)
-            return await self._fuse_and_hydrate(lists, scope, limit, pool, neighbors=False)
-        if self._settings.stop_words:
-            words = without_stop_words(words)
-        lists = await self._content(query, words, scope, pool, mode, kinds, failures)
-        weight = self._settings.date_weight
-        for window in self._date_scopes(query, scope):
-            dated = await self._content(query, words, window, pool, mode, kinds, failures)
-            lists += [
-                dataclasses.replace(r, signal="date", weight=r.weight * weight) for r in dated
-            ]
-        return await self._fuse_and_hydrate(lists, scope, limit, pool, neighbors=True)
-
-    async def _content(
-        self,
-        query: str,
-        words: FullTextQuery,
-        scope: SearchScope,
-        pool: int,
-        mode: SearchMode,
-        kinds: tuple[ItemKind, ...],
-        failures: list[EmbeddingError],
-    ) -> list[_Ranked]:
-        """The full-text and/or semantic lists of ``mode`` within ``scope``. In hybrid mode
-        an embedder failure leaves the semantic list out (recorded in ``failures``); in
-        semantic mode it is raised."""
-        lists = []
-        if mode in ("fulltext", "hybrid") and not words.is_empty:
-            lists += await self._fulltext(words, scope, pool, kinds)
-        if mode in ("semantic", "hybrid") and self._semantic is not None:
-            try:
-                lists.append(await self._nearest(query, scope, pool, kinds))
-            except EmbeddingError as exc:
-                if mode == "semantic":
-                    raise
-                failures.append(exc)
-        return lists
-
-    def _date_scopes(self, query: str, scope: SearchScope) -> list[SearchScope]:
-        """``scope`` narrowed to each period the query names (widened as configured)."""
-        settings = self._settings
-        if not settings.date_weight:
-            return []
-        before = dt.timedelta(days=settings.date_before_days)
-        after = dt.timedelta(days=settings.date_after_days)
-        scopes = []
-        for period in find_periods(query):
-            since, until = period.start - before, period.end + after
-            if scope.since is not None:
-                since = max(since, scope.since)
-            if scope.until is not None:
-                until = min(until, scope.until)
-            if since < until:
-                scopes.append(dataclasses.replace(scope, since=since, until=until))
-        return scopes
-
-    async def _fulltext(
-        self, words: FullTextQuery, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
-    ) -> list[_Ranked]:
-        ranked = []
-        weight = self._settings.fulltext_weight
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[CandidateReader]:
         async with UnitOfWork(self._database) as uow:
-            if "message" in kinds:
-                rows = await uow.messages.search(words, scope, pool)
-                keys: list[Key] = [("message", row.id) for row in rows]
-                ranked.append(_Ranked("fulltext", weight, keys, {}))
-            if "memory" in kinds:
-                found = await uow.memories.search(words, scope, pool, utc_now())
-                keys = [("memory", row.id) for row in found]
-                ranked.append(_Ranked("fulltext", weight, keys, {}))
-        return ranked
+            yield _SqlReader(uow)
 
-    async def _exact(
-        self, query: str, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
-    ) -> list[_Ranked]:
-        """Items holding the query as a substring (compared as search normalizes text, see
-        :func:`bruno_memory.text.fold`): full-text candidates holding every word, then
-        checked literally."""
-        needle = fold(query.strip())
-        words = FullTextQuery.parse(query, MatchMode.ALL)
-        ranked = []
-        async with UnitOfWork(self._database) as uow:
-            if "message" in kinds:
-                rows = await uow.messages.search(words, scope, pool)
-                keys: list[Key] = [("message", r.id) for r in rows if needle in fold(r.content)]
-                ranked.append(_Ranked("exact", 1.0, keys, {}))
-            if "memory" in kinds:
-                found = await uow.memories.search(words, scope, pool, utc_now())
-                keys = [("memory", r.id) for r in found if needle in fold(r.content)]
-                ranked.append(_Ranked("exact", 1.0, keys, {}))
-        return ranked
 
-    async def _nearest(
-        self, query: str, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
-    ) -> _Ranked:
-        assert self._semantic is not None
-        where = VectorFilter(
-            kinds=kinds,
-            user_id=scope.user_id,
-            conversation_id=scope.conversation_id,
-            since=scope.since,
-            until=scope.until,
-        )
-        matches = await self._semantic.nearest(query, where, pool)
-        return _Ranked(
-            "semantic",
-            self._settings.semantic_weight,
-            [(match.kind, match.item_id) for match in matches],
-            {(match.kind, match.item_id): match.score for match in matches},
-        )
+class _SqlReader:
+    """One unit of work's reads; memories whose stubs were read are kept for
+    :meth:`memories`."""
 
-    async def _fuse_and_hydrate(
-        self,
-        lists: list[_Ranked],
-        scope: SearchScope,
-        limit: int,
-        pool: int,
-        *,
-        neighbors: bool,
-    ) -> list[SearchHit]:
-        fused: dict[Key, float] = {}
-        matched: dict[Key, dict[str, SignalMatch]] = {}
-        for ranked in lists:
-            for rank, key in enumerate(ranked.keys, start=1):
-                fused[key] = fused.get(key, 0.0) + ranked.weight / (self._settings.rrf_k + rank)
-                signals = matched.setdefault(key, {})
-                known = signals.get(ranked.signal)
-                if known is None or rank < known.rank:
-                    signals[ranked.signal] = SignalMatch(rank=rank, score=ranked.scores.get(key))
-        ids = {kind: [item for k, item in fused if k == kind] for kind in KINDS}
-        now = utc_now()
-        async with UnitOfWork(self._database) as uow:
-            stubs = await uow.messages.stubs(ids["message"], scope)
-            memories = await uow.memories.by_ids(ids["memory"], scope, now)
-            if neighbors and self._settings.neighbor_weight and self._settings.neighbor_window:
-                await self._spread_to_neighbors(uow, fused, matched, stubs, scope, pool)
-            best = self._best(fused, stubs, memories, now, limit)
-            chosen = [item for (kind, item), _ in best if kind == "message"]
-            messages = await uow.messages.by_ids(chosen, scope)
-        hits = []
-        for (kind, item_id), score in best:
-            signals = matched[(kind, item_id)]
-            if kind == "message" and item_id in messages:
-                message = message_from_row(messages[item_id])
-                hits.append(SearchHit(kind=kind, message=message, score=score, signals=signals))
-            elif kind == "memory":
-                memory = memory_from_row(memories[item_id])
-                hits.append(SearchHit(kind=kind, memory=memory, score=score, signals=signals))
-        return hits
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._memories: dict[uuid.UUID, MemoryRow] = {}
 
-    async def _spread_to_neighbors(
-        self,
-        uow: UnitOfWork,
-        fused: dict[Key, float],
-        matched: dict[Key, dict[str, SignalMatch]],
-        stubs: dict[uuid.UUID, MessageStub],
-        scope: SearchScope,
-        pool: int,
-    ) -> None:
-        """Give the messages around the best ``pool`` candidates a share of their scores
-        (see the module docstring). Neighbours join ``fused``, ``matched`` and ``stubs``."""
-        window, weight = self._settings.neighbor_window, self._settings.neighbor_weight
-        in_scope = [key for key in fused if key[0] == "message" and key[1] in stubs]
-        sources = [stubs[item] for _, item in sorted(in_scope, key=lambda key: -fused[key])[:pool]]
-        known = {(stub.conversation_id, stub.seq): stub.id for stub in stubs.values()}
-        wanted: dict[str, set[int]] = {}
-        for source in sources:
-            for seq in range(source.seq - window, source.seq + window + 1):
-                if (source.conversation_id, seq) not in known:
-                    wanted.setdefault(source.conversation_id, set()).add(seq)
-        for stub in await uow.messages.stubs_at(wanted, scope):
-            known[(stub.conversation_id, stub.seq)] = stub.id
-            stubs[stub.id] = stub
-        shares: dict[Key, float] = {}
-        ceilings: dict[Key, float] = {}
-        for rank, source in enumerate(sources, start=1):
-            score = fused[("message", source.id)]
-            for offset in range(-window, window + 1):
-                neighbor = known.get((source.conversation_id, source.seq + offset))
-                if not offset or neighbor is None:
-                    continue
-                key: Key = ("message", neighbor)
-                shares[key] = shares.get(key, 0.0) + weight / abs(offset) * score
-                ceilings[key] = max(ceilings.get(key, 0.0), score)
-                if key not in fused:
-                    matched.setdefault(key, {}).setdefault("neighbor", SignalMatch(rank=rank))
-        for key, share in shares.items():
-            own = fused.get(key, 0.0)
-            fused[key] = min(own + share, max(own, (own + ceilings[key]) / 2))
+    async def fulltext(
+        self, kind: ItemKind, query: FullTextQuery, scope: SearchScope, limit: int
+    ) -> list[Candidate]:
+        if kind == "message":
+            rows = await self._uow.messages.search(query, scope, limit)
+            return [Candidate(row.id, row.content) for row in rows]
+        found = await self._uow.memories.search(query, scope, limit, utc_now())
+        return [Candidate(row.id, row.content) for row in found]
 
-    def _best(
-        self,
-        fused: dict[Key, float],
-        stubs: dict[uuid.UUID, MessageStub],
-        memories: dict[uuid.UUID, MemoryRow],
-        now: dt.datetime,
-        limit: int,
-    ) -> list[tuple[Key, float]]:
-        """The ``limit`` best items in scope (those in ``stubs`` and ``memories``), with their
-        scores boosted by recency and, for memories, importance."""
-        scored: list[tuple[Key, float]] = []
-        for (kind, item_id), score in fused.items():
-            if kind == "message" and item_id in stubs:
-                boost = self._recency(stubs[item_id].timestamp, now)
-            elif kind == "memory" and item_id in memories:
-                row = memories[item_id]
-                boost = self._recency(row.created_at, now) * (
-                    1 + self._settings.importance_weight * row.importance
-                )
-            else:
-                continue
-            scored.append(((kind, item_id), score * boost))
-        scored.sort(key=lambda pair: -pair[1])
-        return scored[:limit]
+    async def message_stubs(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope
+    ) -> dict[uuid.UUID, MessageStub]:
+        return await self._uow.messages.stubs(ids, scope)
 
-    def _recency(self, when: Any, now: Any) -> float:
-        if not self._settings.recency_weight:
-            return 1.0
-        age_days = max((now - when).total_seconds(), 0.0) / 86_400
-        decay = math.pow(0.5, age_days / self._settings.recency_half_life_days)
-        return 1.0 + self._settings.recency_weight * decay
+    async def stubs_at(
+        self, positions: Mapping[str, Iterable[int]], scope: SearchScope
+    ) -> list[MessageStub]:
+        return await self._uow.messages.stubs_at(positions, scope)
+
+    async def memory_stubs(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime
+    ) -> dict[uuid.UUID, MemoryStub]:
+        rows = await self._uow.memories.by_ids(ids, scope, now)
+        self._memories.update(rows)
+        return {
+            memory_id: MemoryStub(memory_id, row.created_at, row.importance)
+            for memory_id, row in rows.items()
+        }
+
+    async def messages(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope
+    ) -> dict[uuid.UUID, Message]:
+        rows = await self._uow.messages.by_ids(ids, scope)
+        return {message_id: message_from_row(row) for message_id, row in rows.items()}
+
+    async def memories(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, MemoryEntry]:
+        return {
+            memory_id: memory_from_row(self._memories[memory_id])
+            for memory_id in ids
+            if memory_id in self._memories
+        }

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import Message
+from bruno_memory.ports.retrieval import MessageStub
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import SearchScope
 
@@ -24,16 +25,6 @@ class MessageTotals:
     by_role: dict[str, int]
     first_at: dt.datetime | None
     last_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class MessageStub:
-    """Where a message is in its conversation and when it was sent, without its content."""
-
-    id: uuid.UUID
-    conversation_id: str
-    seq: int
-    timestamp: dt.datetime
 
 
 class MessageRepository(Repository):

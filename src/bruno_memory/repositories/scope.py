@@ -33,6 +33,31 @@ class SearchScope:
                     details={"key": key},
                 )
 
+    def admits(
+        self,
+        *,
+        user_id: str | None,
+        conversation_id: str | None,
+        time: dt.datetime,
+        document: Mapping[str, Any],
+    ) -> bool:
+        """Whether an item is in scope, for storages that check in Python what the SQL
+        storage writes as conditions: its owner, conversation, time (aware) and metadata
+        (a message's metadata, a memory's custom fields). Metadata values compare as the
+        SQL conditions read them: a bool only equals a bool, numbers equal numbers."""
+        if self.user_id is not None and user_id != self.user_id:
+            return False
+        if self.conversation_id is not None and conversation_id != self.conversation_id:
+            return False
+        if self.since is not None and time < self.since:
+            return False
+        if self.until is not None and time >= self.until:
+            return False
+        return all(
+            key in document and _same_value(document[key], value)
+            for key, value in self.metadata.items()
+        )
+
     def message_conditions(self) -> list[ColumnElement[bool]]:
         """Conditions on ``messages``."""
         return self._conditions(
@@ -63,6 +88,14 @@ class SearchScope:
         for key, value in self.metadata.items():
             clauses.append(_json_field(document[key], value) == value)
         return clauses
+
+
+def _same_value(stored: Any, wanted: MetadataValue) -> bool:
+    if isinstance(wanted, bool) or isinstance(stored, bool):
+        return isinstance(stored, bool) and isinstance(wanted, bool) and stored == wanted
+    if isinstance(wanted, int | float):
+        return isinstance(stored, int | float) and stored == wanted
+    return isinstance(stored, str) and stored == wanted
 
 
 def _json_field(element: Any, value: MetadataValue) -> Any:

@@ -7,11 +7,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bruno_memory.retrieval.options import SearchOptions
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-class RedisSettings(BaseSettings):
-    """Where Redis is, how keys are named and how long conversations live.
+class RedisSettings(BaseSettings, SearchOptions):
+    """Where Redis is, how keys are named, how long conversations live and how ``search()``
+    ranks (the ``search_*`` fields, as for the SQL storage).
 
     Every field can be set by an environment variable ``BRUNO_MEMORY_REDIS_<FIELD>``, but
     two that mean what they mean for every storage: the URL is the database's,

@@ -10,8 +10,10 @@ the entries a query returns, in one round trip. Searches without a user go throu
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
@@ -30,6 +32,7 @@ from bruno_memory.backends._redis.textindex import (
     absent_terms,
     best_verified,
     document_terms,
+    matches,
     member,
     query_terms,
     queue_postings,
@@ -38,9 +41,10 @@ from bruno_memory.backends._redis.textindex import (
     unweighted,
 )
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
-from bruno_memory.db.types import utc_now
+from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
 from bruno_memory.ports.storage import MEMORY_ORDER, MEMORY_ORDER_BY_RELEVANCE
+from bruno_memory.repositories.scope import SearchScope
 
 #: Index kind of memory entries.
 MEMORIES = "mem"
@@ -238,6 +242,92 @@ class Memories:
 
         return await self._touch(await best_verified(fetch, verify, limit))
 
+    async def within(
+        self, parsed: FullTextQuery, scope: SearchScope, limit: int
+    ) -> list[MemoryEntry]:
+        """Unexpired entries in ``scope`` matching ``parsed`` (every word, or any word),
+        best first (ties: the newest); reading them is not an access. Ranked in the scope
+        user's postings (written with the entry, atomically), else in the ``{global}`` ones
+        (hints: verified, and unindexed where stale)."""
+        terms = query_terms(parsed)
+        keys = self._context.keys
+        index = keys.global_index if scope.user_id is None else keys.user(scope.user_id)
+
+        async def fetch(count: int) -> list[tuple[str, float]]:
+            scripts = self._context.scripts
+            found = await rank(scripts, index, MEMORIES, terms, parsed.mode, count)
+            if scope.user_id is None:
+                return found
+            return [(member(item, scope.user_id), score) for item, score in found]
+
+        async def verify(candidates: list[tuple[str, float]]) -> list[MemoryEntry]:
+            return await self._verified(candidates, terms, parsed.mode, scope)
+
+        return await best_verified(fetch, verify, limit)
+
+    async def in_scope(
+        self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime
+    ) -> dict[uuid.UUID, MemoryEntry]:
+        """The entries with these ids that are in scope and unexpired at ``now`` (reading
+        them is not an access)."""
+        if not ids:
+            return {}
+        users: Sequence[str | None]
+        if scope.user_id is not None:
+            users = [scope.user_id] * len(ids)
+        else:
+            pipe = self._context.pipeline()
+            for memory_id in ids:
+                pipe.hget(self._context.keys.registry(MEMORIES, memory_id), str(memory_id))
+            users = await pipe.execute()
+        located = [(i, u) for i, u in zip(ids, users, strict=True) if u is not None]
+        pipe = self._context.pipeline()
+        for memory_id, user_id in located:
+            pipe.hgetall(self._context.keys.user(user_id).memory(memory_id))
+        found: dict[uuid.UUID, MemoryEntry] = {}
+        for (memory_id, _), fields in zip(located, await pipe.execute(), strict=True):
+            entry = memory_from_fields(fields) if fields else None
+            if entry is not None and entry.id == memory_id and _admits(scope, entry, now):
+                found[memory_id] = entry
+        return found
+
+    async def _verified(
+        self,
+        candidates: list[tuple[str, float]],
+        terms: list[str],
+        mode: MatchMode,
+        scope: SearchScope,
+    ) -> list[MemoryEntry]:
+        """The entries of the candidates (``<id>@<user>`` members) that exist, match and are
+        in scope and unexpired, best first (ties: the newest); stale ``{global}`` postings
+        found on the way are removed."""
+        pipe = self._context.pipeline()
+        for item, _ in candidates:
+            memory_id, user_id = split_member(item)
+            pipe.hgetall(self._context.keys.user(user_id).memory(uuid.UUID(memory_id)))
+        found = await pipe.execute()
+        now = utc_now()
+        hits: list[tuple[float, MemoryEntry]] = []
+        stale: dict[str, list[str]] = {}
+        for (item, score), fields in zip(candidates, found, strict=True):
+            entry = memory_from_fields(fields) if fields else None
+            absent = terms if entry is None else absent_terms(entry.content, terms)
+            if absent:
+                stale[item] = absent
+            if entry is not None and matches(absent, terms, mode) and _admits(scope, entry, now):
+                hits.append((score, entry))
+        if stale and scope.user_id is None:
+            await self._unindex_stale(stale)
+        hits.sort(key=lambda hit: (-round(hit[0], 9), -hit[1].created_at.timestamp()))
+        return [entry for _, entry in hits]
+
+    async def _unindex_stale(self, stale: dict[str, list[str]]) -> None:
+        pipe = self._context.pipeline()
+        for item, keys in stale.items():
+            for key in keys:
+                pipe.zrem(self._context.keys.global_index.postings(MEMORIES, key), item)
+        await pipe.execute()
+
     async def _select(
         self,
         user: UserKeys,
@@ -295,11 +385,7 @@ class Memories:
             elif entry is not None and (entry.expires_at is None or entry.expires_at > now):
                 kept.append(item)
         if stale:
-            pipe = self._context.pipeline()
-            for item, keys in stale.items():
-                for key in keys:
-                    pipe.zrem(self._context.keys.global_index.postings(MEMORIES, key), item)
-            await pipe.execute()
+            await self._unindex_stale(stale)
         return kept
 
     async def _touch(self, items: list[str]) -> list[MemoryEntry]:
@@ -328,6 +414,18 @@ def _entries(reply: list[Any]) -> list[MemoryEntry]:
             fields = {"doc": doc, "access_count": count, "last_accessed": accessed}
             entries.append(memory_from_fields(fields))
     return entries
+
+
+def _admits(scope: SearchScope, entry: MemoryEntry, now: dt.datetime) -> bool:
+    """Whether an entry is unexpired at ``now`` and in ``scope``."""
+    if entry.expires_at is not None and as_utc(entry.expires_at) <= now:
+        return False
+    return scope.admits(
+        user_id=entry.user_id,
+        conversation_id=entry.conversation_id,
+        time=as_utc(entry.created_at),
+        document=entry.metadata.custom_fields,
+    )
 
 
 def _not_found(memory_id: uuid.UUID) -> MemoryNotFoundError:

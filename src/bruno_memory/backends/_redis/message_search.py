@@ -1,11 +1,13 @@
 """Full-text search over messages, with the engine in use (see :mod:`.engine`).
 
 Candidates come ranked from the engine: the inverted index (:mod:`.textindex`) or
-RediSearch (:mod:`.redisearch`). Each is checked against its message, read in one round
-trip per search: a candidate whose message is gone (its conversation expired and is not
-swept yet, or a posting outlived a crash), whose conversation is not the user's, or
-(postings only) whose message lacks a query term is dropped, and the stale index entry
-removed on the spot. More candidates are asked for only when too many were dropped.
+RediSearch (:mod:`.redisearch`), for the scope's user (or every user). Each is checked
+against its message, read in one round trip per search: a candidate whose message is gone
+(its conversation expired and is not swept yet, or a posting outlived a crash), whose
+conversation is not the user's, or (postings only) whose message lacks a query term is
+dropped, and the stale index entry removed on the spot; a message outside the rest of the
+scope (conversation, time range, metadata: :meth:`SearchScope.admits`) is passed over.
+More candidates are asked for only when too many were dropped.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from bruno_memory.backends._redis.textindex import (
     split_member,
 )
 from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.types import as_utc
+from bruno_memory.repositories.scope import SearchScope
 
 Candidates = list[tuple[str, float]]
 
@@ -74,6 +78,11 @@ class MessageSearch:
         self, parsed: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[Message]:
         """Messages matching ``parsed`` (every word, or any word), best first."""
+        return await self.within(parsed, SearchScope(user_id=user_id), limit)
+
+    async def within(self, parsed: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
+        """Messages in ``scope`` matching ``parsed``, best first."""
+        user_id = scope.user_id
         engine: _Engine
         if self._context.redisearch is None:
             engine = _Postings(self._context, parsed, user_id)
@@ -81,15 +90,17 @@ class MessageSearch:
             engine = _RediSearch(self._context, parsed, user_id)
 
         async def verify(candidates: Candidates) -> list[Message]:
-            return await self._verify(candidates, engine, user_id)
+            return await self._verify(candidates, engine, scope)
 
         return await best_verified(engine.fetch, verify, limit)
 
     async def _verify(
-        self, candidates: Candidates, engine: _Engine, user_id: str | None
+        self, candidates: Candidates, engine: _Engine, scope: SearchScope
     ) -> list[Message]:
-        """The candidates' messages that exist, belong to the user and match, best first
-        (ties: the most recent); stale index entries found on the way are removed."""
+        """The candidates' messages that exist, belong to the user, match and are in scope,
+        best first (ties: the most recent); stale index entries found on the way are
+        removed."""
+        user_id = scope.user_id
         wanted: dict[str, list[str]] = defaultdict(list)
         for item, _ in candidates:
             message_id, conversation_id = split_member(item)
@@ -101,9 +112,11 @@ class MessageSearch:
             pipe.hmget(keys.messages, message_ids)
         replies = iter(await pipe.execute())
         bodies: dict[str, str] = {}
+        owners: dict[str, str | None] = {}
         stale = _Stale()
         for conversation_id, message_ids in wanted.items():
             owner, found = next(replies), next(replies)
+            owners[conversation_id] = owner
             mine = user_id is None or owner == user_id
             for message_id, body in zip(message_ids, found, strict=True):
                 item = member(message_id, conversation_id)
@@ -121,7 +134,13 @@ class MessageSearch:
             absent = engine.absent(message)
             if absent:
                 stale.lacking[item] = absent
-            if engine.matches(absent):
+            conversation_id = split_member(item)[1]
+            if engine.matches(absent) and scope.admits(
+                user_id=owners[conversation_id],
+                conversation_id=conversation_id,
+                time=as_utc(message.timestamp),
+                document=message.metadata,
+            ):
                 hits.append((score, message))
         if stale.gone or stale.foreign or stale.lacking:
             await engine.forget(stale)
