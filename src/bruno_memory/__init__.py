@@ -17,14 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
+from bruno_core.interfaces.llm import LLMInterface
 
 from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.compression import CompressionPolicy, CompressionReport
+from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import LLMTokenCounter, TiktokenCounter, TokenCounter
 from bruno_memory.context.window import ContextStrategy, ContextWindow, Omission
 from bruno_memory.errors import (
     AccessDeniedError,
     BrunoMemoryError,
+    CompressionError,
     ConfigurationError,
     ConflictError,
     EmbeddingError,
@@ -51,6 +55,9 @@ __all__ = [
     "AccessDeniedError",
     "BrunoMemoryError",
     "Capability",
+    "CompressionError",
+    "CompressionPolicy",
+    "CompressionReport",
     "ConfigurationError",
     "ConflictError",
     "ContextStrategy",
@@ -60,6 +67,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidQueryError",
     "LLMTokenCounter",
+    "LLMUsage",
     "Memory",
     "MemoryNotFoundError",
     "MemorySettings",
@@ -72,6 +80,7 @@ __all__ = [
     "SessionNotFoundError",
     "SignalMatch",
     "StorageError",
+    "Summary",
     "SyncMemory",
     "TiktokenCounter",
     "TokenCounter",
@@ -88,6 +97,8 @@ def create_memory(
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
     token_counter: TokenCounter | None = None,
+    llm: LLMInterface | None = None,
+    compression: CompressionPolicy | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -105,8 +116,16 @@ def create_memory(
     (e.g. a bruno-llm provider) can be passed. ``vector_index`` replaces the SQL database as
     the place vectors are searched (e.g. a ``QdrantVectorIndex``). ``token_counter`` is how
     ``build_context`` counts (default: cl100k_base, offline; ``LLMTokenCounter(llm)`` counts
-    with a bruno-core LLM's own tokenizer). What a storage offers is ``memory.capabilities``.
+    with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
+    bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
+    :class:`CompressionPolicy`) says. What a storage offers is ``memory.capabilities``.
     """
     return Memory(
-        url, embedder=embedder, vector_index=vector_index, token_counter=token_counter, **options
+        url,
+        embedder=embedder,
+        vector_index=vector_index,
+        token_counter=token_counter,
+        llm=llm,
+        compression=compression,
+        **options,
     )

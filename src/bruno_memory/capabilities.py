@@ -29,3 +29,5 @@ class Capability(str, enum.Enum):
     EVENT_STREAMS = "event_streams"
     #: A Redis cache sits in front of the system of record (``cache_stats``).
     CACHE = "cache"
+    #: Summaries of conversation spans are stored (``compress``, ``list_summaries``).
+    COMPRESSION = "compression"

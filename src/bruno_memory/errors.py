@@ -18,6 +18,7 @@ callers written against bruno-core's ``MemoryInterface`` catch them unchanged::
         ├── UnsupportedOperationError       the storage lacks a capability the call needs
         ├── SchemaError                     the database is not at the expected revision
         ├── StorageError                    the database (or a vector store) failed or is down
+        ├── CompressionError                summarizing failed; the failed step left nothing
         └── EmbeddingError                  the embedder failed; items stay queued
             ├── ModelIntegrityError         (also ConfigurationError) a model file fails its sha256
             └── InvalidEmbeddingError       (also InvalidInputError) a vector that cannot be stored
@@ -31,15 +32,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bruno_core.utils.exceptions import MemoryError as CoreMemoryError
 from bruno_core.utils.exceptions import ValidationError as CoreValidationError
 from sqlalchemy import exc as sa_exc
 
+if TYPE_CHECKING:
+    from bruno_memory.context.compression import CompressionReport
+
 __all__ = [
     "AccessDeniedError",
     "BrunoMemoryError",
+    "CompressionError",
     "ConfigurationError",
     "ConflictError",
     "EmbeddingError",
@@ -134,6 +139,13 @@ class SchemaError(BrunoMemoryError):
 
 class StorageError(BrunoMemoryError):
     """The database failed or could not be reached; the operation did not land."""
+
+
+class CompressionError(BrunoMemoryError):
+    """Summarizing failed (the LLM erred or timed out, or a summary could not be stored).
+    The failed step left nothing behind; ``report`` lists what earlier steps wrote."""
+
+    report: CompressionReport | None = None
 
 
 class EmbeddingError(BrunoMemoryError):

@@ -16,6 +16,7 @@ from bruno_core.models.message import Message, MessageRole, MessageType
 from pydantic import TypeAdapter
 from sqlalchemy import Row
 
+from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.db import models
 from bruno_memory.db.types import as_utc, utc_now
 
@@ -168,3 +169,54 @@ def encode_messages(messages: list[Message]) -> str:
 def decode_messages(payload: str) -> list[Message]:
     """The messages :func:`encode_messages` wrote."""
     return _MESSAGE_LIST.validate_json(payload)
+
+
+def summary_row(
+    summary: Summary, *, user_id: str | None, first_pk: int, first_seq: int, last_pk: int
+) -> dict[str, Any]:
+    """Column values of a new ``summaries`` row, its span starting at the message row
+    ``first_pk`` (position ``first_seq``) and ending at ``last_pk``."""
+    return {
+        "id": summary.id,
+        "conversation_id": summary.conversation_id,
+        "user_id": user_id,
+        "level": summary.level,
+        "content": summary.content,
+        "first_message_pk": first_pk,
+        "last_message_pk": last_pk,
+        "first_seq": first_seq,
+        "span_start": as_utc(summary.span_start),
+        "span_end": as_utc(summary.span_end),
+        "message_count": summary.message_count,
+        "source_ids": [str(source) for source in summary.source_ids],
+        "covered_by": summary.covered_by,
+        "model": summary.usage.model,
+        "input_tokens": summary.usage.input_tokens,
+        "output_tokens": summary.usage.output_tokens,
+        "cost": summary.usage.cost,
+        "created_at": as_utc(summary.created_at),
+    }
+
+
+def summary_from_row(row: Row[Any]) -> Summary:
+    """The summary of a ``summaries`` row joined with its end messages' ids."""
+    return Summary(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        level=row.level,
+        content=row.content,
+        first_message_id=row.first_message_id,
+        last_message_id=row.last_message_id,
+        span_start=as_utc(row.span_start),
+        span_end=as_utc(row.span_end),
+        message_count=row.message_count,
+        source_ids=[uuid.UUID(source) for source in row.source_ids],
+        covered_by=row.covered_by,
+        usage=LLMUsage(
+            model=row.model,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            cost=row.cost,
+        ),
+        created_at=as_utc(row.created_at),
+    )

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
+from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.interfaces.memory import MemoryInterface
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
@@ -24,13 +25,16 @@ from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.builder import SHARES, assemble
+from bruno_memory.context.compression import CompressionPolicy, CompressionReport, Compressor
 from bruno_memory.context.sources import default_query, gather, history_size
+from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import TokenCounter, default_counter
 from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import (
     AccessDeniedError,
+    ConfigurationError,
     InvalidInputError,
     MemoryNotFoundError,
     SessionNotFoundError,
@@ -38,7 +42,14 @@ from bruno_memory.errors import (
     UnsupportedOperationError,
     translate_errors,
 )
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Storage
+from bruno_memory.ports.storage import (
+    ContextParts,
+    Expiry,
+    Retrieval,
+    Schema,
+    Storage,
+    Summaries,
+)
 from bruno_memory.repositories.scope import MetadataValue, SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.user_context import UserContextPatch
@@ -89,12 +100,16 @@ class Memory(MemoryInterface):
         embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
         vector_index: VectorIndex | None = None,
         token_counter: TokenCounter | None = None,
+        llm: LLMInterface | None = None,
+        compression: CompressionPolicy | None = None,
         **options: Any,
     ) -> None:
         if storage is None:
             storage = build_storage(url, embedder=embedder, vector_index=vector_index, **options)
         self._storage = storage
         self._given_counter = token_counter
+        self._llm = llm
+        self._compression = compression or CompressionPolicy()
 
     @property
     def _counter(self) -> TokenCounter:
@@ -410,6 +425,7 @@ class Memory(MemoryInterface):
             messages=chosen.window,
             recalled=sorted(chosen.recalled, key=lambda m: m.timestamp),
             memories=chosen.memories,
+            summaries=chosen.summaries,
             token_count=chosen.token_count,
             max_tokens=max_tokens,
             reserve_tokens=reserve_tokens,
@@ -417,6 +433,58 @@ class Memory(MemoryInterface):
             omitted=chosen.omitted,
             cut=chosen.cut,
         )
+
+    # -- compression -------------------------------------------------------------------------
+
+    def _summaries(self, operation: str) -> Summaries:
+        self._require(Capability.COMPRESSION, operation)
+        summaries = self._storage.summaries
+        assert summaries is not None
+        return summaries
+
+    async def compress(
+        self,
+        conversation_id: str,
+        *,
+        llm: LLMInterface | None = None,
+        policy: CompressionPolicy | None = None,
+    ) -> CompressionReport:
+        """Summarize the conversation's older messages with ``llm`` (default: the memory's
+        ``llm=``), as ``policy`` says (default: the memory's ``compression=``, else
+        :class:`CompressionPolicy`'s defaults). Messages are never changed or deleted; each
+        summary lands in one transaction, and a failure (a
+        :class:`~bruno_memory.errors.CompressionError`) leaves the store as it was before
+        the failed step. A run with nothing new does nothing. The rules are
+        :mod:`bruno_memory.context.compression`'s (``Capability.COMPRESSION``)."""
+        cid = require_id(conversation_id, "conversation_id")
+        summaries = self._summaries("compress")
+        chosen = llm or self._llm
+        if chosen is None:
+            raise ConfigurationError(
+                "compress needs an LLM: pass llm= to compress() or to create_memory()"
+            )
+        async with self._operation("compress") as storage:
+            compressor = Compressor(
+                storage,
+                summaries,
+                cid,
+                llm=chosen,
+                policy=policy or self._compression,
+                counter=self._counter,
+            )
+            return await compressor.run()
+
+    async def list_summaries(
+        self, conversation_id: str, *, include_covered: bool = True
+    ) -> list[Summary]:
+        """The conversation's summaries, chronologically (a higher level before the
+        summaries it covers); ``include_covered=False`` leaves only the frontier: the
+        summaries no higher level took in, which together cover every summarized message
+        once (``Capability.COMPRESSION``)."""
+        cid = require_id(conversation_id, "conversation_id")
+        summaries = self._summaries("list_summaries")
+        async with self._operation("list_summaries"):
+            return await summaries.list_summaries(cid, covered=include_covered)
 
     # -- retrieval ---------------------------------------------------------------------------
 

@@ -24,12 +24,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
+from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.compression import CompressionPolicy, CompressionReport
+from bruno_memory.context.summaries import Summary
 from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.memory import Memory
@@ -245,6 +248,26 @@ class SyncMemory:
                 strategy=strategy,
                 reserve_tokens=reserve_tokens,
             )
+        )
+
+    # -- compression -------------------------------------------------------------------------
+
+    def compress(
+        self,
+        conversation_id: str,
+        *,
+        llm: LLMInterface | None = None,
+        policy: CompressionPolicy | None = None,
+    ) -> CompressionReport:
+        """Summarize the conversation's older messages (see :meth:`Memory.compress`)."""
+        return self._run(self._memory.compress(conversation_id, llm=llm, policy=policy))
+
+    def list_summaries(
+        self, conversation_id: str, *, include_covered: bool = True
+    ) -> list[Summary]:
+        """The conversation's summaries (see :meth:`Memory.list_summaries`)."""
+        return self._run(
+            self._memory.list_summaries(conversation_id, include_covered=include_covered)
         )
 
     # -- retrieval ---------------------------------------------------------------------------

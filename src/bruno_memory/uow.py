@@ -36,6 +36,7 @@ from bruno_memory.repositories import (
     MemoryRepository,
     MessageRepository,
     SessionRepository,
+    SummaryRepository,
     UserRepository,
 )
 
@@ -64,6 +65,7 @@ class UnitOfWork:
     messages: MessageRepository
     memories: MemoryRepository
     embeddings: EmbeddingRepository
+    summaries: SummaryRepository
 
     def __init__(
         self, database: Database, *, write: bool = False, scope: DataScope | None = None
@@ -89,6 +91,7 @@ class UnitOfWork:
         self.messages = MessageRepository(session)
         self.memories = MemoryRepository(session)
         self.embeddings = EmbeddingRepository(session)
+        self.summaries = SummaryRepository(session)
         return self
 
     async def __aexit__(

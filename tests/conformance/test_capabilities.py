@@ -30,6 +30,10 @@ async def _events(memory: Memory) -> Any:
     return memory.event_stream()
 
 
+async def _summaries(memory: Memory) -> Any:
+    return await memory.list_summaries("anything")
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -37,6 +41,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.MIGRATIONS: _migrate,
     Capability.EXPIRY: _sweep,
     Capability.EVENT_STREAMS: _events,
+    Capability.COMPRESSION: _summaries,
 }
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bruno_memory.context.builder import Candidates, assemble
+from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import default_counter, prompt_tokens
 from bruno_memory.context.window import CUT_MARKER
 from bruno_memory.errors import InvalidInputError
@@ -28,6 +29,33 @@ def _history(contents: list[tuple[MessageRole, str]]) -> list[Message]:
         Message(role=role, content=text, timestamp=START + dt.timedelta(minutes=n))
         for n, (role, text) in enumerate(contents)
     ]
+
+
+def _summaries(history: list[Message], sizes: list[int]) -> list[Summary]:
+    """A frontier over the oldest non-system messages, in spans of the given sizes."""
+    spoken = [m for m in history if m.role != MessageRole.SYSTEM]
+    found, start = [], 0
+    for size in sizes:
+        span = spoken[start : start + size]
+        if not span:
+            break
+        found.append(
+            Summary(
+                conversation_id="c",
+                level=0,
+                content=" ".join(m.content for m in span)[:200],
+                first_message_id=span[0].id,
+                last_message_id=span[-1].id,
+                span_start=span[0].timestamp,
+                span_end=span[-1].timestamp,
+                message_count=len(span),
+                source_ids=[m.id for m in span],
+                usage=LLMUsage(model="m", input_tokens=1, output_tokens=1),
+                created_at=START,
+            )
+        )
+        start += size
+    return found
 
 
 def _memories(contents: list[str]) -> list[MemoryEntry]:
@@ -53,7 +81,13 @@ def test_every_rule_holds_on_random_input(
     older = (
         data.draw(st.lists(st.sampled_from(history), unique_by=lambda m: m.id)) if history else []
     )
-    candidates = Candidates(history=history, memories=_memories(memory_texts), recalled=older)
+    sizes = data.draw(st.lists(st.integers(min_value=1, max_value=6), max_size=8))
+    candidates = Candidates(
+        history=history,
+        memories=_memories(memory_texts),
+        recalled=older,
+        summaries=_summaries(history, sizes),
+    )
     try:
         got = assemble(candidates, budget=budget, counter=COUNTER, strategy=strategy)  # type: ignore[arg-type]
     except InvalidInputError:
@@ -84,6 +118,13 @@ def test_every_rule_holds_on_random_input(
     assert set(omitted) == considered - included
     left_memories = {m.id for m in candidates.memories} - {m.id for m in got.memories}
     assert {uuid.UUID(o.item_id) for o in got.omitted if o.kind == "memory"} == left_memories
+    # Summaries shown tell of history the window does not hold, chronologically, and every
+    # summary is shown or accounted for once.
+    assert got.summaries == sorted(got.summaries, key=lambda s: s.span_start)
+    assert not ids & {s.first_message_id for s in got.summaries}
+    left = [uuid.UUID(o.item_id) for o in got.omitted if o.kind == "summary"]
+    shown = [s.id for s in got.summaries]
+    assert sorted(left + shown) == sorted(s.id for s in candidates.summaries)
 
 
 def test_recent_fills_the_budget_with_the_newest_messages() -> None:

@@ -44,7 +44,7 @@ from bruno_memory.backends._redis.users import Users
 from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
+from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Summaries
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import retrieval_settings
@@ -106,6 +106,7 @@ class RedisStorage:
         self.context_window = self.settings.context_window
         expires = self.settings.session_ttl_seconds is not None
         self.expiry: Expiry | None = self if expires else None
+        self.summaries: Summaries | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,

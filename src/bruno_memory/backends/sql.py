@@ -33,7 +33,8 @@ from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever, SqlCandidates
 from bruno_memory.managers.semantic import SemanticSearch
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
+from bruno_memory.managers.summaries import SummaryManager
+from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Summaries
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
@@ -91,6 +92,7 @@ class SqlStorage:
         self._conversations = ConversationManager(self.database, self._indexer, self._changes)
         self._sessions = SessionManager(self.database, self._changes)
         self._users = UserManager(self.database, self._changes)
+        self.summaries: Summaries | None = SummaryManager(self.database)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -101,6 +103,7 @@ class SqlStorage:
             Capability.RETRIEVAL,
             Capability.TRANSACTIONS,
             Capability.MIGRATIONS,
+            Capability.COMPRESSION,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)

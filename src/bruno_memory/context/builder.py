@@ -8,15 +8,22 @@ The rules, in the order they apply:
    that cannot fit is cut (its start kept, :data:`~bruno_memory.context.window.CUT_MARKER`
    appended), the longest first; never dropped. A budget too small even for their
    overheads is an :class:`~bruno_memory.errors.InvalidInputError`.
-2. **Shares**: the strategy gives memories and recalled messages a share of what is left
-   (:data:`SHARES`); they are taken best first while they fit their share.
-3. **Window**: the newest messages, going back without gaps, while they fit what is left
-   after the memories and the recall share.
-4. **Recall**: candidates older than the window, best first, within the recall share and
+2. **Shares**: the strategy gives memories, recalled messages and summaries a share of
+   what is left (:data:`SHARES`); memories are taken best first while they fit theirs.
+3. **Summaries**: of the summaries no higher level covers, those of history older than the
+   window (their first message is not in it) are taken newest first, without a gap, while
+   they fit their share; chronological in the result. The window then goes back no
+   further than the first message of the newest one taken; one whose span the window
+   holds whole is left out as a duplicate.
+4. **Window**: the newest messages, going back without gaps, while they fit what is left
+   after the memories, the summaries and the recall share.
+5. **Recall**: candidates older than the window, best first, within the recall share and
    what the window left; chronological in the result, each once.
-5. **Check**: the exact count of :meth:`ContextWindow.to_messages` decides; while it is
-   over budget, the last recalled message, then the last memory, then the oldest window
-   message goes. Nothing is ever over budget.
+6. **Check**: the exact count of :meth:`ContextWindow.to_messages` decides; while it is
+   over budget, the last recalled message, then the last memory, then the oldest summary,
+   then the oldest window message goes. Nothing is ever over budget.
+
+A share the candidates do not use goes to the window.
 
 Everything considered and left out is in ``omitted`` with its reason.
 """
@@ -24,13 +31,14 @@ Everything considered and left out is in ``omitted`` with its reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bruno_core.models.memory import MemoryEntry
 from bruno_core.models.message import Message, MessageRole
 
+from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import (
     REPLY_PRIMING,
     TokenCounter,
@@ -41,25 +49,28 @@ from bruno_memory.context.window import (
     CUT_MARKER,
     MEMORY_HEADER,
     RECALL_HEADER,
+    SUMMARY_HEADER,
     ContextStrategy,
     Omission,
     memory_line,
     notes,
     recall_line,
+    summary_line,
 )
 from bruno_memory.errors import InvalidInputError
 
-#: Shares of the free budget (after the messages that are always in) that memories and
-#: recalled messages may take, per strategy; the window has the rest and what they leave.
-SHARES: dict[ContextStrategy, tuple[float, float]] = {
-    "recent": (0.0, 0.0),
-    "semantic": (0.35, 0.35),
-    "importance": (0.5, 0.0),
-    "hybrid": (0.2, 0.2),
+#: Shares of the free budget (after the messages that are always in) that memories,
+#: recalled messages and summaries may take, per strategy; the window has the rest and
+#: what they leave.
+SHARES: dict[ContextStrategy, tuple[float, float, float]] = {
+    "recent": (0.0, 0.0, 0.25),
+    "semantic": (0.3, 0.3, 0.1),
+    "importance": (0.45, 0.0, 0.1),
+    "hybrid": (0.2, 0.2, 0.15),
 }
 
 
-_Item = TypeVar("_Item", MemoryEntry, Message)
+_Item = TypeVar("_Item", MemoryEntry, Message, Summary)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Candidates:
     history: Sequence[Message]  # chronological: the conversation's newest messages
     memories: Sequence[MemoryEntry] = ()  # best first
     recalled: Sequence[Message] = ()  # older messages relevant to the query, best first
+    summaries: Sequence[Summary] = ()  # the frontier: uncovered summaries, chronological
 
 
 @dataclass
@@ -78,6 +90,7 @@ class Assembly:
     window: list[Message]
     memories: list[MemoryEntry]
     recalled: list[Message]
+    summaries: list[Summary]
     token_count: int
     omitted: list[Omission] = field(default_factory=list)
     cut: list[str] = field(default_factory=list)
@@ -86,7 +99,7 @@ class Assembly:
         """The prompt, ordered as :meth:`ContextWindow.to_messages` orders it."""
         system = [m for m in self.window if m.role == MessageRole.SYSTEM]
         rest = [m for m in self.window if m.role != MessageRole.SYSTEM]
-        return [*system, *notes(self.memories, self.recalled), *rest]
+        return [*system, *notes(self.summaries, self.memories, self.recalled), *rest]
 
 
 def assemble(
@@ -99,25 +112,48 @@ def assemble(
     free = budget - prompt_tokens(counter, [m for m in history if m.id in required])
     if not required:
         free -= REPLY_PRIMING
-    memory_share, recall_share = SHARES[strategy]
+    memory_share, recall_share, summary_share = SHARES[strategy]
 
     memories = _take(
         candidates.memories, int(free * memory_share), counter, MEMORY_HEADER, memory_line
     )
     free -= _note_cost(counter, MEMORY_HEADER, [memory_line(m) for m in memories])
-    window = _window(history, required, cost, free - int(free * recall_share))
-    older = [m for m in candidates.recalled if m.id not in {w.id for w in window}]
+    shares = int(free * recall_share) + int(free * summary_share)
+    tentative = _window(history, required, cost, free - shares)
+    older = _older(candidates.summaries, tentative)
+    summaries = _take(
+        older, int(free * summary_share), counter, SUMMARY_HEADER, summary_line, gapless=True
+    )
+    free -= _note_cost(counter, SUMMARY_HEADER, [summary_line(s) for s in summaries])
+    starts = {s.first_message_id for s in summaries}
+    window = _window(history, required, cost, free - int(free * recall_share), starts)
+    in_window = {w.id for w in window}
     recalled = _take(
-        older, free - _optional_cost(window, required, cost), counter, RECALL_HEADER, recall_line
+        [m for m in candidates.recalled if m.id not in in_window],
+        free - _optional_cost(window, required, cost),
+        counter,
+        RECALL_HEADER,
+        recall_line,
     )
     free -= _note_cost(counter, RECALL_HEADER, [recall_line(m) for m in recalled])
-    window = _window(history, required, cost, free)  # what recall left goes to the window
+    window = _window(history, required, cost, free, starts)  # what recall left
     recalled = [m for m in recalled if m.id not in {w.id for w in window}]
+    summaries = sorted(summaries, key=lambda s: s.span_start)
 
-    assembly = _checked(window, memories, recalled, required, budget, counter)
+    assembly = _checked(
+        Assembly(window, memories, recalled, summaries, 0), required, budget, counter
+    )
     assembly.cut = cut
     assembly.omitted = _omissions(candidates, assembly, counter)
     return assembly
+
+
+def _older(summaries: Sequence[Summary], window: Sequence[Message]) -> list[Summary]:
+    """The summaries of history older than ``window``, newest first: those whose first
+    message is not in it (spans are contiguous and the window reaches the newest message,
+    so a summary whose first message is in the window is in it whole)."""
+    shown = {m.id for m in window if m.role != MessageRole.SYSTEM}
+    return [s for s in reversed(summaries) if s.first_message_id not in shown]
 
 
 def _required(history: Sequence[Message]) -> set[uuid.UUID]:
@@ -157,10 +193,17 @@ def _fit_required(
 
 
 def _take(
-    items: Sequence[_Item], allowance: int, counter: TokenCounter, header: str, line: Any
+    items: Sequence[_Item],
+    allowance: int,
+    counter: TokenCounter,
+    header: str,
+    line: Any,
+    *,
+    gapless: bool = False,
 ) -> list[_Item]:
     """The best items, in order, while their note fits ``allowance`` (skipping one that does
-    not fit for a smaller one after it)."""
+    not fit for a smaller one after it, unless ``gapless``: then the first that does not fit
+    ends the list)."""
     chosen: list[_Item] = []
     spent = 0
     base = message_tokens(counter, Message(role=MessageRole.SYSTEM, content=header))
@@ -169,6 +212,8 @@ def _take(
         if spent + extra <= allowance:
             chosen.append(item)
             spent += extra
+        elif gapless:
+            break
     return chosen
 
 
@@ -177,15 +222,17 @@ def _window(
     required: set[uuid.UUID],
     cost: dict[uuid.UUID, int],
     allowance: int,
+    stops: Collection[uuid.UUID] = (),
 ) -> list[Message]:
     """The required messages and the newest others, going back without a gap, while they
-    fit ``allowance``; chronological."""
+    fit ``allowance`` and until one of ``stops`` (the first message of a summary shown,
+    which then stays the summary's to tell); chronological."""
     taken = set(required)
     spent = 0
     for message in reversed(history):
         if message.id in required:
             continue
-        if spent + cost[message.id] > allowance:
+        if spent + cost[message.id] > allowance or message.id in stops:
             break
         spent += cost[message.id]
         taken.add(message.id)
@@ -206,27 +253,23 @@ def _note_cost(counter: TokenCounter, header: str, lines: list[str]) -> int:
 
 
 def _checked(
-    window: list[Message],
-    memories: list[MemoryEntry],
-    recalled: list[Message],
-    required: set[uuid.UUID],
-    budget: int,
-    counter: TokenCounter,
+    assembly: Assembly, required: set[uuid.UUID], budget: int, counter: TokenCounter
 ) -> Assembly:
     """The assembly, counted exactly; while over budget, the last recalled message, then
-    the last memory, then the oldest optional window message goes."""
+    the last memory, then the oldest summary, then the oldest optional window message goes."""
     while True:
-        assembly = Assembly(window, memories, recalled, 0)
         assembly.token_count = prompt_tokens(counter, assembly.to_messages())
         if assembly.token_count <= budget:
             return assembly
-        optional = [m for m in window if m.id not in required]
-        if recalled:
-            recalled = recalled[:-1]
-        elif memories:
-            memories = memories[:-1]
+        optional = [m for m in assembly.window if m.id not in required]
+        if assembly.recalled:
+            assembly.recalled = assembly.recalled[:-1]
+        elif assembly.memories:
+            assembly.memories = assembly.memories[:-1]
+        elif assembly.summaries:
+            assembly.summaries = assembly.summaries[1:]
         elif optional:
-            window = [m for m in window if m.id != optional[0].id]
+            assembly.window = [m for m in assembly.window if m.id != optional[0].id]
         else:  # the required messages were fitted: unreachable unless the counter drifts
             raise InvalidInputError("the context cannot fit max_tokens")
 
@@ -252,5 +295,18 @@ def _omissions(candidates: Candidates, assembly: Assembly, counter: TokenCounter
         tokens = counter.count(memory_line(entry))
         omitted.append(
             Omission(kind="memory", item_id=str(entry.id), reason="budget", tokens=tokens)
+        )
+    chosen_summaries = {s.id for s in assembly.summaries}
+    shown = {s.id for s in _older(candidates.summaries, assembly.window)}
+    for summary in candidates.summaries:
+        if summary.id in chosen_summaries:
+            continue
+        omitted.append(
+            Omission(
+                kind="summary",
+                item_id=str(summary.id),
+                reason="budget" if summary.id in shown else "duplicate",
+                tokens=counter.count(summary_line(summary)),
+            )
         )
     return omitted

@@ -3,7 +3,8 @@
 The history is the conversation's newest messages (earlier system messages pinned in
 front), as many as could fit the budget. Memories come ranked by the query (semantic where
 the storage embeds, full text otherwise) or, for ``importance``, by importance; reading them
-counts as an access, as any retrieval does. Recalled messages are the conversation's
+counts as an access, as any retrieval does. Summaries are the conversation's frontier
+(where the storage keeps summaries). Recalled messages are the conversation's
 messages ranked for the query: by the storage's hybrid search where it has
 ``Capability.RETRIEVAL``, else by full text.
 """
@@ -15,6 +16,7 @@ from bruno_core.models.message import Message, MessageRole
 
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.builder import Candidates
+from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import MESSAGE_OVERHEAD
 from bruno_memory.context.window import ContextStrategy
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
@@ -49,16 +51,26 @@ async def gather(
     strategy: ContextStrategy,
 ) -> Candidates:
     """The candidates of one context."""
+    summaries = await _summaries(storage, conversation_id)
     if strategy == "recent":
-        return Candidates(history)
+        return Candidates(history, summaries=summaries)
     text = query if query is not None and query.strip() else None
     if strategy == "importance" or text is None:
-        return Candidates(history, memories=await _memories(storage, user_id, None))
+        memories = await _memories(storage, user_id, None)
+        return Candidates(history, memories=memories, summaries=summaries)
     return Candidates(
         history,
         memories=await _memories(storage, user_id, text),
         recalled=await _recalled(storage, user_id, conversation_id, text),
+        summaries=summaries,
     )
+
+
+async def _summaries(storage: Storage, conversation_id: str) -> list[Summary]:
+    """The conversation's frontier summaries, where the storage keeps summaries."""
+    if storage.summaries is None or Capability.COMPRESSION not in storage.capabilities:
+        return []
+    return await storage.summaries.list_summaries(conversation_id, covered=False)
 
 
 async def _memories(storage: Storage, user_id: str, text: str | None) -> list[MemoryEntry]:

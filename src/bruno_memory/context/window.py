@@ -9,6 +9,8 @@ from bruno_core.models.memory import MemoryEntry
 from bruno_core.models.message import Message, MessageRole
 from pydantic import BaseModel, ConfigDict, Field
 
+from bruno_memory.context.summaries import Summary
+
 #: How a context is filled: the newest messages only (``recent``); what is relevant to the
 #: query first (``semantic``); the most important memories first (``importance``); or a
 #: share of the budget for each (``hybrid``).
@@ -17,6 +19,7 @@ ContextStrategy = Literal["recent", "semantic", "importance", "hybrid"]
 OmissionReason = Literal["budget", "duplicate"]
 #: Appended to a message cut to fit the budget.
 CUT_MARKER = " […cut to fit the context]"
+SUMMARY_HEADER = "Summary of the earlier conversation:"
 MEMORY_HEADER = "Relevant memories:"
 RECALL_HEADER = "Earlier in this conversation:"
 
@@ -26,7 +29,7 @@ class Omission(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["message", "memory"]
+    kind: Literal["message", "memory", "summary"]
     item_id: str
     reason: OmissionReason
     tokens: int = Field(description="What the item would have cost.")
@@ -37,7 +40,8 @@ class ContextWindow(BaseModel):
 
     ``messages`` is the recent window (chronological; the conversation's system messages
     and its newest user message are always in it), ``recalled`` older messages brought back
-    by relevance (chronological, each once), ``memories`` the user's memories chosen.
+    by relevance (chronological, each once), ``memories`` the user's memories chosen,
+    ``summaries`` the summaries of history older than the window (chronological).
     :meth:`to_messages` is what to send to an LLM; its token count is ``token_count``,
     never above ``max_tokens`` minus the reserve.
     """
@@ -48,6 +52,7 @@ class ContextWindow(BaseModel):
     messages: list[Message]
     recalled: list[Message] = Field(default_factory=list)
     memories: list[MemoryEntry] = Field(default_factory=list)
+    summaries: list[Summary] = Field(default_factory=list)
     token_count: int
     max_tokens: int
     reserve_tokens: int = 0
@@ -58,11 +63,11 @@ class ContextWindow(BaseModel):
     )
 
     def to_messages(self) -> list[Message]:
-        """Messages ready for an LLM: system messages first, then the memory and recall
-        notes (as system messages), then the rest of the window, chronologically."""
+        """Messages ready for an LLM: system messages first, then the summary, memory and
+        recall notes (as system messages), then the rest of the window, chronologically."""
         system = [m for m in self.messages if m.role == MessageRole.SYSTEM]
         rest = [m for m in self.messages if m.role != MessageRole.SYSTEM]
-        return [*system, *notes(self.memories, self.recalled), *rest]
+        return [*system, *notes(self.summaries, self.memories, self.recalled), *rest]
 
     def to_conversation_context(self) -> ConversationContext:
         """The same context as bruno-core's ``ConversationContext``."""
@@ -76,9 +81,14 @@ class ContextWindow(BaseModel):
         )
 
 
-def notes(memories: list[MemoryEntry], recalled: list[Message]) -> list[Message]:
-    """The system messages that carry memories and recalled messages to the LLM."""
+def notes(
+    summaries: list[Summary], memories: list[MemoryEntry], recalled: list[Message]
+) -> list[Message]:
+    """The system messages that carry summaries, memories and recalled messages to the LLM."""
     found = []
+    if summaries:
+        lines = [SUMMARY_HEADER, *(summary_line(summary) for summary in summaries)]
+        found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
     if memories:
         lines = [MEMORY_HEADER, *(memory_line(entry) for entry in memories)]
         found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
@@ -86,6 +96,13 @@ def notes(memories: list[MemoryEntry], recalled: list[Message]) -> list[Message]
         lines = [RECALL_HEADER, *(recall_line(message) for message in recalled)]
         found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
     return found
+
+
+def summary_line(summary: Summary) -> str:
+    """How a summary reads in the summary note."""
+    return f"- [{summary.span_start:%Y-%m-%d %H:%M} to {summary.span_end:%Y-%m-%d %H:%M}] " + (
+        summary.content
+    )
 
 
 def memory_line(entry: MemoryEntry) -> str:

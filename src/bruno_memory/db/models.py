@@ -277,3 +277,48 @@ class Embedding(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Summary(Base):
+    """A summary of a contiguous span of one conversation (see
+    :mod:`bruno_memory.context.summaries`).
+
+    The span's end messages are foreign keys that cascade: a summary never outlives a
+    message it starts or ends on (clearing a history or erasing a user removes it).
+    """
+
+    __tablename__ = "summaries"
+    __table_args__ = (
+        # One summary per level starts at a message: two runs racing cannot both land.
+        UniqueConstraint("conversation_id", "level", "first_message_pk"),
+        Index("ix_summaries_conversation_id_covered_by", "conversation_id", "covered_by"),
+        Index("ix_summaries_user_id_created_at", "user_id", "created_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    level: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    first_message_pk: Mapped[int] = mapped_column(
+        SurrogateKey, ForeignKey("messages.pk", ondelete="CASCADE"), index=True
+    )
+    last_message_pk: Mapped[int] = mapped_column(
+        SurrogateKey, ForeignKey("messages.pk", ondelete="CASCADE"), index=True
+    )
+    first_seq: Mapped[int] = mapped_column(SurrogateKey)
+    span_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    span_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    message_count: Mapped[int] = mapped_column(Integer)
+    source_ids: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    covered_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("summaries.id", ondelete="SET NULL"), index=True
+    )
+    model: Mapped[str] = mapped_column(String(ID_LENGTH))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -10,7 +10,7 @@ What "Ana's rows" means is written here and nowhere else:
 
 - ``users``: her row; ``sessions``, ``memories``: rows whose ``user_id`` is hers;
 - ``conversations``: those she owns (an unowned conversation is nobody's);
-- ``messages``: hers, and every message of a conversation she owns.
+- ``messages``, ``summaries``: hers, and every one of a conversation she owns.
 
 Embeddings and embedding jobs are derived data, reached through their items. Unscoped units
 (``DataScope()``, the default) see everything: the facade checks ownership of single items
@@ -29,6 +29,7 @@ from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.orm import Session as OrmSession
 
 from bruno_memory.db.models import Conversation, Memory, Message, Session, User
+from bruno_memory.db.models import Summary as SummaryRow
 
 #: Key of the scope in an ORM session's ``info``.
 SCOPE_INFO_KEY = "bruno_memory_scope"
@@ -58,6 +59,10 @@ class DataScope:
             with_loader_criteria(Conversation, Conversation.user_id == user),
             with_loader_criteria(
                 Message, or_(Message.user_id == user, Message.conversation_id.in_(owned))
+            ),
+            with_loader_criteria(
+                SummaryRow,
+                or_(SummaryRow.user_id == user, SummaryRow.conversation_id.in_(owned)),
             ),
         ]
 

@@ -7,8 +7,8 @@ cursors parsed, queries parsed into :class:`~bruno_memory.db.fulltext.FullTextQu
 only stores and reads. Two storages implement it: SQL (unit of work and repositories, see
 :mod:`bruno_memory.backends.sql`) and Redis (Lua scripts, :mod:`bruno_memory.backends.redis`).
 
-Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``) that are None where
-the storage lacks them; ``capabilities`` names what is there.
+Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``) that
+are None where the storage lacks them; ``capabilities`` names what is there.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bruno_memory.adapters.cache.base import CacheStats
     from bruno_memory.adapters.events.consumer import RedisEventStream
     from bruno_memory.adapters.vector.base import ItemKind
+    from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
     from bruno_memory.repositories.scope import SearchScope
     from bruno_memory.results import SearchHit, SearchMode
@@ -98,6 +99,24 @@ class Expiry(Protocol):
         ...
 
 
+class Summaries(Protocol):
+    """Summaries of conversation spans (``Capability.COMPRESSION``); the rules of what to
+    summarize are :mod:`bruno_memory.context.compression`'s."""
+
+    async def list_summaries(self, conversation_id: str, *, covered: bool) -> list[Summary]:
+        """The conversation's summaries, chronologically (by the position of their first
+        message, the higher level first); those covered by a higher level only when
+        ``covered``. Without them: the frontier, disjoint spans oldest first."""
+        ...
+
+    async def add_summary(self, summary: Summary) -> bool:
+        """Store ``summary`` and mark its sources covered by it (level > 0), in one
+        transaction. False, and nothing stored, when its span is no longer there (its first
+        or last message is gone), a summary of its level already starts at its first
+        message, or one of its sources is already covered: another run got there first."""
+        ...
+
+
 class Storage(Protocol):
     """A system of record for conversations, sessions, memories and users.
 
@@ -112,6 +131,7 @@ class Storage(Protocol):
     retrieval: Retrieval | None
     schema: Schema | None
     expiry: Expiry | None
+    summaries: Summaries | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""

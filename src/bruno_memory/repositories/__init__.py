@@ -5,6 +5,7 @@ from bruno_memory.repositories.embeddings import EmbeddingRepository
 from bruno_memory.repositories.memories import MemoryRepository
 from bruno_memory.repositories.messages import MessageRepository
 from bruno_memory.repositories.sessions import SessionRepository
+from bruno_memory.repositories.summaries import SummaryRepository
 from bruno_memory.repositories.users import UserRepository
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "MemoryRepository",
     "MessageRepository",
     "SessionRepository",
+    "SummaryRepository",
     "UserRepository",
 ]
