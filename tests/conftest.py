@@ -1,6 +1,7 @@
 """Backends for the suite: every conformance test runs unchanged on each of them.
 
-``--backend sqlite`` runs SQLite (in memory and file), ``--backend postgres`` runs the
+``--backend sqlite`` runs SQLite (in memory and file) and the in-memory storage
+(``memory://``, no server either), ``--backend postgres`` runs the
 PostgreSQL targets (see ``tests/servers.py``), ``--backend redis`` the Redis-only backend
 (on the machine's Redis, and on a private Redis with RediSearch: ``redis-stack``) and the
 SQL store behind a Redis cache (see ``tests/redis_servers.py``), no option runs all of them.
@@ -37,13 +38,15 @@ from tests.sync_twin import AsyncOverSync
 #: Targets that run the suite through the sync twin (SyncMemory), and the target each
 #: otherwise is.
 SYNC_TWINS = {"sqlite-sync": "sqlite-file", "pgserver-sync": "pgserver"}
-SQLITE_TARGETS = ("sqlite-memory", "sqlite-file", "sqlite-sync")
+SQLITE_TARGETS = ("sqlite-memory", "sqlite-file", "sqlite-sync", "memory")
 POSTGRES_TARGETS = ("postgres", "pgserver", "pgserver-sync")
 #: The Redis-only backend (searching with its index, and with RediSearch), and the SQL store
 #: (SQLite file) with its Redis cache.
 REDIS_TARGETS = ("redis", "redis-stack", "sqlite-redis-cache")
 #: Targets whose store is the Redis-only backend.
 REDIS_BACKEND_TARGETS = ("redis", "redis-stack")
+#: Targets whose database lives inside one store: stores opened apart do not share it.
+PRIVATE_TARGETS = ("sqlite-memory", "memory")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,7 +73,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if metafunc.definition.get_closest_marker("postgres_only"):
             targets = [target for target in targets if target in POSTGRES_TARGETS]
         if metafunc.definition.get_closest_marker("file_databases"):
-            targets = [target for target in targets if target != "sqlite-memory"]
+            targets = [target for target in targets if target not in PRIVATE_TARGETS]
         metafunc.parametrize("target", targets, scope="session")
 
 
@@ -83,6 +86,7 @@ _CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
     "redis": {"url": "redis://127.0.0.1:6379/0"},
     "redis-stack": {"url": "redis://127.0.0.1:6379/0"},
     "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "redis_url": "redis://127.0.0.1:6379"},
+    "memory": {"url": "memory://"},
 }
 
 
@@ -150,6 +154,8 @@ class Backend:
     def dialect(self) -> str:
         if self.target in REDIS_BACKEND_TARGETS:
             return "redis"
+        if self.target == "memory":
+            return "memory"
         return "sqlite" if self.target.startswith("sqlite") else "postgresql"
 
     def store(self, **options: Any) -> Memory:
@@ -222,6 +228,8 @@ async def backend(
     target = SYNC_TWINS.get(target, target)
     if target == "sqlite-memory":
         url = "sqlite+aiosqlite://"
+    elif target == "memory":
+        url = "memory://"
     elif target == "sqlite-file":
         url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
     else:
@@ -270,6 +278,8 @@ async def backend_url_store(backend: Backend) -> AsyncIterator[Memory]:
     store: Memory
     if backend.dialect == "redis":
         store = create_memory(url=backend.url, key_prefix=backend.key_prefix)
+    elif backend.dialect == "memory":
+        store = Memory(url=backend.url)
     elif backend.cache_url is not None:
         store = Memory(
             database_url=backend.url,

@@ -105,7 +105,8 @@ def create_memory(
 
     ``url`` is ``sqlite+aiosqlite:///path.db``, ``sqlite+aiosqlite://`` (in memory),
     ``postgresql+asyncpg://user:password@host/db`` or a Redis URL (``redis://``,
-    ``redis+cluster://``, ``redis+sentinel://``: the Redis storage); by default
+    ``redis+cluster://``, ``redis+sentinel://``: the Redis storage) or ``memory://`` (the
+    in-memory storage: ``context_window`` and ``search_*`` options only); by default
     ``BRUNO_MEMORY_DATABASE_URL`` or a SQLite file ``bruno_memory.db`` in the working
     directory. ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``).
     The schema is brought to the head revision when the memory opens (``auto_migrate=False``

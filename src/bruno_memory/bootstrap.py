@@ -39,6 +39,20 @@ def _redis_storage(
     return RedisStorage(url, **options)
 
 
+def _memory_storage(
+    url: str,
+    *,
+    embedder: EmbeddingInterface | DefaultEmbedder | None,
+    vector_index: VectorIndex | None,
+    **options: Any,
+) -> Storage:
+    from bruno_memory.backends.memory import InMemoryStorage
+
+    if vector_index is not None or embedder not in (DefaultEmbedder.LOCAL, None):
+        raise ConfigurationError("the in-memory storage has no semantic search: embedder=None")
+    return InMemoryStorage(url, **options)
+
+
 def _sql_storage(
     url: str | None,
     *,
@@ -64,9 +78,10 @@ def _sql_storage(
 
 #: Storages by URL scheme (other URLs go to the SQL storage).
 REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
-STORAGE_SCHEMES: dict[str, StorageFactory] = dict.fromkeys(
-    (*REDIS_SCHEMES, "redis+sentinel", "rediss+sentinel"), _redis_storage
-)
+STORAGE_SCHEMES: dict[str, StorageFactory] = {
+    **dict.fromkeys((*REDIS_SCHEMES, "redis+sentinel", "rediss+sentinel"), _redis_storage),
+    "memory": _memory_storage,
+}
 
 
 def build_storage(

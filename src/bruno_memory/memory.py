@@ -83,8 +83,9 @@ class Memory(MemoryInterface):
     Implements every method of bruno-core's ``MemoryInterface`` with its signature and
     documented behaviour, plus the methods bruno-core's own callers look for
     (``retrieve_context``, ``search_memories``, ``clear_conversation``) and batch, paging,
-    retrieval and erasure operations, on any storage (SQLite, PostgreSQL, Redis). Use it as
-    ``async with create_memory(url) as memory: ...``; it also opens itself on first use.
+    retrieval and erasure operations, on any storage (SQLite, PostgreSQL, Redis, in memory).
+    Use it as ``async with create_memory(url) as memory: ...``; it also opens itself on first
+    use.
     Every error is a :class:`~bruno_memory.errors.BrunoMemoryError`.
 
     ``Memory(url, **options)`` builds its storage like :func:`~bruno_memory.create_memory`
@@ -123,7 +124,7 @@ class Memory(MemoryInterface):
 
     @property
     def backend(self) -> str:
-        """``"sqlite"``, ``"postgresql"`` or ``"redis"``."""
+        """``"sqlite"``, ``"postgresql"``, ``"redis"`` or ``"memory"``."""
         return self._storage.backend
 
     @property

@@ -6,7 +6,7 @@ import asyncio
 
 from bruno_memory import Memory
 from tests.conformance.helpers import user_message
-from tests.conftest import Backend
+from tests.conftest import PRIVATE_TARGETS, Backend
 
 WRITERS = 24
 MESSAGES_PER_WRITER = 10
@@ -17,7 +17,7 @@ async def test_concurrent_writers_store_every_message_once(backend: Backend, uid
     every message lands exactly once, positions are gap-free, order is stable and each
     writer's messages keep their relative order."""
     stores: list[Memory] = [backend.store() for _ in range(WRITERS)]
-    if backend.target == "sqlite-memory":
+    if backend.target in PRIVATE_TARGETS:
         stores = [stores[0]] * WRITERS  # an in-memory database lives in a single store
     sent = {
         writer: [user_message(f"w{writer}-{n}") for n in range(MESSAGES_PER_WRITER)]

@@ -2,6 +2,7 @@
 
 - :mod:`bruno_memory.backends.sql`: SQLite and PostgreSQL, the system of record.
 - :mod:`bruno_memory.backends.redis`: Redis alone (Lua scripts over keys).
+- :mod:`bruno_memory.backends.memory`: plain Python dicts (``memory://``), the reference.
 
 :mod:`bruno_memory.bootstrap` chooses one by the URL's scheme.
 """

@@ -4,7 +4,8 @@ The ranking rule (stop words, dates, fusion, boosts, neighbours, the result cach
 :mod:`bruno_memory.retrieval.ranking`) is written once, over this port. A storage implements
 it with its own engines: the SQL storage with its repositories and full-text indexes
 (:mod:`bruno_memory.managers.retriever`), the Redis storage with RediSearch or its inverted
-index (:mod:`bruno_memory.backends._redis.candidates`). Semantic candidates come from the
+index (:mod:`bruno_memory.backends._redis.candidates`), the in-memory storage by scanning its
+records (:mod:`bruno_memory.backends._memory.candidates`). Semantic candidates come from the
 vector index port through :class:`~bruno_memory.managers.semantic.SemanticSearch`, where a
 storage has one.
 

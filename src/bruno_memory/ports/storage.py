@@ -4,8 +4,9 @@ The facade (:class:`~bruno_memory.memory.Memory`) validates every input, checks 
 and capabilities, runs the ``get_context`` flow and translates errors, once, above this
 port; a storage receives values that are already valid (ids checked, limits positive,
 cursors parsed, queries parsed into :class:`~bruno_memory.db.fulltext.FullTextQuery`) and
-only stores and reads. Two storages implement it: SQL (unit of work and repositories, see
-:mod:`bruno_memory.backends.sql`) and Redis (Lua scripts, :mod:`bruno_memory.backends.redis`).
+only stores and reads. Three storages implement it: SQL (unit of work and repositories, see
+:mod:`bruno_memory.backends.sql`), Redis (Lua scripts, :mod:`bruno_memory.backends.redis`) and
+the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``) that
 are None where the storage lacks them; ``capabilities`` names what is there.
@@ -123,7 +124,7 @@ class Storage(Protocol):
     Every write is all or nothing. Reads never fail because of something stored earlier.
     """
 
-    #: ``"sqlite"``, ``"postgresql"`` or ``"redis"``.
+    #: ``"sqlite"``, ``"postgresql"``, ``"redis"`` or ``"memory"``.
     backend: str
     capabilities: frozenset[Capability]
     #: Messages in ``get_context``'s window (the storage's settings say how many).

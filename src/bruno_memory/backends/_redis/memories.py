@@ -29,12 +29,8 @@ from bruno_memory.adapters.redis.keys import UserKeys
 from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext
 from bruno_memory.backends._redis.registry import Registry
 from bruno_memory.backends._redis.textindex import (
-    absent_terms,
     best_verified,
-    document_terms,
-    matches,
     member,
-    query_terms,
     queue_postings,
     rank,
     split_member,
@@ -45,6 +41,7 @@ from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
 from bruno_memory.ports.storage import MEMORY_ORDER, MEMORY_ORDER_BY_RELEVANCE
 from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.terms import absent_terms, document_terms, matches, query_terms
 
 #: Index kind of memory entries.
 MEMORIES = "mem"

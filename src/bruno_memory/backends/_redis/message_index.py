@@ -22,11 +22,11 @@ from bruno_memory.adapters.redis.keys import IndexScope
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.redisearch import document_text
 from bruno_memory.backends._redis.textindex import (
-    document_terms,
     member,
     queue_postings,
     unweighted,
 )
+from bruno_memory.terms import document_terms
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisPipeline

@@ -24,17 +24,15 @@ from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.message_index import MESSAGES, Documents
 from bruno_memory.backends._redis.redisearch import search_messages
 from bruno_memory.backends._redis.textindex import (
-    absent_terms,
     best_verified,
-    matches,
     member,
-    query_terms,
     rank,
     split_member,
 )
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import as_utc
 from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.terms import absent_terms, matches, query_terms
 
 Candidates = list[tuple[str, float]]
 

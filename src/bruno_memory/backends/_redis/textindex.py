@@ -1,97 +1,37 @@
 """Full-text search without RediSearch: inverted indexes kept at write time.
 
-Words are what the SQL store indexes and searches (:func:`bruno_memory.text.indexed_words`
-of a document, normalized by :func:`bruno_memory.text.fold`; queries through
-:class:`~bruno_memory.db.fulltext.FullTextQuery`), reduced by the Porter stemmer (as
-SQLite's FTS5 ``porter`` tokenizer does), so "Running concerts" matches "run concert".
+Terms and their weights are :mod:`bruno_memory.terms`' (the words the SQL store indexes and
+searches, reduced by the Porter stemmer as SQLite's FTS5 ``porter`` tokenizer does, so
+"Running concerts" matches "run concert").
 
 Each scope (a user, or ``{global}`` for searches without a user) has, per term, a sorted
 set of the documents holding it, scored by the term's BM25 weight in the document:
-``tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / AVERAGE_LENGTH))`` with k1 = 1.2,
-b = 0.75 and a fixed average length (documents are weighted once, when written). A query
-multiplies each term's postings by its inverse document frequency in the scope,
-``ln(1 + (N - df + 0.5) / (df + 0.5))`` (N: documents indexed, df: postings), and sums them
+:func:`~bruno_memory.terms.document_terms` (weighted once, when written). A query
+multiplies each term's postings by its inverse document frequency in the scope
+(:func:`~bruno_memory.terms.idf`; N: documents indexed, df: postings), and sums them
 with ZINTERSTORE (every word must match) or ZUNIONSTORE (any word): Okapi BM25, computed
 in one Lua script over the query's posting lists only — never a scan of the keyspace.
 Ties go to the most recent document.
 
 Postings outside the slot of the document they name are hints: written before the
 document commits, removed after it is deleted. A search therefore checks every candidate
-against the document itself (:func:`absent_terms`) and drops, and unindexes, stale ones.
+against the document itself (:func:`~bruno_memory.terms.absent_terms`) and drops, and
+unindexes, stale ones.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bruno_memory.adapters.redis.keys import IndexScope
 from bruno_memory.backends._redis.scripts import Scripts
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
-from bruno_memory.errors import MissingDependencyError
-from bruno_memory.text import indexed_words
+from bruno_memory.db.fulltext import MatchMode
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisPipeline
 
-K1 = 1.2
-B = 0.75
-#: Length (in words) the BM25 length normalization treats as average.
-AVERAGE_LENGTH = 16.0
-#: Longer terms are indexed by their hash, keeping keys short.
-MAX_TERM_LENGTH = 64
-
 Found = TypeVar("Found")
-
-
-class _Stemmer(Protocol):
-    def stemWord(self, word: str) -> str: ...
-
-
-@cache
-def _stemmer() -> _Stemmer:
-    try:
-        module: Any = importlib.import_module("snowballstemmer")
-    except ImportError as exc:
-        raise MissingDependencyError("snowballstemmer", "redis") from exc
-    stemmer: _Stemmer = module.stemmer("porter")
-    return stemmer
-
-
-@lru_cache(maxsize=65_536)
-def term(word: str) -> str:
-    """The index term of a (normalized) word: its Porter stem, hashed when very long."""
-    stem = _stemmer().stemWord(word)
-    if len(stem) > MAX_TERM_LENGTH:
-        return "#" + hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return stem
-
-
-def document_terms(text: str) -> dict[str, float]:
-    """The terms of a document and their BM25 weights in it."""
-    counts = Counter(term(word) for word in indexed_words(text))
-    norm = K1 * (1 - B + B * sum(counts.values()) / AVERAGE_LENGTH)
-    return {key: count * (K1 + 1) / (count + norm) for key, count in counts.items()}
-
-
-def query_terms(query: FullTextQuery) -> list[str]:
-    """The distinct terms of a parsed query."""
-    return list(dict.fromkeys(term(word) for word in query.terms))
-
-
-def absent_terms(text: str, terms: Sequence[str]) -> list[str]:
-    """The ``terms`` that ``text`` does not hold (their postings of it are stale)."""
-    present = {term(word) for word in indexed_words(text)}
-    return [key for key in terms if key not in present]
-
-
-def matches(absent: Sequence[str], terms: Sequence[str], mode: MatchMode) -> bool:
-    """Whether a document lacking ``absent`` of the query's ``terms`` matches the query."""
-    return not absent if mode is MatchMode.ALL else len(absent) < len(terms)
 
 
 def member(item_id: object, home: str) -> str:

@@ -1,0 +1,1 @@
+"""Parts of the in-memory storage (:mod:`bruno_memory.backends.memory`)."""
