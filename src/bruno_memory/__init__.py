@@ -20,6 +20,7 @@ from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
 from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
 from bruno_memory.context.summaries import LLMUsage, Summary
@@ -53,6 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "Branch",
     "BrunoMemoryError",
     "Capability",
     "CompressionError",

@@ -31,3 +31,5 @@ class Capability(str, enum.Enum):
     CACHE = "cache"
     #: Summaries of conversation spans are stored (``compress``, ``list_summaries``).
     COMPRESSION = "compression"
+    #: Conversations fork at a message into branches (``fork_conversation``).
+    BRANCHING = "branching"

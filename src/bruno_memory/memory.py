@@ -23,6 +23,7 @@ from bruno_core.models.message import Message
 
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.bootstrap import build_storage
+from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.builder import SHARES, assemble
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport, Compressor
@@ -43,6 +44,7 @@ from bruno_memory.errors import (
     translate_errors,
 )
 from bruno_memory.ports.storage import (
+    Branching,
     ContextParts,
     Expiry,
     Retrieval,
@@ -434,6 +436,41 @@ class Memory(MemoryInterface):
             omitted=chosen.omitted,
             cut=chosen.cut,
         )
+
+    # -- branches ----------------------------------------------------------------------------
+
+    def _branching(self, operation: str) -> Branching:
+        self._require(Capability.BRANCHING, operation)
+        branching = self._storage.branching
+        assert branching is not None
+        return branching
+
+    async def fork_conversation(
+        self,
+        conversation_id: str,
+        at_message_id: uuid.UUID | str,
+        *,
+        branch_id: str | None = None,
+    ) -> str:
+        """Start a branch sharing the conversation's history up to and including
+        ``at_message_id``; its id (``branch_id``, or a new one) is a conversation id
+        everywhere: messages stored into it are its own and never change the parent, and
+        every read of it is one linear history (the inherited messages, then its own). A
+        fork writes one row and copies no message (``Capability.BRANCHING``)."""
+        cid = require_id(conversation_id, "conversation_id")
+        at = parse_uuid(at_message_id, "at_message_id")
+        new_id = optional_id(branch_id, "branch_id") or str(uuid.uuid4())
+        branching = self._branching("fork_conversation")
+        async with self._operation("fork_conversation"):
+            await branching.fork(cid, at, new_id)
+        return new_id
+
+    async def list_branches(self, conversation_id: str) -> list[Branch]:
+        """The branches forked from the conversation's own messages, oldest first."""
+        cid = require_id(conversation_id, "conversation_id")
+        branching = self._branching("list_branches")
+        async with self._operation("list_branches"):
+            return await branching.branches(cid)
 
     # -- compression -------------------------------------------------------------------------
 

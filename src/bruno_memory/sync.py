@@ -30,6 +30,7 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
 from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
+from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
 from bruno_memory.context.summaries import Summary
@@ -249,6 +250,24 @@ class SyncMemory:
                 reserve_tokens=reserve_tokens,
             )
         )
+
+    # -- branches ----------------------------------------------------------------------------
+
+    def fork_conversation(
+        self,
+        conversation_id: str,
+        at_message_id: uuid.UUID | str,
+        *,
+        branch_id: str | None = None,
+    ) -> str:
+        """Start a branch of the conversation (see :meth:`Memory.fork_conversation`)."""
+        return self._run(
+            self._memory.fork_conversation(conversation_id, at_message_id, branch_id=branch_id)
+        )
+
+    def list_branches(self, conversation_id: str) -> list[Branch]:
+        """The conversation's branches (see :meth:`Memory.list_branches`)."""
+        return self._run(self._memory.list_branches(conversation_id))
 
     # -- compression -------------------------------------------------------------------------
 

@@ -34,6 +34,10 @@ async def _summaries(memory: Memory) -> Any:
     return await memory.list_summaries("anything")
 
 
+async def _branches(memory: Memory) -> Any:
+    return await memory.list_branches("anything")
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -42,6 +46,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.EXPIRY: _sweep,
     Capability.EVENT_STREAMS: _events,
     Capability.COMPRESSION: _summaries,
+    Capability.BRANCHING: _branches,
 }
 
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from bruno_core.models.memory import MemoryEntry, MemoryType
 from sqlalchemy import delete, func, select, update
 
 from bruno_memory import AccessDeniedError, Memory
-from bruno_memory.backends.sql import SqlStorage
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.scoping import DataScope
 from bruno_memory.uow import Change, UnitOfWork
 from tests.conformance.helpers import user_message
-from tests.conftest import Backend
-
-
-@pytest.fixture
-async def sql(backend: Backend) -> AsyncIterator[tuple[Memory, Database]]:
-    """An async store of an SQL target and its database."""
-    if backend.dialect == "redis" or backend.sync:
-        pytest.skip("the SQL targets cover it")
-    async with backend.inspector() as memory:
-        storage = memory.storage
-        if not isinstance(storage, SqlStorage):
-            pytest.skip(f"the {backend.target} storage is not SQL")
-        yield memory, storage.database
 
 
 async def _two_users(memory: Memory, uid: str) -> tuple[str, str]:

@@ -49,7 +49,14 @@ from bruno_memory.errors import (
     MessageNotFoundError,
 )
 from bruno_memory.mapping import new_session_row, session_from_row
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Summaries
+from bruno_memory.ports.storage import (
+    Branching,
+    ContextParts,
+    Expiry,
+    Retrieval,
+    Schema,
+    Summaries,
+)
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import SearchOptions, retrieval_settings
@@ -106,6 +113,7 @@ class InMemoryStorage:
         self._retriever = Retriever(source, retrieval_settings(self.settings), None)
         self.retrieval: Retrieval | None = _InMemoryRetrieval(self._retriever)
         self.summaries: Summaries | None = None
+        self.branching: Branching | None = None
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""

@@ -44,7 +44,14 @@ from bruno_memory.backends._redis.users import Users
 from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Summaries
+from bruno_memory.ports.storage import (
+    Branching,
+    ContextParts,
+    Expiry,
+    Retrieval,
+    Schema,
+    Summaries,
+)
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import retrieval_settings
@@ -107,6 +114,7 @@ class RedisStorage:
         expires = self.settings.session_ttl_seconds is not None
         self.expiry: Expiry | None = self if expires else None
         self.summaries: Summaries | None = None
+        self.branching: Branching | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,

@@ -29,12 +29,20 @@ from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
+from bruno_memory.managers.branches import BranchManager
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever, SqlCandidates
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.managers.summaries import SummaryManager
-from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema, Summaries
+from bruno_memory.ports.storage import (
+    Branching,
+    ContextParts,
+    Expiry,
+    Retrieval,
+    Schema,
+    Summaries,
+)
 from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.settings import MemorySettings
@@ -93,6 +101,7 @@ class SqlStorage:
         self._sessions = SessionManager(self.database, self._changes)
         self._users = UserManager(self.database, self._changes)
         self.summaries: Summaries | None = SummaryManager(self.database)
+        self.branching: Branching | None = BranchManager(self.database)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -104,6 +113,7 @@ class SqlStorage:
             Capability.TRANSACTIONS,
             Capability.MIGRATIONS,
             Capability.COMPRESSION,
+            Capability.BRANCHING,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)

@@ -36,6 +36,7 @@ from bruno_memory.db.connect_errors import (
     sqlite_not_a_database,
     sqlite_open_error,
 )
+from bruno_memory.db.lineage import LineageCache
 from bruno_memory.db.scoping import ScopedSession
 from bruno_memory.db.types import json_dumps
 from bruno_memory.errors import BrunoMemoryError, ConfigurationError, MissingDependencyError
@@ -160,6 +161,8 @@ class Database:
         self._write_lock = asyncio.Lock()
         #: Run by each unit of work inside its transaction, before it commits (see uow.py).
         self.transaction_hooks: list[TransactionHook] = []
+        #: Where each conversation's history lies (branches), read once per process.
+        self.lineages = LineageCache()
 
     @property
     def url(self) -> URL:

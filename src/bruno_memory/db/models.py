@@ -70,7 +70,13 @@ class User(Base):
 
 
 class Conversation(Base):
-    """A sequence of messages; ``last_seq`` hands out each message's position."""
+    """A sequence of messages; ``last_seq`` hands out each message's position.
+
+    A branch is a conversation with a ``parent_id``: it inherits the parent's messages up to
+    position ``fork_seq`` (the message ``fork_message_id``, the parent's own) and numbers its
+    own from ``fork_seq + 1``, so its history is the parent's range and its own, by position
+    (:mod:`bruno_memory.repositories.lineage`). Nothing is copied.
+    """
 
     __tablename__ = "conversations"
 
@@ -78,6 +84,11 @@ class Conversation(Base):
     user_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    # Not a foreign key: adding one to an existing SQLite table means copying it, which
+    # cascades to its messages. A branch has its parent's owner and goes with that user.
+    parent_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    fork_seq: Mapped[int | None] = mapped_column(SurrogateKey)
+    fork_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     last_seq: Mapped[int] = mapped_column(SurrogateKey, default=0)
     #: Changed, in the writing transaction, by every write to the conversation's messages:
     #: cached views of the conversation count only under the version they were read at

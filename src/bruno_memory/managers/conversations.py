@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.lineage import Lineage
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
 from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
@@ -74,14 +75,13 @@ class ConversationManager:
         cache = self._changes.cache
         async with self._database.reading() as connection:
             if cache is None or limit is None or limit > CACHED_WINDOW:
-                rows = await reads.latest_messages(connection, conversation_id, limit)
-                return [message_from_row(row) for row in rows]
+                return await self._latest(connection, conversation_id, limit)
             recent = await read_through(
                 cache,
                 (CONVERSATION, conversation_id),
                 f"recent:{CACHED_WINDOW}",
                 await cache_version(connection, conversation_id),
-                lambda: _latest(connection, conversation_id, CACHED_WINDOW),
+                lambda: self._latest(connection, conversation_id, CACHED_WINDOW),
                 encode_messages,
                 decode_messages,
             )
@@ -97,10 +97,11 @@ class ConversationManager:
     ) -> list[Message]:
         """A page of the conversation in chronological order, around message-id cursors."""
         async with UnitOfWork(self._database) as uow:
-            before_seq = await self._position(uow, conversation_id, before, "before")
-            after_seq = await self._position(uow, conversation_id, after, "after")
+            lineage = await self._database.lineages.of(uow.session, conversation_id)
+            before_seq = await self._position(uow, lineage, before, "before")
+            after_seq = await self._position(uow, lineage, after, "after")
             rows = await uow.messages.page(
-                conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+                lineage, after_seq=after_seq, before_seq=before_seq, limit=limit
             )
             return [message_from_row(row) for row in rows]
 
@@ -117,11 +118,19 @@ class ConversationManager:
         keep = [MessageRole.SYSTEM.value] if keep_system_messages else []
         async with UnitOfWork(self._database, write=True) as uow:
             deleted = await uow.messages.delete_in_conversation(conversation_id, keep_roles=keep)
-            await uow.conversations.new_cache_versions([conversation_id])
+            changed = await uow.conversations.with_branches(conversation_id)
+            await uow.conversations.new_cache_versions(changed)
             uow.record(Change("clear_history", conversation_id=conversation_id))
             await uow.commit()
         await self._changes.conversation_cleared(conversation_id, keep)
         return deleted
+
+    async def _latest(
+        self, connection: AsyncConnection, conversation_id: str, limit: int | None
+    ) -> list[Message]:
+        lineage = await self._database.lineages.of(connection, conversation_id)
+        rows = await reads.latest_messages(connection, lineage, limit)
+        return [message_from_row(row) for row in rows]
 
     @staticmethod
     async def _reserve(
@@ -144,19 +153,14 @@ class ConversationManager:
 
     @staticmethod
     async def _position(
-        uow: UnitOfWork, conversation_id: str, cursor: uuid.UUID | None, name: str
+        uow: UnitOfWork, lineage: Lineage, cursor: uuid.UUID | None, name: str
     ) -> int | None:
         if cursor is None:
             return None
-        seq = await uow.messages.position_of(conversation_id, cursor)
+        seq = await uow.messages.position_of(lineage, cursor)
         if seq is None:
             raise MessageNotFoundError(
                 f"the {name!r} message is not in this conversation",
-                details={"conversation_id": conversation_id, name: str(cursor)},
+                details={"conversation_id": lineage[0].conversation_id, name: str(cursor)},
             )
         return seq
-
-
-async def _latest(connection: AsyncConnection, conversation_id: str, limit: int) -> list[Message]:
-    rows = await reads.latest_messages(connection, conversation_id, limit)
-    return [message_from_row(row) for row in rows]

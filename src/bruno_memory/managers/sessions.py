@@ -110,7 +110,7 @@ class SessionManager:
                 (CONVERSATION, conversation_id),
                 f"context:{window}",
                 version,
-                lambda: _window(connection, conversation_id, window),
+                lambda: _window(connection, self._database, conversation_id, window),
                 encode_messages,
                 decode_messages,
             )
@@ -126,9 +126,12 @@ class SessionManager:
         return row
 
 
-async def _window(connection: AsyncConnection, conversation_id: str, size: int) -> list[Message]:
-    """The context window of the conversation (see :func:`context_window`)."""
-    recent, earlier = await reads.window_rows(connection, conversation_id, size)
+async def _window(
+    connection: AsyncConnection, database: Database, conversation_id: str, size: int
+) -> list[Message]:
+    """The context window of the conversation's history (see :func:`context_window`)."""
+    lineage = await database.lineages.of(connection, conversation_id)
+    recent, earlier = await reads.window_rows(connection, lineage, size)
     rows = context_window(
         recent,
         earlier,

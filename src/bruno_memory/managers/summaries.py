@@ -24,8 +24,9 @@ class SummaryManager:
         start at this level, and every source must still be uncovered; else nothing lands."""
         cid = summary.conversation_id
         async with UnitOfWork(self._database, write=True) as uow:
+            lineage = await self._database.lineages.of(uow.session, cid)
             ends = await uow.summaries.span_ends(
-                cid, summary.first_message_id, summary.last_message_id
+                lineage, summary.first_message_id, summary.last_message_id
             )
             if ends is None:
                 return False

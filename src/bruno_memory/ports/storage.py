@@ -8,8 +8,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 :mod:`bruno_memory.backends.sql`), Redis (Lua scripts, :mod:`bruno_memory.backends.redis`) and
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
-Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``) that
-are None where the storage lacks them; ``capabilities`` names what is there.
+Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
+``branching``) that are None where the storage lacks them; ``capabilities`` names what is there.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bruno_memory.adapters.cache.base import CacheStats
     from bruno_memory.adapters.events.consumer import RedisEventStream
     from bruno_memory.adapters.vector.base import ItemKind
+    from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
     from bruno_memory.repositories.scope import SearchScope
@@ -100,6 +101,22 @@ class Expiry(Protocol):
         ...
 
 
+class Branching(Protocol):
+    """Branches of conversations (``Capability.BRANCHING``): a branch is a conversation that
+    inherits its parent's history up to a message; every message read of a branch reads
+    that history, then the branch's own messages."""
+
+    async def fork(self, conversation_id: str, at_message_id: uuid.UUID, branch_id: str) -> None:
+        """Create the conversation ``branch_id`` (owned as ``conversation_id`` is) sharing the
+        history of ``conversation_id`` up to and including ``at_message_id``; nothing is
+        copied. MessageNotFoundError when the message is not in that history."""
+        ...
+
+    async def branches(self, conversation_id: str) -> list[Branch]:
+        """The branches forked from the conversation's own messages, oldest first."""
+        ...
+
+
 class Summaries(Protocol):
     """Summaries of conversation spans (``Capability.COMPRESSION``); the rules of what to
     summarize are :mod:`bruno_memory.context.compression`'s."""
@@ -133,6 +150,7 @@ class Storage(Protocol):
     schema: Schema | None
     expiry: Expiry | None
     summaries: Summaries | None
+    branching: Branching | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""

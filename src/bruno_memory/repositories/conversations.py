@@ -90,6 +90,15 @@ class ConversationRepository(Repository):
                 .values(cache_version=new_cache_version())
             )
 
+    async def with_branches(self, conversation_id: str) -> list[str]:
+        """The conversation and every branch below it (whose history includes its
+        messages). One recursive statement on ``parent_id``."""
+        table = cast(Table, Conversation.__table__)
+        tree = select(table.c.id).where(table.c.id == conversation_id).cte(recursive=True)
+        tree = tree.union_all(select(table.c.id).where(table.c.parent_id == tree.c.id))
+        found = list(await self.session.scalars(select(tree.c.id)))
+        return found or [conversation_id]
+
     async def delete_in_scope(self) -> int:
         """Delete the conversations in the unit's scope (those its user owns)."""
         self.require_scope()

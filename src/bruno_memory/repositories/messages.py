@@ -8,11 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.lineage import Lineage, holds
 from bruno_memory.db.models import Message
 from bruno_memory.ports.retrieval import MessageStub
+from bruno_memory.repositories import reads
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import SearchScope
 
@@ -35,37 +37,42 @@ class MessageRepository(Repository):
         for start in range(0, len(rows), chunk_size):
             await self.session.execute(insert(Message), list(rows[start : start + chunk_size]))
 
-    async def position_of(self, conversation_id: str, message_id: uuid.UUID) -> int | None:
-        """The position of a message in its conversation, or None if it is not there."""
-        seq = await self.session.scalar(
-            select(Message.seq).where(
-                Message.conversation_id == conversation_id, Message.id == message_id
+    async def position_of(self, lineage: Lineage, message_id: uuid.UUID) -> int | None:
+        """The position of a message in the history ``lineage`` names, or None if it is
+        not there."""
+        row = (
+            await self.session.execute(
+                select(Message.conversation_id, Message.seq).where(Message.id == message_id)
             )
-        )
-        return None if seq is None else int(seq)
+        ).first()
+        if row is None or not holds(lineage, row.conversation_id, int(row.seq)):
+            return None
+        return int(row.seq)
 
     async def page(
         self,
-        conversation_id: str,
+        lineage: Lineage,
         *,
         after_seq: int | None,
         before_seq: int | None,
         limit: int,
-    ) -> list[Message]:
-        """Up to ``limit`` messages strictly between two positions, oldest first.
+    ) -> list[Row[Any]]:
+        """Up to ``limit`` messages of the history strictly between two positions, oldest
+        first.
 
         With only ``before_seq``, the page ends just before it; otherwise it starts just
         after ``after_seq`` (or at the beginning).
         """
-        statement = select(Message).where(Message.conversation_id == conversation_id)
-        if after_seq is not None:
-            statement = statement.where(Message.seq > after_seq)
-        if before_seq is not None:
-            statement = statement.where(Message.seq < before_seq)
-        if before_seq is not None and after_seq is None:
-            newest_first = statement.order_by(Message.seq.desc()).limit(limit)
-            return list(reversed(list(await self.session.scalars(newest_first))))
-        return list(await self.session.scalars(statement.order_by(Message.seq).limit(limit)))
+        newest_first = before_seq is not None and after_seq is None
+        rows = await reads.across(
+            self.session,
+            lineage,
+            newest_first=newest_first,
+            limit=limit,
+            after=after_seq,
+            before=before_seq,
+        )
+        return list(reversed(rows)) if newest_first else rows
 
     async def search(self, query: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
         """Messages in scope matching ``query``, best match first."""

@@ -8,6 +8,7 @@ attributes (``metadata_``), so :mod:`bruno_memory.mapping` reads rows and ORM ob
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Integer, Row, Select, bindparam, func, literal, or_, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from bruno_memory.db.lineage import Lineage, is_root
 from bruno_memory.db.models import Message, Session, User
 
 _MESSAGES = Message.__table__
@@ -102,10 +104,71 @@ _SESSION_NAMED = _session_with_owner(named=True)
 _SESSION_LATEST_OPEN = _session_with_owner(named=False)
 
 
+@functools.cache
+def _across(
+    depth: int, *, newest_first: bool, limited: bool, after: bool, before: bool, system: bool
+) -> Select[Any]:
+    """The statement of :func:`across` for a lineage of ``depth`` hops, built once: hop
+    ``i`` binds ``conversation_<i>`` and (but the first) ``upper_<i>``."""
+    seq = _MESSAGES.c.seq
+    order = seq.desc() if newest_first else seq.asc()
+    shared: list[ColumnElement[bool]] = []
+    if after:
+        shared.append(seq > bindparam("after", type_=Integer))
+    if before:
+        shared.append(seq < bindparam("before", type_=Integer))
+    if system:
+        shared.append(_MESSAGES.c.role == "system")
+    parts = []
+    for hop in range(depth):
+        where = [_MESSAGES.c.conversation_id == bindparam(f"conversation_{hop}"), *shared]
+        if hop:
+            where.append(seq <= bindparam(f"upper_{hop}", type_=Integer))
+        part = select(*MESSAGE_COLUMNS).where(*where).order_by(order)
+        parts.append(part.limit(bindparam("limit", type_=Integer)) if limited else part)
+    if depth == 1:
+        return parts[0]
+    merged = union_all(*(select(part.subquery()) for part in parts)).subquery()
+    statement = select(merged).order_by(merged.c.seq.desc() if newest_first else merged.c.seq)
+    return statement.limit(bindparam("limit", type_=Integer)) if limited else statement
+
+
+async def across(
+    executor: Any,
+    lineage: Lineage,
+    *,
+    newest_first: bool,
+    limit: int | None,
+    after: int | None = None,
+    before: int | None = None,
+    system_only: bool = False,
+) -> list[Row[Any]]:
+    """The messages of a history (every hop of ``lineage``) strictly between the positions
+    ``after`` and ``before``, ordered by position, at most ``limit``: one limited range scan
+    per hop, merged, in one statement (built once per shape)."""
+    statement = _across(
+        len(lineage),
+        newest_first=newest_first,
+        limited=limit is not None,
+        after=after is not None,
+        before=before is not None,
+        system=system_only,
+    )
+    parameters: dict[str, Any] = {"limit": limit, "after": after, "before": before}
+    for number, hop in enumerate(lineage):
+        parameters[f"conversation_{number}"] = hop.conversation_id
+        parameters[f"upper_{number}"] = hop.upper
+    return list((await executor.execute(statement, parameters)).all())
+
+
 async def latest_messages(
-    connection: AsyncConnection, conversation_id: str, limit: int | None
+    connection: AsyncConnection, lineage: Lineage, limit: int | None
 ) -> Sequence[Row[Any]]:
-    """The conversation's last ``limit`` messages (all when None), newest first."""
+    """The last ``limit`` messages (all when None) of the history ``lineage`` names, newest
+    first."""
+    if not is_root(lineage):
+        return await across(connection, lineage, newest_first=True, limit=limit)
+    conversation_id = lineage[0].conversation_id
     if limit is None:
         result = await connection.execute(_LATEST_ALL, {"conversation_id": conversation_id})
     else:
@@ -115,13 +178,33 @@ async def latest_messages(
 
 
 async def window_rows(
-    connection: AsyncConnection, conversation_id: str, size: int
+    connection: AsyncConnection, lineage: Lineage, size: int
 ) -> tuple[list[Row[Any]], list[Row[Any]]]:
-    """The conversation's last ``size`` messages and the (at most ``size``) system messages
-    before the first of them, both oldest first, in one statement."""
-    result = await connection.execute(_WINDOW, {"conversation_id": conversation_id, "limit": size})
+    """The history's last ``size`` messages and the (at most ``size``) system messages
+    before the first of them, both oldest first: one statement (two for a branch)."""
+    if not is_root(lineage):
+        return await _branch_window(connection, lineage, size)
+    parameters = {"conversation_id": lineage[0].conversation_id, "limit": size}
+    result = await connection.execute(_WINDOW, parameters)
     rows = sorted(result.all(), key=lambda row: row.seq)
     return [row for row in rows if row.is_recent], [row for row in rows if not row.is_recent]
+
+
+async def _branch_window(
+    connection: AsyncConnection, lineage: Lineage, size: int
+) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    recent = await across(connection, lineage, newest_first=True, limit=size)
+    if not recent:
+        return [], []
+    earlier = await across(
+        connection,
+        lineage,
+        newest_first=True,
+        limit=size,
+        before=recent[-1].seq,
+        system_only=True,
+    )
+    return list(reversed(recent)), list(reversed(earlier))
 
 
 async def session_with_owner(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import aliased
 
+from bruno_memory.db.lineage import Lineage, holds
 from bruno_memory.db.models import Message
 from bruno_memory.db.models import Summary as SummaryRow
 from bruno_memory.repositories.base import Repository
@@ -67,19 +68,18 @@ class SummaryRepository(Repository):
         return list((await self.session.execute(statement)).all())
 
     async def span_ends(
-        self, conversation_id: str, first_id: uuid.UUID, last_id: uuid.UUID
+        self, lineage: Lineage, first_id: uuid.UUID, last_id: uuid.UUID
     ) -> SpanEnds | None:
         """Where a span starts and ends, or None when either message is not (or no longer)
-        in the conversation."""
+        in the history ``lineage`` names."""
         rows = (
             await self.session.execute(
-                select(Message.id, Message.pk, Message.seq).where(
-                    Message.conversation_id == conversation_id,
-                    Message.id.in_({first_id, last_id}),
+                select(Message.id, Message.pk, Message.seq, Message.conversation_id).where(
+                    Message.id.in_({first_id, last_id})
                 )
             )
         ).all()
-        found = {row.id: row for row in rows}
+        found = {row.id: row for row in rows if holds(lineage, row.conversation_id, row.seq)}
         if first_id not in found or last_id not in found:
             return None
         return SpanEnds(
