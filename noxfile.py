@@ -71,6 +71,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.semantic", *session.posargs)
     session.run("python", "-m", "benchmarks.cache", *session.posargs)
     session.run("python", "-m", "benchmarks.hotpath", *session.posargs)
+    session.run("python", "-m", "benchmarks.branches", *session.posargs)
 
 
 @nox.session(name="bench-locomo")
