@@ -33,3 +33,5 @@ class Capability(str, enum.Enum):
     COMPRESSION = "compression"
     #: Conversations fork at a message into branches (``fork_conversation``).
     BRANCHING = "branching"
+    #: Old messages can be archived out of reads and context, and restored (``archive``).
+    ARCHIVE = "archive"

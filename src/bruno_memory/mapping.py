@@ -37,7 +37,7 @@ def message_row(
         "parent_id": message.parent_id,
         "timestamp": as_utc(message.timestamp),
         "created_at": now,
-        "state": "active",
+        "state": models.ACTIVE,
     }
 
 

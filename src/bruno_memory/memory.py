@@ -44,6 +44,7 @@ from bruno_memory.errors import (
     translate_errors,
 )
 from bruno_memory.ports.storage import (
+    Archival,
     Branching,
     ContextParts,
     Expiry,
@@ -218,18 +219,24 @@ class Memory(MemoryInterface):
         before: uuid.UUID | str | None = None,
         after: uuid.UUID | str | None = None,
         limit: int = 50,
+        include_archived: bool = False,
     ) -> list[Message]:
         """A page of the conversation, oldest first, by keyset on message-id cursors.
 
         ``after=id`` gives the messages following that one, ``before=id`` those preceding
-        it; with neither, the conversation's first messages.
+        it; with neither, the conversation's first messages. Archived messages are left
+        out unless ``include_archived``.
         """
         require_id(conversation_id, "conversation_id")
         cursors = optional_uuid(after, "after"), optional_uuid(before, "before")
         wanted = require_limit(limit)
         async with self._operation("list_messages") as storage:
             return await storage.page_messages(
-                conversation_id, after=cursors[0], before=cursors[1], limit=wanted
+                conversation_id,
+                after=cursors[0],
+                before=cursors[1],
+                limit=wanted,
+                include_archived=include_archived,
             )
 
     async def search_messages(
@@ -436,6 +443,34 @@ class Memory(MemoryInterface):
             omitted=chosen.omitted,
             cut=chosen.cut,
         )
+
+    # -- archive -----------------------------------------------------------------------------
+
+    def _archival(self, operation: str) -> Archival:
+        self._require(Capability.ARCHIVE, operation)
+        archival = self._storage.archival
+        assert archival is not None
+        return archival
+
+    async def archive(self, conversation_id: str, *, before: dt.datetime) -> int:
+        """Archive the conversation's messages timestamped before ``before`` (its system
+        messages stay): they leave the window, ``retrieve_messages``, ``list_messages``,
+        search and every context, and are kept (``list_messages(include_archived=True)``,
+        export) until :meth:`restore`. How many were archived (``Capability.ARCHIVE``)."""
+        cid = require_id(conversation_id, "conversation_id")
+        moment = require_timestamp(before, "before")
+        archival = self._archival("archive")
+        async with self._operation("archive"):
+            return await archival.archive(cid, moment)
+
+    async def restore(self, conversation_id: str, *, after: dt.datetime | None = None) -> int:
+        """Bring the conversation's archived messages back (those timestamped at or after
+        ``after``; all when None); how many were restored (``Capability.ARCHIVE``)."""
+        cid = require_id(conversation_id, "conversation_id")
+        moment = None if after is None else require_timestamp(after, "after")
+        archival = self._archival("restore")
+        async with self._operation("restore"):
+            return await archival.restore(cid, moment)
 
     # -- branches ----------------------------------------------------------------------------
 

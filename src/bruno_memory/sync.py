@@ -157,10 +157,17 @@ class SyncMemory:
         before: uuid.UUID | str | None = None,
         after: uuid.UUID | str | None = None,
         limit: int = 50,
+        include_archived: bool = False,
     ) -> list[Message]:
         """A page of the conversation, oldest first, by keyset on message-id cursors."""
         return self._run(
-            self._memory.list_messages(conversation_id, before=before, after=after, limit=limit)
+            self._memory.list_messages(
+                conversation_id,
+                before=before,
+                after=after,
+                limit=limit,
+                include_archived=include_archived,
+            )
         )
 
     def search_messages(
@@ -250,6 +257,16 @@ class SyncMemory:
                 reserve_tokens=reserve_tokens,
             )
         )
+
+    # -- archive -----------------------------------------------------------------------------
+
+    def archive(self, conversation_id: str, *, before: dt.datetime) -> int:
+        """Archive the conversation's older messages (see :meth:`Memory.archive`)."""
+        return self._run(self._memory.archive(conversation_id, before=before))
+
+    def restore(self, conversation_id: str, *, after: dt.datetime | None = None) -> int:
+        """Restore archived messages (see :meth:`Memory.restore`)."""
+        return self._run(self._memory.restore(conversation_id, after=after))
 
     # -- branches ----------------------------------------------------------------------------
 

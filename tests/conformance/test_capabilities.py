@@ -38,6 +38,10 @@ async def _branches(memory: Memory) -> Any:
     return await memory.list_branches("anything")
 
 
+async def _restore(memory: Memory) -> Any:
+    return await memory.restore("anything")
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -47,6 +51,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.EVENT_STREAMS: _events,
     Capability.COMPRESSION: _summaries,
     Capability.BRANCHING: _branches,
+    Capability.ARCHIVE: _restore,
 }
 
 

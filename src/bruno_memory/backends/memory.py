@@ -50,6 +50,7 @@ from bruno_memory.errors import (
 )
 from bruno_memory.mapping import new_session_row, session_from_row
 from bruno_memory.ports.storage import (
+    Archival,
     Branching,
     ContextParts,
     Expiry,
@@ -114,6 +115,7 @@ class InMemoryStorage:
         self.retrieval: Retrieval | None = _InMemoryRetrieval(self._retriever)
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None
+        self.archival: Archival | None = None
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""
@@ -166,6 +168,7 @@ class InMemoryStorage:
         after: uuid.UUID | None,
         before: uuid.UUID | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Message]:
         """Positions strictly between the cursors; with only ``before``, the page ends just
         before it, otherwise it starts just after ``after`` (or at the beginning)."""

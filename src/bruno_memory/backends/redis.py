@@ -45,6 +45,7 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.ports.storage import (
+    Archival,
     Branching,
     ContextParts,
     Expiry,
@@ -115,6 +116,7 @@ class RedisStorage:
         self.expiry: Expiry | None = self if expires else None
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None
+        self.archival: Archival | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,
@@ -223,6 +225,7 @@ class RedisStorage:
         after: uuid.UUID | None,
         before: uuid.UUID | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Message]:
         async with self._operation("list_messages") as parts:
             return await parts.conversations.page(

@@ -27,6 +27,7 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.models import ACTIVE, ARCHIVED
 from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
 from bruno_memory.managers.branches import BranchManager
@@ -36,6 +37,7 @@ from bruno_memory.managers.retriever import Retriever, SqlCandidates
 from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.managers.summaries import SummaryManager
 from bruno_memory.ports.storage import (
+    Archival,
     Branching,
     ContextParts,
     Expiry,
@@ -102,6 +104,7 @@ class SqlStorage:
         self._users = UserManager(self.database, self._changes)
         self.summaries: Summaries | None = SummaryManager(self.database)
         self.branching: Branching | None = BranchManager(self.database)
+        self.archival: Archival | None = self
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -114,6 +117,7 @@ class SqlStorage:
             Capability.MIGRATIONS,
             Capability.COMPRESSION,
             Capability.BRANCHING,
+            Capability.ARCHIVE,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)
@@ -206,10 +210,29 @@ class SqlStorage:
         after: uuid.UUID | None,
         before: uuid.UUID | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Message]:
         return await self._conversations.page(
-            conversation_id, before=before, after=after, limit=limit
+            conversation_id,
+            before=before,
+            after=after,
+            limit=limit,
+            include_archived=include_archived,
         )
+
+    async def archive(self, conversation_id: str, before: dt.datetime) -> int:
+        moved = await self._conversations.set_state(
+            conversation_id, to=ARCHIVED, before=before, after=None
+        )
+        self._invalidate_searches()
+        return moved
+
+    async def restore(self, conversation_id: str, after: dt.datetime | None) -> int:
+        moved = await self._conversations.set_state(
+            conversation_id, to=ACTIVE, before=None, after=after
+        )
+        self._invalidate_searches()
+        return moved
 
     async def clear_messages(self, conversation_id: str, *, keep_system: bool) -> int:
         deleted = await self._conversations.clear(conversation_id, keep_system_messages=keep_system)

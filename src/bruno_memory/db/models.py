@@ -46,6 +46,10 @@ from bruno_memory.db.types import (
 from bruno_memory.text import index_text
 
 ID_LENGTH = 255
+#: ``messages.state``: in the history (``ACTIVE``), or archived: out of the default reads,
+#: the window, search and context, kept and restorable.
+ACTIVE = "active"
+ARCHIVED = "archived"
 
 
 def _search_text(context: DefaultExecutionContext) -> str | None:
@@ -150,7 +154,7 @@ class Message(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[str] = mapped_column(String(16), default=ACTIVE)
 
 
 class Memory(Base):

@@ -89,6 +89,10 @@ class ChangeFeed:
                 )
             )
 
+    async def conversation_changed(self, conversation_id: str) -> None:
+        """Messages of a conversation changed state (archived or restored)."""
+        await self._invalidate([(CONVERSATION, conversation_id)])
+
     async def session_started(self, session: SessionContext) -> None:
         """A session began (and may have claimed its conversation)."""
         await self._invalidate([(CONVERSATION, session.conversation_id)])

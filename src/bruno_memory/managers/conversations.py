@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
@@ -94,6 +95,7 @@ class ConversationManager:
         before: uuid.UUID | None,
         after: uuid.UUID | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Message]:
         """A page of the conversation in chronological order, around message-id cursors."""
         async with UnitOfWork(self._database) as uow:
@@ -101,9 +103,34 @@ class ConversationManager:
             before_seq = await self._position(uow, lineage, before, "before")
             after_seq = await self._position(uow, lineage, after, "after")
             rows = await uow.messages.page(
-                lineage, after_seq=after_seq, before_seq=before_seq, limit=limit
+                lineage,
+                after_seq=after_seq,
+                before_seq=before_seq,
+                limit=limit,
+                include_archived=include_archived,
             )
             return [message_from_row(row) for row in rows]
+
+    async def set_state(
+        self,
+        conversation_id: str,
+        *,
+        to: str,
+        before: dt.datetime | None,
+        after: dt.datetime | None,
+    ) -> int:
+        """Archive or restore the conversation's own non-system messages in a time range,
+        in one transaction; views of it and of its branches cached before no longer count."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            moved = await uow.messages.set_state(conversation_id, to=to, before=before, after=after)
+            if moved:
+                changed = await uow.conversations.with_branches(conversation_id)
+                await uow.conversations.new_cache_versions(changed)
+                uow.record(Change(f"{to}_messages", conversation_id=conversation_id))
+                await uow.commit()
+        if moved:
+            await self._changes.conversation_changed(conversation_id)
+        return moved
 
     async def search(
         self, query: FullTextQuery, *, user_id: str | None, limit: int

@@ -9,7 +9,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``) that are None where the storage lacks them; ``capabilities`` names what is there.
+``branching``, ``archival``) that are None where the storage lacks them; ``capabilities``
+names what is there.
 """
 
 from __future__ import annotations
@@ -101,6 +102,21 @@ class Expiry(Protocol):
         ...
 
 
+class Archival(Protocol):
+    """Archived messages (``Capability.ARCHIVE``): out of the default reads, the window,
+    search and context; kept, listed on request and restorable."""
+
+    async def archive(self, conversation_id: str, before: dt.datetime) -> int:
+        """Archive the conversation's own messages timestamped before ``before`` (never its
+        system messages); how many were archived."""
+        ...
+
+    async def restore(self, conversation_id: str, after: dt.datetime | None) -> int:
+        """Restore the conversation's archived messages (those at or after ``after``, all
+        when None); how many were restored."""
+        ...
+
+
 class Branching(Protocol):
     """Branches of conversations (``Capability.BRANCHING``): a branch is a conversation that
     inherits its parent's history up to a message; every message read of a branch reads
@@ -151,6 +167,7 @@ class Storage(Protocol):
     expiry: Expiry | None
     summaries: Summaries | None
     branching: Branching | None
+    archival: Archival | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
@@ -189,9 +206,11 @@ class Storage(Protocol):
         after: uuid.UUID | None,
         before: uuid.UUID | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Message]:
-        """Up to ``limit`` messages strictly between two cursors, oldest first; a cursor
-        that is not in the conversation raises MessageNotFoundError."""
+        """Up to ``limit`` messages strictly between two cursors, oldest first (archived ones
+        only with ``include_archived``); a cursor that is not in the conversation raises
+        MessageNotFoundError."""
         ...
 
     async def clear_messages(self, conversation_id: str, *, keep_system: bool) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.lineage import Lineage, holds
@@ -56,6 +56,7 @@ class MessageRepository(Repository):
         after_seq: int | None,
         before_seq: int | None,
         limit: int,
+        include_archived: bool = False,
     ) -> list[Row[Any]]:
         """Up to ``limit`` messages of the history strictly between two positions, oldest
         first.
@@ -71,8 +72,36 @@ class MessageRepository(Repository):
             limit=limit,
             after=after_seq,
             before=before_seq,
+            include_archived=include_archived,
         )
         return list(reversed(rows)) if newest_first else rows
+
+    async def set_state(
+        self,
+        conversation_id: str,
+        *,
+        to: str,
+        before: dt.datetime | None,
+        after: dt.datetime | None,
+    ) -> int:
+        """Move the conversation's own messages (not its system messages) timestamped before
+        ``before`` / at or after ``after`` into state ``to``; how many moved."""
+        conditions = [
+            Message.conversation_id == conversation_id,
+            Message.role != "system",
+            Message.state != to,
+        ]
+        if before is not None:
+            conditions.append(Message.timestamp < before)
+        if after is not None:
+            conditions.append(Message.timestamp >= after)
+        result = await self.session.execute(
+            update(Message)
+            .where(*conditions)
+            .values(state=to)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def search(self, query: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
         """Messages in scope matching ``query``, best match first."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bruno_memory.db.lineage import Lineage, is_root
-from bruno_memory.db.models import Message, Session, User
+from bruno_memory.db.models import ACTIVE, Message, Session, User
 
 _MESSAGES = Message.__table__
 _SESSIONS = Session.__table__
@@ -44,7 +44,10 @@ MESSAGE_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
 def _latest(limited: bool) -> Select[Any]:
     statement = (
         select(*MESSAGE_COLUMNS)
-        .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
+        .where(
+            _MESSAGES.c.conversation_id == bindparam("conversation_id"),
+            _MESSAGES.c.state == ACTIVE,
+        )
         .order_by(_MESSAGES.c.seq.desc())
     )
     return statement.limit(bindparam("limit", type_=Integer)) if limited else statement
@@ -61,6 +64,7 @@ def _window() -> Select[Any]:
             _MESSAGES.c.conversation_id == bindparam("conversation_id"),
             _MESSAGES.c.role == "system",
             _MESSAGES.c.seq < first,
+            _MESSAGES.c.state == ACTIVE,
         )
         .order_by(_MESSAGES.c.seq.desc())
         .limit(bindparam("limit", type_=Integer))
@@ -106,7 +110,14 @@ _SESSION_LATEST_OPEN = _session_with_owner(named=False)
 
 @functools.cache
 def _across(
-    depth: int, *, newest_first: bool, limited: bool, after: bool, before: bool, system: bool
+    depth: int,
+    *,
+    newest_first: bool,
+    limited: bool,
+    after: bool,
+    before: bool,
+    system: bool,
+    archived: bool,
 ) -> Select[Any]:
     """The statement of :func:`across` for a lineage of ``depth`` hops, built once: hop
     ``i`` binds ``conversation_<i>`` and (but the first) ``upper_<i>``."""
@@ -119,6 +130,8 @@ def _across(
         shared.append(seq < bindparam("before", type_=Integer))
     if system:
         shared.append(_MESSAGES.c.role == "system")
+    if not archived:
+        shared.append(_MESSAGES.c.state == ACTIVE)
     parts = []
     for hop in range(depth):
         where = [_MESSAGES.c.conversation_id == bindparam(f"conversation_{hop}"), *shared]
@@ -142,10 +155,12 @@ async def across(
     after: int | None = None,
     before: int | None = None,
     system_only: bool = False,
+    include_archived: bool = False,
 ) -> list[Row[Any]]:
     """The messages of a history (every hop of ``lineage``) strictly between the positions
-    ``after`` and ``before``, ordered by position, at most ``limit``: one limited range scan
-    per hop, merged, in one statement (built once per shape)."""
+    ``after`` and ``before``, ordered by position, at most ``limit`` (archived ones only
+    when asked): one limited range scan per hop, merged, in one statement (built once per
+    shape)."""
     statement = _across(
         len(lineage),
         newest_first=newest_first,
@@ -153,6 +168,7 @@ async def across(
         after=after is not None,
         before=before is not None,
         system=system_only,
+        archived=include_archived,
     )
     parameters: dict[str, Any] = {"limit": limit, "after": after, "before": before}
     for number, hop in enumerate(lineage):

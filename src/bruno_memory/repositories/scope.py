@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
-from bruno_memory.db.models import Memory, Message
+from bruno_memory.db.models import ACTIVE, Memory, Message
 from bruno_memory.errors import InvalidInputError
 
 MetadataValue = str | int | float | bool
@@ -59,10 +59,13 @@ class SearchScope:
         )
 
     def message_conditions(self) -> list[ColumnElement[bool]]:
-        """Conditions on ``messages``."""
-        return self._conditions(
-            Message.user_id, Message.conversation_id, Message.timestamp, Message.metadata_
-        )
+        """Conditions on ``messages`` (archived messages are never in scope)."""
+        return [
+            *self._conditions(
+                Message.user_id, Message.conversation_id, Message.timestamp, Message.metadata_
+            ),
+            Message.state == ACTIVE,
+        ]
 
     def memory_conditions(self, now: dt.datetime) -> list[ColumnElement[bool]]:
         """Conditions on ``memories`` (expired memories are never in scope)."""
