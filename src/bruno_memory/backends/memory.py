@@ -26,7 +26,6 @@ from bruno_core.models.message import Message, MessageRole
 from pydantic import ConfigDict, Field, ValidationError
 
 from bruno_memory.adapters.cache.base import CacheStats
-from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.backends._memory.candidates import InMemoryCandidates
 from bruno_memory.backends._memory.fulltext import best
 from bruno_memory.backends._memory.memories import accessed, ordered, selected
@@ -59,9 +58,8 @@ from bruno_memory.ports.storage import (
     Summaries,
 )
 from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import SearchOptions, retrieval_settings
-from bruno_memory.retrieval.ranking import Retriever
+from bruno_memory.retrieval.ranking import FullTextRetrieval, Retriever
 from bruno_memory.terms import term
 from bruno_memory.user_context import UserContextPatch, apply_patch
 from bruno_memory.window import context_window
@@ -112,7 +110,7 @@ class InMemoryStorage:
         self._tables = Tables()
         source = InMemoryCandidates(self._tables)
         self._retriever = Retriever(source, retrieval_settings(self.settings), None)
-        self.retrieval: Retrieval | None = _InMemoryRetrieval(self._retriever)
+        self.retrieval: Retrieval | None = FullTextRetrieval(self._retriever)
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None
         self.archival: Archival | None = None
@@ -437,33 +435,6 @@ class InMemoryStorage:
             "conversations": len(owned),
             "users": users,
         }
-
-
-class _InMemoryRetrieval:
-    """Ranked retrieval of the in-memory storage: full text only (no embedder), so hybrid
-    ranks by full text as the other storages do without one."""
-
-    semantic_fallbacks = 0
-
-    def __init__(self, retriever: Retriever) -> None:
-        self._retriever = retriever
-
-    async def search(
-        self,
-        query: str,
-        *,
-        scope: SearchScope,
-        limit: int,
-        mode: SearchMode,
-        kinds: tuple[ItemKind, ...],
-    ) -> list[SearchHit]:
-        return await self._retriever.search(query, scope=scope, limit=limit, mode=mode, kinds=kinds)
-
-    async def wait_for_embeddings(self) -> None:
-        return
-
-    async def embedding_backlog(self) -> int:
-        return 0
 
 
 def _check_url(url: str) -> None:

@@ -30,7 +30,6 @@ from bruno_memory.adapters.redis.client import create_client, parse_redis_url
 from bruno_memory.adapters.redis.errors import translate_redis_errors
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
-from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.backends._redis.candidates import RedisCandidates
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
@@ -53,10 +52,8 @@ from bruno_memory.ports.storage import (
     Schema,
     Summaries,
 )
-from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import retrieval_settings
-from bruno_memory.retrieval.ranking import Retriever
+from bruno_memory.retrieval.ranking import FullTextRetrieval, Retriever
 from bruno_memory.user_context import UserContextPatch
 
 
@@ -127,7 +124,7 @@ class RedisStorage:
         self._parts: _Parts | None = None
         source = RedisCandidates(self._candidate_parts)
         self._retriever = Retriever(source, retrieval_settings(self.settings), None)
-        self.retrieval: Retrieval | None = _RedisRetrieval(self)
+        self.retrieval: Retrieval | None = FullTextRetrieval(self._retriever, guard=self._operation)
         self._sweeping: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
 
@@ -326,34 +323,3 @@ class RedisStorage:
         ``sweep_interval_seconds``); returns how many were swept."""
         async with self._writing("sweep_expired") as parts:
             return await parts.sweeper.sweep()
-
-
-class _RedisRetrieval:
-    """Ranked retrieval of the Redis storage: full text only (no embedder), so hybrid
-    ranks by full text as the SQL storage does without one."""
-
-    semantic_fallbacks = 0
-
-    def __init__(self, storage: RedisStorage) -> None:
-        self._storage = storage
-
-    async def search(
-        self,
-        query: str,
-        *,
-        scope: SearchScope,
-        limit: int,
-        mode: SearchMode,
-        kinds: tuple[ItemKind, ...],
-    ) -> list[SearchHit]:
-        storage = self._storage
-        async with storage._operation("search"):
-            return await storage._retriever.search(
-                query, scope=scope, limit=limit, mode=mode, kinds=kinds
-            )
-
-    async def wait_for_embeddings(self) -> None:
-        return
-
-    async def embedding_backlog(self) -> int:
-        return 0

@@ -40,7 +40,8 @@ import datetime as dt
 import logging
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -388,3 +389,44 @@ async def _candidates(
     return [
         (kind, await reader.fulltext(kind, words, scope, pool)) for kind in KINDS if kind in kinds
     ]
+
+
+class FullTextRetrieval:
+    """The :class:`~bruno_memory.ports.storage.Retrieval` port of a storage without an
+    embedder: hybrid ranks by full text alone, nothing is ever waiting to be embedded.
+    ``guard`` (the storage's own operation context: open check, error translation) wraps
+    each search when given."""
+
+    semantic_fallbacks = 0
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        guard: Callable[[str], AbstractAsyncContextManager[object]] | None = None,
+    ) -> None:
+        self._retriever = retriever
+        self._guard = guard
+
+    async def search(
+        self,
+        query: str,
+        *,
+        scope: SearchScope,
+        limit: int,
+        mode: SearchMode,
+        kinds: tuple[ItemKind, ...],
+    ) -> list[SearchHit]:
+        if self._guard is None:
+            return await self._retriever.search(
+                query, scope=scope, limit=limit, mode=mode, kinds=kinds
+            )
+        async with self._guard("search"):
+            return await self._retriever.search(
+                query, scope=scope, limit=limit, mode=mode, kinds=kinds
+            )
+
+    async def wait_for_embeddings(self) -> None:
+        return
+
+    async def embedding_backlog(self) -> int:
+        return 0
