@@ -53,7 +53,7 @@ from bruno_memory.context.window import (
     ContextStrategy,
     Omission,
     memory_line,
-    notes,
+    prompt,
     recall_line,
     summary_line,
 )
@@ -97,9 +97,7 @@ class Assembly:
 
     def to_messages(self) -> list[Message]:
         """The prompt, ordered as :meth:`ContextWindow.to_messages` orders it."""
-        system = [m for m in self.window if m.role == MessageRole.SYSTEM]
-        rest = [m for m in self.window if m.role != MessageRole.SYSTEM]
-        return [*system, *notes(self.summaries, self.memories, self.recalled), *rest]
+        return prompt(self.window, self.summaries, self.memories, self.recalled)
 
 
 def assemble(

@@ -65,9 +65,7 @@ class ContextWindow(BaseModel):
     def to_messages(self) -> list[Message]:
         """Messages ready for an LLM: system messages first, then the summary, memory and
         recall notes (as system messages), then the rest of the window, chronologically."""
-        system = [m for m in self.messages if m.role == MessageRole.SYSTEM]
-        rest = [m for m in self.messages if m.role != MessageRole.SYSTEM]
-        return [*system, *notes(self.summaries, self.memories, self.recalled), *rest]
+        return prompt(self.messages, self.summaries, self.memories, self.recalled)
 
     def to_conversation_context(self) -> ConversationContext:
         """The same context as bruno-core's ``ConversationContext``."""
@@ -79,6 +77,18 @@ class ContextWindow(BaseModel):
             messages=messages,
             max_messages=max(len(messages), 1),
         )
+
+
+def prompt(
+    window: list[Message],
+    summaries: list[Summary],
+    memories: list[MemoryEntry],
+    recalled: list[Message],
+) -> list[Message]:
+    """The window's system messages, then the notes, then the rest of the window."""
+    system = [m for m in window if m.role == MessageRole.SYSTEM]
+    rest = [m for m in window if m.role != MessageRole.SYSTEM]
+    return [*system, *notes(summaries, memories, recalled), *rest]
 
 
 def notes(
