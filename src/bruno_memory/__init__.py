@@ -101,6 +101,7 @@ def create_memory(
     token_counter: TokenCounter | None = None,
     llm: LLMInterface | None = None,
     compression: CompressionPolicy | None = None,
+    auto_compress: bool = False,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -121,7 +122,8 @@ def create_memory(
     ``build_context`` counts (default: cl100k_base, offline; ``LLMTokenCounter(llm)`` counts
     with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
-    :class:`CompressionPolicy`) says. What a storage offers is ``memory.capabilities``.
+    :class:`CompressionPolicy`) says; ``auto_compress=True`` runs it in the background after
+    each write. What a storage offers is ``memory.capabilities``.
     """
     return Memory(
         url,
@@ -130,5 +132,6 @@ def create_memory(
         token_counter=token_counter,
         llm=llm,
         compression=compression,
+        auto_compress=auto_compress,
         **options,
     )

@@ -25,6 +25,7 @@ from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.background import BackgroundCompression
 from bruno_memory.context.builder import SHARES, assemble
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport, Compressor
 from bruno_memory.context.sources import default_query, gather, history_size
@@ -106,6 +107,7 @@ class Memory(MemoryInterface):
         token_counter: TokenCounter | None = None,
         llm: LLMInterface | None = None,
         compression: CompressionPolicy | None = None,
+        auto_compress: bool = False,
         **options: Any,
     ) -> None:
         if storage is None:
@@ -114,6 +116,11 @@ class Memory(MemoryInterface):
         self._given_counter = token_counter
         self._llm = llm
         self._compression = compression or CompressionPolicy()
+        if auto_compress and llm is None:
+            raise ConfigurationError("auto_compress needs an llm= to summarize with")
+        if auto_compress:
+            self._require(Capability.COMPRESSION, "auto_compress")
+        self._background = BackgroundCompression(self.compress) if auto_compress else None
 
     @property
     def _counter(self) -> TokenCounter:
@@ -150,6 +157,8 @@ class Memory(MemoryInterface):
 
     async def close(self) -> None:
         """Stop background work and release every connection. The memory can reopen."""
+        if self._background is not None:
+            await self._background.drain()
         with translate_errors("close"):
             await self._storage.close()
 
@@ -200,6 +209,8 @@ class Memory(MemoryInterface):
         user_id = batch_user(batch)
         async with self._operation("store_messages") as storage:
             await storage.append_messages(conversation_id, batch, user_id)
+        if self._background is not None:
+            self._background.schedule(conversation_id)
 
     async def retrieve_messages(
         self, conversation_id: str, limit: int | None = None
@@ -546,6 +557,11 @@ class Memory(MemoryInterface):
                 counter=self._counter,
             )
             return await compressor.run()
+
+    async def wait_for_compression(self) -> None:
+        """Wait for the background compressions in flight (``auto_compress=True``)."""
+        if self._background is not None:
+            await self._background.drain()
 
     async def list_summaries(
         self, conversation_id: str, *, include_covered: bool = True

@@ -298,6 +298,10 @@ class SyncMemory:
         """Summarize the conversation's older messages (see :meth:`Memory.compress`)."""
         return self._run(self._memory.compress(conversation_id, llm=llm, policy=policy))
 
+    def wait_for_compression(self) -> None:
+        """Wait for background compressions (see :meth:`Memory.wait_for_compression`)."""
+        self._run(self._memory.wait_for_compression())
+
     def list_summaries(
         self, conversation_id: str, *, include_covered: bool = True
     ) -> list[Summary]:

@@ -314,3 +314,28 @@ async def test_a_window_that_holds_everything_shows_no_summary(memory: Memory, u
     assert len(window.messages) == 14
     reasons = {o.reason for o in window.omitted if o.kind == "summary"}
     assert reasons == {"duplicate"}
+
+
+async def test_automatic_compression_runs_after_writes_past_the_threshold(
+    backend: Backend, uid: str
+) -> None:
+    policy = SMALL.model_copy(update={"max_messages": 10})
+    llm = ExtractiveLLM()
+    async with backend.store(llm=llm, compression=policy, auto_compress=True) as memory:
+        session = await memory.create_session(uid)
+        cid = session.conversation_id
+        for n in range(0, 20, 2):
+            await memory.store_messages(turns(2, first=n), cid)
+        await memory.wait_for_compression()
+        history = await memory.list_messages(cid, limit=100)
+        frontier = await memory.list_summaries(cid, include_covered=False)
+    assert len(history) == 20
+    assert llm.calls > 0
+    covered = _frontier_is_a_partition(frontier, history)
+    assert covered >= 10  # the threshold was passed: at least the first chunks are in
+    assert covered <= 20 - policy.keep_recent
+
+
+async def test_automatic_compression_needs_an_llm(backend: Backend) -> None:
+    with pytest.raises(ConfigurationError):
+        backend.store(auto_compress=True)
