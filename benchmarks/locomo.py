@@ -45,9 +45,10 @@ from benchmarks._report import console, machine_info, now_iso, write_json
 from benchmarks._servers import open_backend
 from benchmarks._stats import percentile
 from bruno_memory import Memory, create_memory
-from bruno_memory.adapters.embeddings import default_embedder, embedder_key
-from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.adapters.embeddings import default_embedder
 from bruno_memory.errors import MissingDependencyError
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.results import SearchMode
 from bruno_memory.settings import MemorySettings
 

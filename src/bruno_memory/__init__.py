@@ -18,7 +18,6 @@ from typing import Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 
-from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.tokens import LLMTokenCounter, TiktokenCounter, TokenCounter
 from bruno_memory.context.window import ContextStrategy, ContextWindow, Omission
@@ -40,6 +39,7 @@ from bruno_memory.errors import (
     UnsupportedOperationError,
 )
 from bruno_memory.memory import Memory
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.results import SearchHit, SignalMatch
 from bruno_memory.settings import MemorySettings
 from bruno_memory.sync import SyncMemory, create_memory_sync

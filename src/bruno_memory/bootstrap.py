@@ -16,9 +16,9 @@ from bruno_core.interfaces.embedding import EmbeddingInterface
 from pydantic import ValidationError
 
 from bruno_memory.adapters.embeddings import default_embedder
-from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.ports.storage import Storage
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.settings import DATABASE_URL_VARIABLE, MemorySettings
 from bruno_memory.wiring import DefaultEmbedder, external_index
 

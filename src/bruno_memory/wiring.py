@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
-from bruno_memory.adapters.cache.base import EntityCache
-from bruno_memory.adapters.events.base import EventSink
-from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.managers.retriever import RetrievalSettings
+from bruno_memory.ports.cache import EntityCache
+from bruno_memory.ports.events import EventSink
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.settings import MemorySettings
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from bruno_memory import Memory, create_memory
-from bruno_memory.adapters.events.base import MemoryEventType
+from bruno_memory.ports.events import MemoryEventType
 from tests.conformance.helpers import user_message
 from tests.redis_servers import delete_prefix, unique_prefix
 

@@ -25,12 +25,10 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 from pydantic import ValidationError
 
-from bruno_memory.adapters.cache.base import CacheStats
 from bruno_memory.adapters.redis.client import create_client, parse_redis_url
 from bruno_memory.adapters.redis.errors import translate_redis_errors
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
-from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.backends._redis.candidates import RedisCandidates
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
@@ -44,8 +42,10 @@ from bruno_memory.backends._redis.users import Users
 from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
+from bruno_memory.ports.cache import CacheStats
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.vector import ItemKind
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.options import retrieval_settings
 from bruno_memory.retrieval.ranking import Retriever

@@ -18,11 +18,6 @@ from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.cache.base import CacheStats, EntityCache
-from bruno_memory.adapters.embeddings import embedder_key
-from bruno_memory.adapters.events.base import EventSink
-from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
 from bruno_memory.capabilities import Capability
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
@@ -32,10 +27,15 @@ from bruno_memory.managers import ConversationManager, MemoryManager, SessionMan
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever, SqlCandidates
-from bruno_memory.managers.semantic import SemanticSearch
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.cache import CacheStats, EntityCache
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.ports.events import EventSink
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import ContextParts, Expiry, Retrieval, Schema
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.retrieval.semantic import SemanticSearch
 from bruno_memory.settings import MemorySettings
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.wiring import RedisServices, redis_settings, retrieval_settings

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from bruno_core.models.message import Message, MessageRole
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import utc_now
@@ -17,8 +16,9 @@ from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_versio
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
+from bruno_memory.ports.cache import read_through
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.repositories import reads
-from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import Change, UnitOfWork
 
 #: Most recent messages of a conversation kept in the cache (reads of up to this many hit it).
