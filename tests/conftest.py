@@ -273,8 +273,8 @@ async def backend_url_store(backend: Backend) -> AsyncIterator[Memory]:
     elif backend.cache_url is not None:
         store = Memory(
             database_url=backend.url,
-            redis_url=backend.cache_url,
-            redis_key_prefix=backend.key_prefix,
+            cache_url=backend.cache_url,
+            cache_key_prefix=backend.key_prefix,
         )
     else:
         store = Memory(database_url=backend.url)

@@ -23,8 +23,8 @@ async def test_messages_and_sessions_reach_the_streams(
     store = create_memory(
         f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
         embedder=None,
-        redis_url=server_url,
-        redis_key_prefix=prefix,
+        cache_url=server_url,
+        cache_key_prefix=prefix,
     )
     assert isinstance(store, Memory)
     try:

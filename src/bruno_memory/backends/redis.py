@@ -115,7 +115,7 @@ class RedisStorage:
         )
         self._parts: _Parts | None = None
         source = RedisCandidates(self._candidate_parts)
-        self._retriever = Retriever(source, retrieval_settings(self.settings), None)
+        self._retriever = Retriever(source, retrieval_settings(self.settings.search), None)
         self.retrieval: Retrieval | None = _RedisRetrieval(self)
         self._sweeping: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
@@ -153,7 +153,7 @@ class RedisStorage:
                     redisearch = await open_search(
                         client,
                         self.keys,
-                        self.settings.search_engine,
+                        self.settings.search.engine,
                         cluster=target.topology == "cluster",
                     )
             except BaseException:

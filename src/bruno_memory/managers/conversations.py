@@ -50,7 +50,7 @@ class ConversationManager:
             for offset, row in enumerate(rows):
                 row["seq"] = first + offset
                 row["user_id"] = owner
-            await uow.messages.insert_many(rows, self._database.settings.batch_size)
+            await uow.messages.insert_many(rows, self._database.settings.database.batch_size)
             touched = await uow.sessions.touch_conversation(conversation_id, now)
             if self._indexer is not None:
                 await uow.embeddings.enqueue_messages(

@@ -52,7 +52,7 @@ class SqlVectorIndex:
         self._database = database
         self._pgvector: bool | None = None
         self._dimensions: dict[str, int] = {}  # a model's vector size never changes
-        self._matrix = MatrixSearch(database, database.settings.vector_cache_max_vectors)
+        self._matrix = MatrixSearch(database, database.settings.vector.cache_max_vectors)
 
     async def has_pgvector(self) -> bool:
         """True when the database has the pgvector column (PostgreSQL with the extension)."""
