@@ -82,7 +82,7 @@ _CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
     "pgserver": {"url": "postgresql+asyncpg://probe@127.0.0.1/probe"},
     "redis": {"url": "redis://127.0.0.1:6379/0"},
     "redis-stack": {"url": "redis://127.0.0.1:6379/0"},
-    "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "redis_url": "redis://127.0.0.1:6379"},
+    "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "cache_url": "redis://127.0.0.1:6379"},
 }
 
 
@@ -161,7 +161,7 @@ class Backend:
         if self.dialect == "redis":
             return create_memory(self.url, key_prefix=self.key_prefix, **options)
         if self.cache_url is not None:
-            options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
+            options = {"cache_url": self.cache_url, "cache_key_prefix": self.key_prefix, **options}
         options = {"embedder": None, **options}
         if self.sync:
             return AsyncOverSync(create_memory_sync(self.url, **options))  # type: ignore[return-value]
