@@ -397,15 +397,27 @@ def test_deprecated_vector_options_become_a_vector_url(
 
 
 def test_deprecated_vector_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    """BRUNO_MEMORY_VECTOR_STORE and BRUNO_MEMORY_QDRANT_* still work; VECTOR_URL wins."""
+    """BRUNO_MEMORY_VECTOR_STORE and BRUNO_MEMORY_QDRANT_* still work, each naming its
+    replacement; BRUNO_MEMORY_VECTOR_URL wins over them."""
     monkeypatch.setenv("BRUNO_MEMORY_VECTOR_STORE", "qdrant")
     monkeypatch.setenv("BRUNO_MEMORY_QDRANT_URL", "http://q:6333")
     monkeypatch.setenv("BRUNO_MEMORY_QDRANT_API_KEY", "k")
-    with pytest.warns(DeprecationWarning, match="BRUNO_MEMORY_VECTOR_STORE is deprecated"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         settings = MemorySettings()
+    assert sorted(str(warning.message) for warning in caught) == [
+        f"the environment variable BRUNO_MEMORY_{old} is deprecated: use BRUNO_MEMORY_{new}"
+        for old, new in [
+            ("QDRANT_API_KEY", "VECTOR_API_KEY"),
+            ("QDRANT_URL", "VECTOR_URL"),
+            ("VECTOR_STORE", "VECTOR_URL"),
+        ]
+    ]
+    assert {w.category for w in caught} == {DeprecationWarning}
     assert (settings.vector.url, _read(settings, "vector", "api_key")) == ("qdrant://q:6333", "k")
     monkeypatch.setenv("BRUNO_MEMORY_VECTOR_URL", "qdrant+local://")
-    with pytest.warns(DeprecationWarning, match="BRUNO_MEMORY_QDRANT_URL"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         assert MemorySettings().vector.url == "qdrant+local://"
 
 
