@@ -110,7 +110,7 @@ async def run_backend(
             async with (
                 create_memory(url, embedder=None) as sql_only,
                 create_memory(
-                    url, embedder=None, redis_url=REDIS_URL, redis_key_prefix=prefix
+                    url, embedder=None, cache_url=REDIS_URL, cache_key_prefix=prefix
                 ) as cached,
             ):
                 assert isinstance(sql_only, Memory)

@@ -45,11 +45,12 @@ from benchmarks._report import console, machine_info, now_iso, write_json
 from benchmarks._servers import open_backend
 from benchmarks._stats import percentile
 from bruno_memory import Memory, create_memory
-from bruno_memory.adapters.embeddings import default_embedder, embedder_key
-from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.adapters.embeddings import default_embedder
 from bruno_memory.errors import MissingDependencyError
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.results import SearchMode
-from bruno_memory.settings import MemorySettings
+from bruno_memory.settings import SECTIONS, shortcut_field
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPOSITORY.parent / "shared" / "data" / "locomo" / "locomo_dev6.json"
@@ -79,8 +80,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         dest="settings",
         action="append",
         default=[],
-        metavar="FIELD=VALUE",
-        help="a MemorySettings field for every store (JSON value or string); repeatable",
+        metavar="SECTION_FIELD=VALUE",
+        help="a MemorySettings field as <section>_<field> (e.g. search_rrf_k) for every store "
+        "(JSON value or string); repeatable",
     )
     parser.add_argument(
         "--details", action="store_true", help="also write each question's evidence ranks"
@@ -104,8 +106,10 @@ def _settings(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str, An
     settings: dict[str, Any] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
-        if not separator or name not in MemorySettings.model_fields:
-            parser.error(f"--set wants FIELD=VALUE with a MemorySettings field, got {pair!r}")
+        if not separator or shortcut_field(name, SECTIONS) is None:
+            parser.error(
+                f"--set wants SECTION_FIELD=VALUE with a MemorySettings field, got {pair!r}"
+            )
         try:
             settings[name] = json.loads(value)
         except json.JSONDecodeError:

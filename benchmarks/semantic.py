@@ -37,9 +37,9 @@ from benchmarks._servers import open_backend
 from benchmarks._stats import Measurement, Target
 from bruno_memory import Memory, create_memory
 from bruno_memory.adapters.embeddings import default_embedder
-from bruno_memory.adapters.vector.base import VectorFilter, VectorIndex, VectorRecord
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.vector import VectorFilter, VectorIndex, VectorRecord
 
 DIMENSIONS = 384
 MODEL_KEY = "benchmark/clustered@1:384"

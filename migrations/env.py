@@ -48,7 +48,7 @@ def do_run_migrations(connection: Connection) -> None:
 
 def _database_url() -> str:
     from_cli = context.get_x_argument(as_dictionary=True).get("url")
-    return from_cli or config.get_main_option("sqlalchemy.url") or MemorySettings().database_url
+    return from_cli or config.get_main_option("sqlalchemy.url") or MemorySettings().database.url
 
 
 async def run_async_migrations() -> None:

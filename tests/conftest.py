@@ -85,7 +85,7 @@ _CAPABILITY_PROBES: dict[str, dict[str, Any]] = {
     "pgserver": {"url": "postgresql+asyncpg://probe@127.0.0.1/probe"},
     "redis": {"url": "redis://127.0.0.1:6379/0"},
     "redis-stack": {"url": "redis://127.0.0.1:6379/0"},
-    "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "redis_url": "redis://127.0.0.1:6379"},
+    "sqlite-redis-cache": {"url": "sqlite+aiosqlite://", "cache_url": "redis://127.0.0.1:6379"},
     "memory": {"url": "memory://"},
 }
 
@@ -167,7 +167,7 @@ class Backend:
         if self.dialect == "redis":
             return create_memory(self.url, key_prefix=self.key_prefix, **options)
         if self.cache_url is not None:
-            options = {"redis_url": self.cache_url, "redis_key_prefix": self.key_prefix, **options}
+            options = {"cache_url": self.cache_url, "cache_key_prefix": self.key_prefix, **options}
         options = {"embedder": None, **options}
         if self.sync:
             return AsyncOverSync(create_memory_sync(self.url, **options))  # type: ignore[return-value]
@@ -283,8 +283,8 @@ async def backend_url_store(backend: Backend) -> AsyncIterator[Memory]:
     elif backend.cache_url is not None:
         store = Memory(
             database_url=backend.url,
-            redis_url=backend.cache_url,
-            redis_key_prefix=backend.key_prefix,
+            cache_url=backend.cache_url,
+            cache_key_prefix=backend.key_prefix,
         )
     else:
         store = Memory(database_url=backend.url)

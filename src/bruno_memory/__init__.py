@@ -19,7 +19,7 @@ from typing import Any
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
-from bruno_memory.adapters.vector.base import VectorIndex
+from bruno_memory.bootstrap import register_vector_store
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
@@ -45,8 +45,17 @@ from bruno_memory.errors import (
     UnsupportedOperationError,
 )
 from bruno_memory.memory import Memory
+from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.results import SearchHit, SignalMatch
-from bruno_memory.settings import MemorySettings
+from bruno_memory.settings import (
+    CacheSettings,
+    ContextSettings,
+    DatabaseSettings,
+    EmbeddingSettings,
+    MemorySettings,
+    SearchOptions,
+    VectorSettings,
+)
 from bruno_memory.sync import SyncMemory, create_memory_sync
 from bruno_memory.wiring import DefaultEmbedder
 
@@ -56,16 +65,20 @@ __all__ = [
     "AccessDeniedError",
     "Branch",
     "BrunoMemoryError",
+    "CacheSettings",
     "Capability",
     "CompressionError",
     "CompressionPolicy",
     "CompressionReport",
     "ConfigurationError",
     "ConflictError",
+    "ContextSettings",
     "ContextStrategy",
     "ContextWindow",
+    "DatabaseSettings",
     "DefaultEmbedder",
     "EmbeddingError",
+    "EmbeddingSettings",
     "InvalidInputError",
     "InvalidQueryError",
     "LLMTokenCounter",
@@ -79,6 +92,7 @@ __all__ = [
     "Omission",
     "SchemaError",
     "SearchHit",
+    "SearchOptions",
     "SessionNotFoundError",
     "SignalMatch",
     "StorageError",
@@ -87,9 +101,11 @@ __all__ = [
     "TiktokenCounter",
     "TokenCounter",
     "UnsupportedOperationError",
+    "VectorSettings",
     "__version__",
     "create_memory",
     "create_memory_sync",
+    "register_vector_store",
 ]
 
 
@@ -111,14 +127,19 @@ def create_memory(
     ``redis+cluster://``, ``redis+sentinel://``: the Redis storage) or ``memory://`` (the
     in-memory storage: ``context_window`` and ``search_*`` options only); by default
     ``BRUNO_MEMORY_DATABASE_URL`` or a SQLite file ``bruno_memory.db`` in the working
-    directory. ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``).
-    The schema is brought to the head revision when the memory opens (``auto_migrate=False``
-    only checks it).
+    directory. ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``):
+    a section as a dict or model (``database={"pool_size": 3}``) or one field as
+    ``<section>_<field>`` (``database_pool_size=3``, ``context_window=5``,
+    ``search_rrf_k=30``, ``cache_url="redis://..."``). The schema is brought to the head
+    revision when the memory opens (``database_auto_migrate=False`` only checks it).
 
     Semantic search is on when the ``embeddings`` extra is installed (all-MiniLM-L6-v2,
     offline); ``embedder=None`` turns it off and any bruno-core ``EmbeddingInterface``
-    (e.g. a bruno-llm provider) can be passed. ``vector_index`` replaces the SQL database as
-    the place vectors are searched (e.g. a ``QdrantVectorIndex``). ``token_counter`` is how
+    (e.g. a bruno-llm provider) can be passed. Vectors are searched in the SQL database
+    (pgvector when available, exact otherwise) unless ``vector_url`` names a vector store:
+    ``qdrant://host:6333``, ``qdrant+local:///folder``, ``qdrant+local://`` (in memory), or a
+    scheme added with :func:`register_vector_store`; ``vector_index`` passes one already
+    built. ``token_counter`` is how
     ``build_context`` counts (default: cl100k_base, offline; ``LLMTokenCounter(llm)`` counts
     with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a

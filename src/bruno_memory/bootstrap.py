@@ -1,28 +1,32 @@
 """The composition root: a URL and options in, a wired storage out.
 
-The only place that chooses implementations. Storages are found by URL scheme in
-:data:`STORAGE_SCHEMES`; everything else (SQLite, PostgreSQL) is a SQLAlchemy URL for the
-SQL storage.
+The only place that chooses implementations, each by URL scheme: storages in
+:data:`STORAGE_SCHEMES` (everything else, SQLite and PostgreSQL, is a SQLAlchemy URL for the
+SQL storage) and the SQL storage's vector store in :data:`VECTOR_SCHEMES` (no
+``vector_url``: the SQL database itself). Third parties add vector stores with
+:func:`register_vector_store`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from bruno_memory.adapters.embeddings import default_embedder
-from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.ports.storage import Storage
-from bruno_memory.settings import DATABASE_URL_VARIABLE, MemorySettings
-from bruno_memory.wiring import DefaultEmbedder, external_index
+from bruno_memory.ports.vector import VectorIndex
+from bruno_memory.settings import DATABASE_URL_VARIABLE, SECTIONS, MemorySettings, VectorSettings
+from bruno_memory.wiring import DefaultEmbedder
 
 StorageFactory = Callable[..., Storage]
+#: Builds a vector store from its URL and the ``vector`` section (its API key...).
+VectorStoreFactory = Callable[[str, VectorSettings], VectorIndex]
 
 
 def _redis_storage(
@@ -62,19 +66,112 @@ def _sql_storage(
 ) -> Storage:
     from bruno_memory.backends.sql import SqlStorage
 
-    settings_given = options.pop("settings", None)
-    overrides = {**options, **({"database_url": url} if url is not None else {})}
-    base = settings_given.model_dump() if settings_given is not None else {}
-    try:
-        settings = MemorySettings(**{**base, **overrides})
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid memory settings: {exc}", cause=exc) from exc
+    settings = memory_settings(url, options.pop("settings", None), options)
+    if vector_index is not None and settings.vector.url is not None:
+        raise ConfigurationError(
+            "give vector_index or vector_url, not both",
+            details={"vector_url": settings.vector.url},
+        )
     if embedder is DefaultEmbedder.LOCAL:
         embedder = default_embedder()
     return SqlStorage(
-        settings, embedder=embedder, vector_index=vector_index or external_index(settings)
+        settings, embedder=embedder, vector_index=vector_index or vector_store(settings.vector)
     )
 
+
+def memory_settings(
+    url: str | None, base: MemorySettings | None, options: Mapping[str, Any]
+) -> MemorySettings:
+    """The settings of a SQL store: ``base`` (else the environment and defaults), then
+    ``options`` (keywords, sections as dicts or models), then ``url``."""
+    given: dict[str, Any] = {}
+    if base is not None:
+        given = {name: getattr(base, name).model_dump() for name in SECTIONS}
+    for name, value in options.items():
+        if name in SECTIONS and isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)  # the rest: the environment's
+        if name in SECTIONS and name in given and isinstance(value, Mapping):
+            value = {**given[name], **value}
+        given[name] = value
+    if url is not None:
+        given["database_url"] = url
+    return MemorySettings(**given)
+
+
+# -- vector stores ---------------------------------------------------------------------------
+
+
+def _qdrant_server(url: str, settings: VectorSettings) -> VectorIndex:
+    from bruno_memory.adapters.vector.qdrant import QdrantVectorIndex
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigurationError(f"a Qdrant server URL names a host (qdrant://host:6333): {url!r}")
+    http = "https" if parts.scheme == "qdrant+https" else "http"
+    server = urlunsplit((http, parts.netloc, parts.path, "", ""))
+    api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    return QdrantVectorIndex.server(server, api_key, **_qdrant_options(url))
+
+
+def _qdrant_local(url: str, settings: VectorSettings) -> VectorIndex:
+    from bruno_memory.adapters.vector.qdrant import QdrantVectorIndex
+
+    parts = urlsplit(url)
+    if parts.netloc:
+        raise ConfigurationError(
+            f"a local Qdrant URL has no host: qdrant+local:///folder, qdrant+local:// "
+            f"(in memory), got {url!r}"
+        )
+    path = parts.path[1:]  # like sqlite:///relative and sqlite:////absolute
+    folder = None if path in ("", ":memory:") else path
+    return QdrantVectorIndex.local(folder, **_qdrant_options(url))
+
+
+def _qdrant_options(url: str) -> dict[str, Any]:
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"prefix"})
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) {unknown} in the vector URL (known: prefix)",
+            details={"options": unknown},
+        )
+    return {"prefix": query["prefix"][-1]} if "prefix" in query else {}
+
+
+#: Vector stores by URL scheme (``vector_url``); :func:`register_vector_store` adds one.
+VECTOR_SCHEMES: dict[str, VectorStoreFactory] = {
+    "qdrant": _qdrant_server,
+    "qdrant+https": _qdrant_server,
+    "qdrant+local": _qdrant_local,
+}
+
+
+def register_vector_store(scheme: str, factory: VectorStoreFactory) -> None:
+    """Make ``vector_url="<scheme>://..."`` build a vector store with ``factory(url,
+    settings.vector)``, which returns a :class:`~bruno_memory.ports.vector.VectorIndex`.
+    Registering a scheme again replaces its factory."""
+    if not scheme or scheme != scheme.lower() or "://" in scheme or ":" in scheme:
+        raise ConfigurationError(f"a URL scheme is lower case, without ':': {scheme!r}")
+    VECTOR_SCHEMES[scheme] = factory
+
+
+def vector_store(settings: VectorSettings) -> VectorIndex | None:
+    """The vector store ``settings.url`` names, or None for the SQL database itself."""
+    if settings.url is None:
+        return None
+    scheme = urlsplit(settings.url).scheme
+    factory = VECTOR_SCHEMES.get(scheme)
+    if factory is None:
+        known = ", ".join(f"{name}://" for name in sorted(VECTOR_SCHEMES))
+        raise ConfigurationError(
+            f"unknown vector store {settings.url!r}: the known schemes are {known} "
+            "(more with register_vector_store); no vector_url keeps vectors in the SQL database",
+            details={"scheme": scheme, "known": sorted(VECTOR_SCHEMES)},
+        )
+    return factory(settings.url, settings)
+
+
+# -- storages --------------------------------------------------------------------------------
 
 #: Storages by URL scheme (other URLs go to the SQL storage).
 REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")

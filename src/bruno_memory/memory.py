@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
@@ -21,7 +21,6 @@ from bruno_core.models.context import ConversationContext, SessionContext, UserC
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
@@ -44,6 +43,7 @@ from bruno_memory.errors import (
     UnsupportedOperationError,
     translate_errors,
 )
+from bruno_memory.ports.scope import MetadataValue, SearchScope
 from bruno_memory.ports.storage import (
     Archival,
     Branching,
@@ -54,7 +54,7 @@ from bruno_memory.ports.storage import (
     Storage,
     Summaries,
 )
-from bruno_memory.repositories.scope import MetadataValue, SearchScope
+from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
@@ -74,8 +74,8 @@ from bruno_memory.validation import (
 from bruno_memory.wiring import DefaultEmbedder
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.cache.base import CacheStats
     from bruno_memory.adapters.events.consumer import RedisEventStream
+    from bruno_memory.ports.cache import CacheStats
 
 #: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
 CONTEXT_ATTEMPTS = 3
@@ -719,7 +719,7 @@ class Memory(MemoryInterface):
         self._require(Capability.EVENT_STREAMS, "event_stream")
         stream = self._storage.event_stream()
         assert stream is not None
-        return stream
+        return cast("RedisEventStream", stream)  # the only event stream there is
 
     async def sweep_expired(self) -> int:
         """Unindex conversations that expired (``Capability.EXPIRY``; the open storage also

@@ -29,7 +29,6 @@ from bruno_core.models.context import ConversationContext, SessionContext, UserC
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
@@ -37,12 +36,13 @@ from bruno_memory.context.summaries import Summary
 from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.errors import ConfigurationError
 from bruno_memory.memory import Memory
-from bruno_memory.repositories.scope import MetadataValue
+from bruno_memory.ports.scope import MetadataValue
+from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.wiring import DefaultEmbedder
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.cache.base import CacheStats
+    from bruno_memory.ports.cache import CacheStats
 
 T = TypeVar("T")
 

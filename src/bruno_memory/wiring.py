@@ -1,15 +1,13 @@
-"""How a store's parts are chosen from its settings."""
+"""The Redis services of a SQL store (its cache and event streams), from its settings."""
 
 from __future__ import annotations
 
 import enum
 from typing import TYPE_CHECKING, Any
 
-from bruno_memory.adapters.cache.base import EntityCache
-from bruno_memory.adapters.events.base import EventSink
-from bruno_memory.adapters.vector.base import VectorIndex
 from bruno_memory.errors import ConfigurationError
-from bruno_memory.managers.retriever import RetrievalSettings
+from bruno_memory.ports.cache import EntityCache
+from bruno_memory.ports.events import EventSink
 from bruno_memory.settings import MemorySettings
 
 if TYPE_CHECKING:
@@ -22,42 +20,9 @@ class DefaultEmbedder(enum.Enum):
     LOCAL = "local"
 
 
-def retrieval_settings(settings: MemorySettings) -> RetrievalSettings:
-    """The retriever's settings out of the store's."""
-    return RetrievalSettings(
-        rrf_k=settings.search_rrf_k,
-        fulltext_weight=settings.search_fulltext_weight,
-        semantic_weight=settings.search_semantic_weight,
-        recency_weight=settings.search_recency_weight,
-        recency_half_life_days=settings.search_recency_half_life_days,
-        importance_weight=settings.search_importance_weight,
-        cache_size=settings.search_cache_size,
-        cache_ttl_seconds=settings.search_cache_ttl_seconds,
-        stop_words=settings.search_stop_words,
-        date_weight=settings.search_date_weight,
-        date_before_days=settings.search_date_before_days,
-        date_after_days=settings.search_date_after_days,
-        neighbor_weight=settings.search_neighbor_weight,
-        neighbor_window=settings.search_neighbor_window,
-    )
-
-
-def external_index(settings: MemorySettings) -> VectorIndex | None:
-    """The vector index named by the settings, when it is not the SQL database."""
-    if settings.vector_store == "sql":
-        return None
-    from bruno_memory.adapters.vector.qdrant import QdrantVectorIndex
-
-    if settings.qdrant_url is not None:
-        return QdrantVectorIndex.server(settings.qdrant_url, settings.qdrant_api_key)
-    if settings.qdrant_path in (None, ":memory:"):
-        return QdrantVectorIndex.local()
-    return QdrantVectorIndex.local(settings.qdrant_path)
-
-
 class RedisServices:
     """The Redis side of a SQL store: the cache (with its in-process level) and the event
-    streams, sharing the settings' URL and key prefix."""
+    streams, sharing the ``cache`` section's URL and key prefix."""
 
     def __init__(self, client: Any, cache: EntityCache, events: EventSink | None) -> None:
         self._client = client
@@ -66,33 +31,28 @@ class RedisServices:
 
     @classmethod
     def start(cls, settings: MemorySettings) -> RedisServices:
-        """The services at ``settings.redis_url`` (connections open on first use)."""
+        """The services at ``settings.cache.url`` (connections open on first use)."""
         from bruno_memory.adapters.cache.local import LocalEntityCache
         from bruno_memory.adapters.cache.redis import RedisEntityCache
         from bruno_memory.adapters.events.redis_streams import RedisStreamSink
         from bruno_memory.adapters.redis.client import create_client
-        from bruno_memory.managers.changes import CONVERSATION, SESSION, USER
+        from bruno_memory.managers.changes import CONVERSATION
 
+        section = settings.cache
         redis = redis_settings(settings)
         client = create_client(redis)
         remote = RedisEntityCache(
             client,
-            prefix=f"{settings.redis_key_prefix}:cache",
-            ttl_seconds={
-                CONVERSATION: settings.cache_ttl_seconds,
-                SESSION: settings.cache_session_ttl_seconds,
-                USER: settings.cache_user_ttl_seconds,
-            },
-            default_ttl=settings.cache_ttl_seconds,
+            prefix=f"{section.key_prefix}:cache",
+            ttl_seconds={CONVERSATION: section.ttl_seconds},
+            default_ttl=section.ttl_seconds,
         )
         cache: EntityCache = remote
-        if settings.cache_local_size:
+        if section.local_size:
             cache = LocalEntityCache(
-                remote,
-                maxsize=settings.cache_local_size,
-                ttl_seconds=settings.cache_local_ttl_seconds,
+                remote, maxsize=section.local_size, ttl_seconds=section.local_ttl_seconds
             )
-        events = RedisStreamSink(redis) if settings.redis_streams else None
+        events = RedisStreamSink(redis) if section.streams else None
         return cls(client, cache, events)
 
     async def close(self) -> None:
@@ -107,6 +67,6 @@ def redis_settings(settings: MemorySettings) -> RedisSettings:
     """The Redis connection settings of a SQL store's cache and streams."""
     from bruno_memory.adapters.redis.settings import RedisSettings
 
-    if settings.redis_url is None:
-        raise ConfigurationError("the store has no redis_url")
-    return RedisSettings(url=settings.redis_url, key_prefix=settings.redis_key_prefix)
+    if settings.cache.url is None:
+        raise ConfigurationError("the store has no cache URL (cache_url)")
+    return RedisSettings(url=settings.cache.url, key_prefix=settings.cache.key_prefix)

@@ -12,7 +12,7 @@ from bruno_llm.exceptions import LLMError
 
 from bruno_memory import Capability, EmbeddingError, Memory
 from bruno_memory.adapters.embeddings import HashingEmbedder
-from bruno_memory.adapters.embeddings.vectors import Matrix
+from bruno_memory.ports.embedding import Matrix
 from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import Backend
 

@@ -21,8 +21,8 @@ from bruno_memory import (
     UnsupportedOperationError,
 )
 from bruno_memory.adapters.embeddings import EmbeddingError, HashingEmbedder
-from bruno_memory.adapters.vector.base import VectorFilter, VectorIndex
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.vector import VectorFilter, VectorIndex
 from tests.conformance.helpers import memory_entry, message, user_message
 from tests.conftest import Backend
 

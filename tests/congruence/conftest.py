@@ -20,8 +20,8 @@ import asyncpg
 import pytest
 
 from bruno_memory import create_memory
-from bruno_memory.adapters.vector import VectorIndex
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
+from bruno_memory.ports.vector import VectorIndex
 from tests.congruence.dataset import Dataset, make_dataset
 from tests.congruence.sql_index import StoredItemsIndex
 from tests.servers import PostgresServer, pgserver_postgres

@@ -17,8 +17,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from bruno_memory.adapters.vector import VectorFilter, VectorRecord
-from bruno_memory.adapters.vector.base import ItemKind
+from bruno_memory.ports.vector import ItemKind, VectorFilter, VectorRecord
 
 DIMENSION = 64
 UNIFORM = "uniform-64"

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bruno_memory.adapters.vector import VectorFilter, VectorMatch, VectorRecord
-from bruno_memory.adapters.vector.base import ItemKind, Vector
+from bruno_memory.ports.vector import ItemKind, Vector, VectorFilter, VectorMatch, VectorRecord
 
 SCORE_TOLERANCE = 1e-5
 

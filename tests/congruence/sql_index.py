@@ -15,14 +15,14 @@ from bruno_core.models.memory import MemoryEntry, MemoryType
 from bruno_core.models.message import Message, MessageRole
 
 from bruno_memory import Memory
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.vector import (
     ItemKind,
     Vector,
     VectorFilter,
     VectorMatch,
     VectorRecord,
 )
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
 
 
 class StoredItemsIndex:

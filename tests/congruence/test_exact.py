@@ -8,9 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from bruno_memory.adapters.vector import VectorFilter
-from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
+from bruno_memory.ports.vector import ItemKind, VectorFilter
 from tests.congruence.dataset import UNIFORM, Dataset
 from tests.congruence.reference import keys
 

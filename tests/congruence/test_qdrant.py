@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bruno_memory.adapters.vector import VectorFilter
 from bruno_memory.errors import MissingDependencyError, StorageError
+from bruno_memory.ports.vector import VectorFilter
 from tests.congruence.dataset import MODELS, UNIFORM, Dataset
 from tests.congruence.reference import keys
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bruno_memory.adapters.vector import VectorFilter, VectorIndex
+from bruno_memory.ports.vector import VectorFilter, VectorIndex
 from tests.congruence.conftest import Implementation
 from tests.congruence.dataset import CLUSTERED, FILTERS, MODELS, UNIFORM, Dataset
 from tests.congruence.reference import assert_congruent, keys, matching, nearest

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bruno_memory.adapters.vector import VectorFilter, VectorIndex, VectorRecord
+from bruno_memory.ports.vector import VectorFilter, VectorIndex, VectorRecord
 from tests.congruence.conftest import Implementation
 from tests.congruence.dataset import CLUSTERED, DIMENSION, FILTERS, MODELS, UNIFORM, Dataset, minute
 from tests.congruence.reference import assert_congruent, keys, matches, nearest

@@ -39,7 +39,7 @@ def server() -> Iterator[RestartableServer]:
 
 def open_store(database: Path, redis_url: str) -> Memory:
     store = create_memory(
-        f"sqlite+aiosqlite:///{database}", embedder=None, redis_url=redis_url, redis_key_prefix="t"
+        f"sqlite+aiosqlite:///{database}", embedder=None, cache_url=redis_url, cache_key_prefix="t"
     )
     assert isinstance(store, Memory)
     return store

@@ -19,7 +19,6 @@ from bruno_memory.adapters.embeddings import (  # noqa: E402
     LocalEmbedder,
     ModelIntegrityError,
     default_embedder,
-    embedder_key,
 )
 from bruno_memory.adapters.embeddings.local import (  # noqa: E402
     MODEL_SHA256,
@@ -27,6 +26,7 @@ from bruno_memory.adapters.embeddings.local import (  # noqa: E402
     TOKENIZER_SHA256,
 )
 from bruno_memory.errors import ConfigurationError  # noqa: E402
+from bruno_memory.ports.embedding import embedder_key  # noqa: E402
 
 PARAPHRASES = [
     ("a cat sits on the mat", "a kitten is on the rug"),

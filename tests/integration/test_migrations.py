@@ -125,7 +125,7 @@ async def test_upgrade_keeps_existing_data(fresh_url: str) -> None:
         await migrate.upgrade(engine)
     finally:
         await engine.dispose()
-    async with create_memory(fresh_url, auto_migrate=False) as memory:
+    async with create_memory(fresh_url, database_auto_migrate=False) as memory:
         stored = await memory.retrieve_messages("c1")
         assert [(m.id, m.content, m.timestamp) for m in stored] == [
             (message_id, "written early", when)
@@ -174,7 +174,7 @@ async def test_search_text_revision_reindexes_existing_rows(fresh_url: str) -> N
                     },
                 )
         await migrate.upgrade(engine)
-        async with create_memory(fresh_url, auto_migrate=False) as memory:
+        async with create_memory(fresh_url, database_auto_migrate=False) as memory:
             for query, content in (("istanbul", contents["m1"]), ("résumé", contents["m2"])):
                 found = await memory.search_messages(query)
                 assert [m.content for m in found] == [content], query
@@ -224,11 +224,11 @@ async def test_failed_migration_leaves_no_trace(fresh_url: str) -> None:
 async def test_store_refuses_an_unmigrated_database(fresh_url: str) -> None:
     """With auto_migrate off, opening a database that is not at head raises SchemaError."""
     with pytest.raises(SchemaError):
-        async with create_memory(fresh_url, auto_migrate=False):
+        async with create_memory(fresh_url, database_auto_migrate=False):
             pass
     async with create_memory(fresh_url) as memory:
         await memory.store_message(user_message("now it works"), "c")
-    async with create_memory(fresh_url, auto_migrate=False) as memory:
+    async with create_memory(fresh_url, database_auto_migrate=False) as memory:
         assert len(await memory.retrieve_messages("c")) == 1
 
 

@@ -36,7 +36,7 @@ PASSWORD = "s3cret-never-shown"
 
 async def attempt(url: str, opening: str) -> None:
     """Open a store on ``url`` the way ``opening`` names, and close it again."""
-    store = create_memory(url, embedder=None, auto_migrate=opening != "check_only")
+    store = create_memory(url, embedder=None, database_auto_migrate=opening != "check_only")
     try:
         if opening == "migrate":
             await store.migrate()

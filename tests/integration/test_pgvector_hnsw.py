@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from bruno_memory import Memory, create_memory
-from bruno_memory.adapters.vector import sql as sql_vectors
-from bruno_memory.adapters.vector.base import VectorFilter, VectorRecord
 from bruno_memory.adapters.vector.exact import ExactVectorIndex
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
+from bruno_memory.managers import vectors as sql_vectors
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.vector import VectorFilter, VectorRecord
 from tests.congruence.sql_index import StoredItemsIndex
 
 pytestmark = pytest.mark.postgres_only

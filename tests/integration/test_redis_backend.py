@@ -363,11 +363,11 @@ async def test_slow_redis_is_a_storage_error(
 
 def test_environment_names_mean_one_thing(monkeypatch: pytest.MonkeyPatch) -> None:
     """BRUNO_MEMORY_DATABASE_URL names the Redis storage's server and
-    BRUNO_MEMORY_CONTEXT_WINDOW its window, as for SQL; BRUNO_MEMORY_REDIS_URL is only ever
+    BRUNO_MEMORY_CONTEXT_WINDOW its window, as for SQL; BRUNO_MEMORY_CACHE_URL is only ever
     the cache in front of a SQL database."""
     monkeypatch.setenv("BRUNO_MEMORY_DATABASE_URL", "redis://127.0.0.1:6379/5")
     monkeypatch.setenv("BRUNO_MEMORY_CONTEXT_WINDOW", "7")
-    monkeypatch.setenv("BRUNO_MEMORY_REDIS_URL", "redis://cache.example:6379/0")
+    monkeypatch.setenv("BRUNO_MEMORY_CACHE_URL", "redis://cache.example:6379/0")
     storage = RedisStorage()
     assert (storage.settings.url, storage.context_window) == ("redis://127.0.0.1:6379/5", 7)
     assert create_memory().context_window == 7

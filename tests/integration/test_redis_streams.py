@@ -16,13 +16,13 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from bruno_memory.adapters.events.base import MemoryEvent, MemoryEventType
 from bruno_memory.adapters.events.consumer import RedisEventStream
 from bruno_memory.adapters.events.redis_streams import RedisStreamOptions, RedisStreamSink
 from bruno_memory.adapters.events.streams import StreamedEvent, stream_key
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
 from bruno_memory.errors import ConfigurationError, InvalidInputError
+from bruno_memory.ports.events import MemoryEvent, MemoryEventType
 from tests.conftest import selected_targets
 from tests.redis_servers import (
     delete_prefix,

@@ -151,8 +151,8 @@ async def test_sql_store_cache_on_cluster(cluster_url: str, tmp_path: Path) -> N
     store = create_memory(
         f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
         embedder=None,
-        redis_url=cluster_url,
-        redis_key_prefix=prefix,
+        cache_url=cluster_url,
+        cache_key_prefix=prefix,
         cache_local_size=0,  # every read asks the cluster (no in-process level)
     )
     assert isinstance(store, Memory)

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from bruno_memory import Memory, create_memory
-from bruno_memory.adapters.events.base import MemoryEventType
+from bruno_memory.ports.events import MemoryEventType
 from tests.conformance.helpers import user_message
 from tests.redis_servers import delete_prefix, unique_prefix
 
@@ -23,8 +23,8 @@ async def test_messages_and_sessions_reach_the_streams(
     store = create_memory(
         f"sqlite+aiosqlite:///{tmp_path / 'm.db'}",
         embedder=None,
-        redis_url=server_url,
-        redis_key_prefix=prefix,
+        cache_url=server_url,
+        cache_key_prefix=prefix,
     )
     assert isinstance(store, Memory)
     try:

@@ -19,10 +19,7 @@ from bruno_memory.adapters.embeddings import (
     HashingEmbedder,
     InvalidEmbeddingError,
     LocalEmbedder,
-    as_unit_vectors,
-    cosine_similarity,
     default_embedder,
-    embedder_key,
 )
 from bruno_memory.errors import (
     BrunoMemoryError,
@@ -30,6 +27,7 @@ from bruno_memory.errors import (
     InvalidInputError,
     MissingDependencyError,
 )
+from bruno_memory.ports.embedding import as_unit_vectors, cosine_similarity, embedder_key
 
 # --- HashingEmbedder -------------------------------------------------------------------------
 

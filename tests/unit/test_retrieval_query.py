@@ -10,8 +10,8 @@ from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.managers.retriever import RetrievalSettings
 from bruno_memory.retrieval import find_periods, without_stop_words
 from bruno_memory.retrieval.dates import MAX_PERIODS
+from bruno_memory.retrieval.options import retrieval_settings
 from bruno_memory.settings import MemorySettings
-from bruno_memory.wiring import retrieval_settings
 
 UTC = dt.timezone.utc
 
@@ -97,7 +97,7 @@ def test_stop_words_are_dropped_unless_nothing_is_left() -> None:
 
 def test_search_settings_reach_the_retriever() -> None:
     """Every search_* setting maps to the retriever's settings; the defaults agree."""
-    assert retrieval_settings(MemorySettings()) == RetrievalSettings()
+    assert retrieval_settings(MemorySettings().search) == RetrievalSettings()
     custom = retrieval_settings(
         MemorySettings(
             search_rrf_k=60,
@@ -107,7 +107,7 @@ def test_search_settings_reach_the_retriever() -> None:
             search_date_after_days=3,
             search_neighbor_weight=0,
             search_neighbor_window=1,
-        )
+        ).search
     )
     assert (
         custom.rrf_k,

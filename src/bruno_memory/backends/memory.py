@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message, MessageRole
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bruno_memory.adapters.cache.base import CacheStats
 from bruno_memory.backends._memory.candidates import InMemoryCandidates
 from bruno_memory.backends._memory.fulltext import best
 from bruno_memory.backends._memory.memories import accessed, ordered, selected
@@ -48,6 +47,8 @@ from bruno_memory.errors import (
     MessageNotFoundError,
 )
 from bruno_memory.mapping import new_session_row, session_from_row
+from bruno_memory.ports.cache import CacheStats
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import (
     Archival,
     Branching,
@@ -57,9 +58,9 @@ from bruno_memory.ports.storage import (
     Schema,
     Summaries,
 )
-from bruno_memory.repositories.scope import SearchScope
-from bruno_memory.retrieval.options import SearchOptions, retrieval_settings
+from bruno_memory.retrieval.options import retrieval_settings
 from bruno_memory.retrieval.ranking import FullTextRetrieval, Retriever
+from bruno_memory.settings import SearchOptions, nest_shortcuts
 from bruno_memory.terms import term
 from bruno_memory.user_context import UserContextPatch, apply_patch
 from bruno_memory.window import context_window
@@ -68,15 +69,22 @@ from bruno_memory.window import context_window
 MEMORY_URL = "memory://"
 
 
-class InMemorySettings(SearchOptions):
+class InMemorySettings(BaseModel):
     """What the in-memory storage takes: the context window and how ``search()`` ranks (the
-    ``search_*`` fields, as for the other storages). Any other option is refused."""
+    ``search`` section, as for the other storages: ``search={...}`` or ``search_<field>=``).
+    Any other option is refused. Nothing is read from the environment."""
 
     model_config = ConfigDict(extra="forbid")
 
     context_window: int = Field(
         default=20, ge=1, le=1000, description="Messages in the window get_context returns."
     )
+    search: SearchOptions = Field(default_factory=SearchOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        return nest_shortcuts(data, {"search": SearchOptions}) if isinstance(data, dict) else data
 
 
 class InMemoryStorage:
@@ -109,7 +117,7 @@ class InMemoryStorage:
         self.context_window = self.settings.context_window
         self._tables = Tables()
         source = InMemoryCandidates(self._tables)
-        self._retriever = Retriever(source, retrieval_settings(self.settings), None)
+        self._retriever = Retriever(source, retrieval_settings(self.settings.search), None)
         self.retrieval: Retrieval | None = FullTextRetrieval(self._retriever)
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None

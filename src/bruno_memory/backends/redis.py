@@ -25,7 +25,6 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 from pydantic import ValidationError
 
-from bruno_memory.adapters.cache.base import CacheStats
 from bruno_memory.adapters.redis.client import create_client, parse_redis_url
 from bruno_memory.adapters.redis.errors import translate_redis_errors
 from bruno_memory.adapters.redis.keys import KeySpace
@@ -43,6 +42,7 @@ from bruno_memory.backends._redis.users import Users
 from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
+from bruno_memory.ports.cache import CacheStats
 from bruno_memory.ports.storage import (
     Archival,
     Branching,
@@ -123,7 +123,7 @@ class RedisStorage:
         )
         self._parts: _Parts | None = None
         source = RedisCandidates(self._candidate_parts)
-        self._retriever = Retriever(source, retrieval_settings(self.settings), None)
+        self._retriever = Retriever(source, retrieval_settings(self.settings.search), None)
         self.retrieval: Retrieval | None = FullTextRetrieval(self._retriever, guard=self._operation)
         self._sweeping: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
@@ -161,7 +161,7 @@ class RedisStorage:
                     redisearch = await open_search(
                         client,
                         self.keys,
-                        self.settings.search_engine,
+                        self.settings.search.engine,
                         cluster=target.topology == "cluster",
                     )
             except BaseException:

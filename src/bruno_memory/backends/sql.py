@@ -18,11 +18,6 @@ from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.cache.base import CacheStats, EntityCache
-from bruno_memory.adapters.embeddings import embedder_key
-from bruno_memory.adapters.events.base import EventSink
-from bruno_memory.adapters.vector.base import ItemKind, VectorIndex
-from bruno_memory.adapters.vector.sql import SqlVectorIndex
 from bruno_memory.capabilities import Capability
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
@@ -34,8 +29,12 @@ from bruno_memory.managers.branches import BranchManager
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever, SqlCandidates
-from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.managers.summaries import SummaryManager
+from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.cache import CacheStats, EntityCache
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.ports.events import EventSink
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import (
     Archival,
     Branching,
@@ -45,11 +44,13 @@ from bruno_memory.ports.storage import (
     Schema,
     Summaries,
 )
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.retrieval.options import retrieval_settings
+from bruno_memory.retrieval.semantic import SemanticSearch
 from bruno_memory.settings import MemorySettings
 from bruno_memory.user_context import UserContextPatch
-from bruno_memory.wiring import RedisServices, redis_settings, retrieval_settings
+from bruno_memory.wiring import RedisServices, redis_settings
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.events.consumer import RedisEventStream
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 class SqlStorage:
     """Conversations, sessions, memories and users in one SQL database (the system of
     record), with semantic retrieval when an embedder is given and an optional Redis cache
-    and event streams (``settings.redis_url``)."""
+    and event streams (``settings.cache.url``)."""
 
     def __init__(
         self,
@@ -72,7 +73,7 @@ class SqlStorage:
         self.settings = settings
         self.database = Database(settings)
         self.backend = self.database.dialect
-        self.context_window = settings.context_window
+        self.context_window = settings.context.window
         self.embedder = embedder
         self._external_index = vector_index
         self._indexer: EmbeddingIndexer | None = None
@@ -84,11 +85,11 @@ class SqlStorage:
                 self.database,
                 embedder,
                 external_index=vector_index,
-                batch_size=settings.embedding_batch_size,
+                batch_size=settings.embedding.batch_size,
                 on_indexed=self._invalidate_searches,
             )
         self._retriever = Retriever(
-            SqlCandidates(self.database), retrieval_settings(settings), semantic
+            SqlCandidates(self.database), retrieval_settings(settings.search), semantic
         )
         self._given = (cache, events)
         self._redis: RedisServices | None = None
@@ -121,9 +122,9 @@ class SqlStorage:
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)
-        if self.settings.redis_url is not None or self._given[0] is not None:
+        if self.settings.cache.url is not None or self._given[0] is not None:
             found.add(Capability.CACHE)
-        if self.settings.redis_url is not None and self.settings.redis_streams:
+        if self.settings.cache.url is not None and self.settings.cache.streams:
             found.add(Capability.EVENT_STREAMS)
         return frozenset(found)
 
@@ -133,7 +134,7 @@ class SqlStorage:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Check the schema, upgrading it first when ``auto_migrate`` is on; start the
+        """Check the schema, upgrading it first when ``database.auto_migrate`` is on; start the
         background indexer and the Redis services. Idempotent."""
         if self._open:
             return
@@ -141,20 +142,20 @@ class SqlStorage:
             if self._open:
                 return
             with translate_errors("open"):
-                if self.settings.auto_migrate:
+                if self.settings.database.auto_migrate:
                     await migrations.upgrade(self.database.engine)
                 current = await migrations.current_revision(self.database.engine)
             head = migrations.head_revision()
             if current != head:
                 raise SchemaError(
                     f"the database is at revision {current!r}, this version needs {head!r}: "
-                    "run `alembic upgrade head` or open with auto_migrate=True",
+                    "run `alembic upgrade head` or open with database_auto_migrate=True",
                     details={"current": current, "head": head},
                 )
             if self._indexer is not None:
                 with translate_errors("open"):
                     await self._indexer.start()
-            if self.settings.redis_url is not None:
+            if self.settings.cache.url is not None:
                 self._redis = RedisServices.start(self.settings)
                 self._changes.cache = self._given[0] or self._redis.cache
                 self._changes.events = self._given[1] or self._redis.events
@@ -185,7 +186,7 @@ class SqlStorage:
         return None if cache is None else cache.stats
 
     def event_stream(self) -> RedisEventStream | None:
-        """The Redis Streams this storage publishes to, or None without ``redis_url``."""
+        """The Redis Streams this storage publishes to, or None without a cache URL."""
         if Capability.EVENT_STREAMS not in self.capabilities:
             return None
         from bruno_memory.adapters.events.consumer import RedisEventStream

@@ -20,8 +20,8 @@ from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import MESSAGE_OVERHEAD
 from bruno_memory.context.window import ContextStrategy
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
-from bruno_memory.repositories.scope import SearchScope
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000

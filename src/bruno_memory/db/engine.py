@@ -80,15 +80,16 @@ def is_memory_sqlite(url: URL) -> bool:
 
 
 def create_engine(settings: MemorySettings) -> AsyncEngine:
-    """Create the async engine for ``settings.database_url``."""
-    url = normalize_url(settings.database_url)
-    options: dict[str, Any] = {"echo": settings.echo, "json_serializer": json_dumps}
+    """Create the async engine for ``settings.database.url``."""
+    database = settings.database
+    url = normalize_url(database.url)
+    options: dict[str, Any] = {"echo": database.echo, "json_serializer": json_dumps}
     if url.get_backend_name() == "postgresql":
         options.update(
-            pool_size=settings.pool_size,
-            max_overflow=settings.max_overflow,
-            pool_timeout=settings.pool_timeout,
-            pool_pre_ping=settings.pool_pre_ping,
+            pool_size=database.pool_size,
+            max_overflow=database.max_overflow,
+            pool_timeout=database.pool_timeout,
+            pool_pre_ping=database.pool_pre_ping,
         )
     try:
         engine = create_async_engine(url, **options)
@@ -98,7 +99,7 @@ def create_engine(settings: MemorySettings) -> AsyncEngine:
             cause=exc,
         ) from exc
     if url.get_backend_name() == "sqlite":
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, is_memory_sqlite(url))
+        _configure_sqlite(engine, database.sqlite_busy_timeout_ms, is_memory_sqlite(url))
     else:
         _translate_connect_errors(engine, lambda exc: postgres_connect_error(engine.url, exc))
     return engine

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from bruno_core.models.context import SessionContext
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bruno_memory.adapters.cache.base import Entity, EntityCache
-from bruno_memory.adapters.events.base import EventSink, MemoryEvent, MemoryEventType
-from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db.types import utc_now
 from bruno_memory.managers.indexer import EmbeddingIndexer
+from bruno_memory.ports.cache import Entity, EntityCache
+from bruno_memory.ports.events import EventSink, MemoryEvent, MemoryEventType
+from bruno_memory.ports.vector import VectorFilter
 from bruno_memory.repositories.conversations import read_cache_version
 
 #: Kinds of entities. Only conversations have cached views; sessions and users are named by

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from bruno_core.models.message import Message, MessageRole
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.lineage import Lineage
@@ -19,8 +18,9 @@ from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_versio
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import decode_messages, encode_messages, message_from_row, message_row
+from bruno_memory.ports.cache import read_through
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.repositories import reads
-from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.uow import Change, UnitOfWork
 
 #: Most recent messages of a conversation kept in the cache (reads of up to this many hit it).
@@ -52,7 +52,7 @@ class ConversationManager:
             for offset, row in enumerate(rows):
                 row["seq"] = first + offset
                 row["user_id"] = owner
-            await uow.messages.insert_many(rows, self._database.settings.batch_size)
+            await uow.messages.insert_many(rows, self._database.settings.database.batch_size)
             touched = await uow.sessions.touch_conversation(conversation_id, now)
             if self._indexer is not None:
                 await uow.embeddings.enqueue_messages(

@@ -21,17 +21,18 @@ from collections.abc import Callable, Sequence
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 
-from bruno_memory.adapters.embeddings import EmbeddingError, as_unit_vectors, embedder_key
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.adapters.embeddings import EmbeddingError
+from bruno_memory.db.engine import Database
+from bruno_memory.db.types import utc_now
+from bruno_memory.managers.vectors import write_vectors
+from bruno_memory.ports.embedding import as_unit_vectors, embedder_key
+from bruno_memory.ports.vector import (
     ItemKind,
     Vector,
     VectorFilter,
     VectorIndex,
     VectorRecord,
 )
-from bruno_memory.adapters.vector.sql import write_vectors
-from bruno_memory.db.engine import Database
-from bruno_memory.db.types import utc_now
 from bruno_memory.repositories.embeddings import PendingItem
 from bruno_memory.uow import UnitOfWork
 

@@ -7,7 +7,6 @@ import uuid
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
-from bruno_memory.adapters.vector.base import VectorFilter
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
@@ -16,13 +15,14 @@ from bruno_memory.db.types import utc_now
 from bruno_memory.errors import AccessDeniedError, EmbeddingError, MemoryNotFoundError
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
-from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.mapping import (
     apply_memory,
     memory_from_row,
     memory_row,
 )
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
+from bruno_memory.ports.vector import VectorFilter
+from bruno_memory.retrieval.semantic import SemanticSearch
 from bruno_memory.uow import Change, UnitOfWork
 
 #: Most candidates a semantic memory query considers.

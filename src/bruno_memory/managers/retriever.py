@@ -3,7 +3,7 @@
 The ranking itself (:class:`~bruno_memory.retrieval.ranking.Retriever`) is shared by every
 storage; here each step of it is one unit of work, full-text candidates come from the
 dialect's index (FTS5 or ``tsvector``) and scope checks are SQL conditions
-(:class:`~bruno_memory.repositories.scope.SearchScope`).
+(:class:`~bruno_memory.ports.scope.SearchScope`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from bruno_core.models.memory import MemoryEntry
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.vector.base import ItemKind
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.models import Memory as MemoryRow
 from bruno_memory.db.types import utc_now
 from bruno_memory.mapping import memory_from_row, message_from_row
 from bruno_memory.ports.retrieval import Candidate, CandidateReader, MemoryStub, MessageStub
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
+from bruno_memory.ports.vector import ItemKind
 from bruno_memory.retrieval.options import RetrievalSettings
 from bruno_memory.retrieval.ranking import Retriever
 from bruno_memory.uow import UnitOfWork

@@ -9,7 +9,6 @@ from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.message import Message, MessageRole
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bruno_memory.adapters.cache.base import read_through
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
 from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
@@ -22,6 +21,7 @@ from bruno_memory.mapping import (
     session_from_row,
     user_from_row,
 )
+from bruno_memory.ports.cache import read_through
 from bruno_memory.ports.storage import ContextParts
 from bruno_memory.repositories import reads
 from bruno_memory.uow import Change, UnitOfWork

@@ -6,10 +6,10 @@ it with its own engines: the SQL storage with its repositories and full-text ind
 (:mod:`bruno_memory.managers.retriever`), the Redis storage with RediSearch or its inverted
 index (:mod:`bruno_memory.backends._redis.candidates`), the in-memory storage by scanning its
 records (:mod:`bruno_memory.backends._memory.candidates`). Semantic candidates come from the
-vector index port through :class:`~bruno_memory.managers.semantic.SemanticSearch`, where a
+vector index port through :class:`~bruno_memory.retrieval.semantic.SemanticSearch`, where a
 storage has one.
 
-Every read honours the whole :class:`~bruno_memory.repositories.scope.SearchScope` (user,
+Every read honours the whole :class:`~bruno_memory.ports.scope.SearchScope` (user,
 conversation, time range, metadata) and never returns an expired memory; a storage that
 cannot honour a field raises :class:`~bruno_memory.errors.UnsupportedOperationError` rather
 than ignore it. A ranking reads through one :class:`CandidateReader` per step (candidates,
@@ -29,9 +29,9 @@ from bruno_core.models.memory import MemoryEntry
 from bruno_core.models.message import Message
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.vector.base import ItemKind
     from bruno_memory.db.fulltext import FullTextQuery
-    from bruno_memory.repositories.scope import SearchScope
+    from bruno_memory.ports.scope import SearchScope
+    from bruno_memory.ports.vector import ItemKind
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,13 @@ from bruno_core.models.message import Message
 from bruno_memory.capabilities import Capability
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.cache.base import CacheStats
-    from bruno_memory.adapters.events.consumer import RedisEventStream
-    from bruno_memory.adapters.vector.base import ItemKind
     from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
-    from bruno_memory.repositories.scope import SearchScope
+    from bruno_memory.ports.cache import CacheStats
+    from bruno_memory.ports.events import EventStream
+    from bruno_memory.ports.scope import SearchScope
+    from bruno_memory.ports.vector import ItemKind
     from bruno_memory.results import SearchHit, SearchMode
     from bruno_memory.user_context import UserContextPatch
 
@@ -182,7 +182,7 @@ class Storage(Protocol):
         """Counters of the cache in front of the storage, if any."""
         ...
 
-    def event_stream(self) -> RedisEventStream | None:
+    def event_stream(self) -> EventStream | None:
         """The storage's event streams (``Capability.EVENT_STREAMS``), or None."""
         ...
 

@@ -31,9 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
 from bruno_memory.db.models import Embedding, EmbeddingJob, EmbeddingModel, Memory, Message
 from bruno_memory.db.vectors import PGVECTOR_COLUMN, PgVector, vector_literal
+from bruno_memory.ports.vector import ItemKind, VectorFilter
 from bruno_memory.repositories.base import Repository
 
 
@@ -194,7 +194,7 @@ class EmbeddingRepository(Repository):
         """Store vectors, replacing an item's vector of the same model.
 
         A replaced vector gets a new row (and key) rather than an update in place, so the
-        in-memory matrices of :mod:`bruno_memory.adapters.vector.matrix` see the change.
+        in-memory matrices of :mod:`bruno_memory.managers.matrix` see the change.
         """
         column = Embedding.message_pk if kind == "message" else Embedding.memory_pk
         for model_key in {row["model_key"] for row in rows}:

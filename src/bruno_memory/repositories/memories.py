@@ -11,9 +11,10 @@ from sqlalchemy import delete, exists, func, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import MEMORY_ORDER
 from bruno_memory.repositories.base import Repository
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.repositories.scope import memory_conditions
 
 #: The columns of the keys of :data:`~bruno_memory.ports.storage.MEMORY_ORDER`.
 _ORDER_KEYS = {"importance": Memory.importance, "created": Memory.created_at, "stored": Memory.pk}
@@ -84,7 +85,7 @@ class MemoryRepository(Repository):
     ) -> list[Memory]:
         """Unexpired memories in scope matching ``text``, best first."""
         statement = apply_fulltext(
-            select(Memory).where(*scope.memory_conditions(now)),
+            select(Memory).where(*memory_conditions(scope, now)),
             dialect=self.dialect,
             model=Memory,
             query=text,
@@ -98,7 +99,7 @@ class MemoryRepository(Repository):
         if not ids:
             return {}
         rows = await self.session.scalars(
-            select(Memory).where(Memory.id.in_(ids), *scope.memory_conditions(now))
+            select(Memory).where(Memory.id.in_(ids), *memory_conditions(scope, now))
         )
         return {row.id: row for row in rows}
 

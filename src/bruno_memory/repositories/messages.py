@@ -14,9 +14,10 @@ from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.lineage import Lineage, holds
 from bruno_memory.db.models import Message
 from bruno_memory.ports.retrieval import MessageStub
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.repositories import reads
 from bruno_memory.repositories.base import Repository
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.repositories.scope import message_conditions
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class MessageRepository(Repository):
     async def search(self, query: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
         """Messages in scope matching ``query``, best match first."""
         statement = apply_fulltext(
-            select(Message).where(*scope.message_conditions()),
+            select(Message).where(*message_conditions(scope)),
             dialect=self.dialect,
             model=Message,
             query=query,
@@ -120,7 +121,7 @@ class MessageRepository(Repository):
         if not ids:
             return {}
         rows = await self.session.scalars(
-            select(Message).where(Message.id.in_(ids), *scope.message_conditions())
+            select(Message).where(Message.id.in_(ids), *message_conditions(scope))
         )
         return {row.id: row for row in rows}
 
@@ -148,7 +149,7 @@ class MessageRepository(Repository):
     async def _stubs(self, condition: ColumnElement[bool], scope: SearchScope) -> list[MessageStub]:
         statement = select(
             Message.id, Message.conversation_id, Message.seq, Message.timestamp
-        ).where(condition, *scope.message_conditions())
+        ).where(condition, *message_conditions(scope))
         return [MessageStub(*row) for row in await self.session.execute(statement)]
 
     async def delete_in_conversation(

@@ -1,14 +1,11 @@
-"""The search settings of a storage (``search_*``): how ranked retrieval fuses and boosts.
-
-A storage's settings inherit :class:`SearchOptions` (the Redis storage's do); each becomes a
-:class:`RetrievalSettings` (what the ranking reads) with :func:`retrieval_settings`.
-"""
+"""What the ranking reads: :class:`RetrievalSettings`, out of a storage's ``search``
+section (:class:`~bruno_memory.settings.SearchOptions`) with :func:`retrieval_settings`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from bruno_memory.settings import SearchOptions
 
 
 @dataclass(frozen=True)
@@ -39,80 +36,6 @@ class RetrievalSettings:
     neighbor_window: int = 2
 
 
-class SearchOptions(BaseModel):
-    """The ``search_*`` fields, the same for every storage."""
-
-    search_rrf_k: int = Field(
-        default=5,
-        ge=1,
-        description="k of reciprocal-rank fusion, sum(weight / (k + rank)): a small k lets "
-        "each signal's first hits stand out (60, the classic value, flattens the ranks).",
-    )
-    search_fulltext_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
-    search_semantic_weight: float = Field(default=1.0, ge=0, description="Hybrid weight.")
-    search_recency_weight: float = Field(
-        default=0.0, ge=0, description="Boost of recent items (0: none)."
-    )
-    search_recency_half_life_days: float = Field(default=30.0, gt=0)
-    search_importance_weight: float = Field(
-        default=0.0, ge=0, description="Boost of important memories (0: none)."
-    )
-    search_stop_words: bool = Field(
-        default=True,
-        description="Leave English stop words out of the any-word full-text queries of "
-        "search() (PostgreSQL's english configuration drops them anyway).",
-    )
-    search_date_weight: float = Field(
-        default=1.0,
-        ge=0,
-        description="When a query names dates ('in July 2023', 'on May 3, 2023'), its signals "
-        "run again within each period and are fused with this weight (0: dates are ignored).",
-    )
-    search_date_before_days: float = Field(
-        default=1.0, ge=0, description="Days a named period is widened before its start."
-    )
-    search_date_after_days: float = Field(
-        default=7.0,
-        ge=0,
-        description="Days a named period is widened after its end (things are often told "
-        "a few days after they happen).",
-    )
-    search_neighbor_weight: float = Field(
-        default=0.3,
-        ge=0,
-        description="Share of a candidate message's score given to the messages around it in "
-        "its conversation, divided by their distance; a message rises at most halfway to the "
-        "best candidate next to it (0: none).",
-    )
-    search_neighbor_window: int = Field(
-        default=2, ge=0, le=20, description="How many messages before and after get a share."
-    )
-    search_cache_size: int = Field(
-        default=256, ge=0, description="Cached search results (0 disables the cache)."
-    )
-    search_cache_ttl_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        description="Longest a cached result lives (writes by other "
-        "processes are seen after this).",
-    )
-
-
 def retrieval_settings(options: SearchOptions) -> RetrievalSettings:
-    """The ranking's settings out of a storage's."""
-    return RetrievalSettings(
-        rrf_k=options.search_rrf_k,
-        fulltext_weight=options.search_fulltext_weight,
-        semantic_weight=options.search_semantic_weight,
-        recency_weight=options.search_recency_weight,
-        recency_half_life_days=options.search_recency_half_life_days,
-        importance_weight=options.search_importance_weight,
-        cache_size=options.search_cache_size,
-        cache_ttl_seconds=options.search_cache_ttl_seconds,
-        stop_words=options.search_stop_words,
-        date_weight=options.search_date_weight,
-        date_before_days=options.search_date_before_days,
-        date_after_days=options.search_date_after_days,
-        neighbor_weight=options.search_neighbor_weight,
-        neighbor_window=options.search_neighbor_window,
-    )
+    """The ranking's settings out of a storage's ``search`` section."""
+    return RetrievalSettings(**options.model_dump(include=set(SearchOptions.model_fields)))

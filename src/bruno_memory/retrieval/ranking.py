@@ -10,7 +10,7 @@ cached until the next write. Without an embedder, hybrid uses full-text alone.
 
 The rule is written once, here; a storage supplies the candidates through the candidate
 source port (:mod:`bruno_memory.ports.retrieval`) and semantic matches through the vector
-index port (:class:`~bruno_memory.managers.semantic.SemanticSearch`).
+index port (:class:`~bruno_memory.retrieval.semantic.SemanticSearch`).
 
 Three steps shape the full-text, semantic and hybrid modes (each can be turned off in
 :class:`RetrievalSettings`):
@@ -47,11 +47,9 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from bruno_memory.adapters.vector.base import ItemKind, VectorFilter
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import ConfigurationError, EmbeddingError, InvalidInputError
-from bruno_memory.managers.semantic import SemanticSearch
 from bruno_memory.ports.retrieval import (
     Candidate,
     CandidateReader,
@@ -59,10 +57,12 @@ from bruno_memory.ports.retrieval import (
     MemoryStub,
     MessageStub,
 )
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
+from bruno_memory.ports.vector import ItemKind, VectorFilter
 from bruno_memory.results import SearchHit, SearchMode, SignalMatch
 from bruno_memory.retrieval.dates import find_periods
 from bruno_memory.retrieval.options import RetrievalSettings
+from bruno_memory.retrieval.semantic import SemanticSearch
 from bruno_memory.retrieval.stopwords import without_stop_words
 from bruno_memory.text import fold
 from bruno_memory.validation import require_limit

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 from cachetools import TTLCache
 
-from bruno_memory.adapters.cache.base import CacheStats, Entity
 from bruno_memory.adapters.cache.redis import RedisEntityCache
+from bruno_memory.ports.cache import CacheStats, Entity
 
 
 class LocalEntityCache:
-    """An :class:`~bruno_memory.adapters.cache.base.EntityCache` with an in-process level."""
+    """An :class:`~bruno_memory.ports.cache.EntityCache` with an in-process level."""
 
     def __init__(self, remote: RedisEntityCache, *, maxsize: int, ttl_seconds: float) -> None:
         self.stats: CacheStats = remote.stats

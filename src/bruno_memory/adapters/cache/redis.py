@@ -65,8 +65,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bruno_memory.adapters.cache.base import CacheStats, Entity
 from bruno_memory.adapters.redis.keys import escape
+from bruno_memory.ports.cache import CacheStats, Entity
 
 logger = logging.getLogger(__name__)
 

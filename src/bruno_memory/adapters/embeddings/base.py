@@ -9,8 +9,8 @@ import numpy as np
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.models.message import Message
 
-from bruno_memory.adapters.embeddings.vectors import Matrix, cosine_similarity
 from bruno_memory.errors import InvalidInputError
+from bruno_memory.ports.embedding import Matrix, cosine_similarity
 
 __all__ = ["BaseEmbedder"]
 

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bruno_memory.adapters.embeddings.base import BaseEmbedder
-from bruno_memory.adapters.embeddings.vectors import Matrix
 from bruno_memory.errors import ConfigurationError
+from bruno_memory.ports.embedding import Matrix
 
 __all__ = ["HASHING_MODEL_NAME", "HashingEmbedder"]
 

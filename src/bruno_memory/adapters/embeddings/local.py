@@ -27,13 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from bruno_memory.adapters.embeddings.base import BaseEmbedder
-from bruno_memory.adapters.embeddings.vectors import Matrix, as_unit_vectors
 from bruno_memory.errors import (
     BrunoMemoryError,
     ConfigurationError,
     MissingDependencyError,
     ModelIntegrityError,
 )
+from bruno_memory.ports.embedding import Matrix, as_unit_vectors
 
 __all__ = [
     "DIMENSION",

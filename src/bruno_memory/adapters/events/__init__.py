@@ -1,5 +1,3 @@
-"""Event sinks: where the store reports what happened (messages stored, sessions started...)."""
-
-from bruno_memory.adapters.events.base import EventSink, MemoryEvent, MemoryEventType
-
-__all__ = ["EventSink", "MemoryEvent", "MemoryEventType"]
+"""Event sinks implementing :class:`~bruno_memory.ports.events.EventSink`: where the store
+reports what happened (messages stored, sessions started...), and the consumer of Redis
+Streams."""

@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bruno_memory.adapters.events.base import MemoryEvent
 from bruno_memory.adapters.events.streams import entry_fields, event_streams
 from bruno_memory.adapters.redis.client import create_client
 from bruno_memory.adapters.redis.errors import translate_redis_errors
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.adapters.redis.settings import RedisSettings
 from bruno_memory.errors import InvalidInputError, StorageError
+from bruno_memory.ports.events import MemoryEvent
 
 if TYPE_CHECKING:
     from bruno_memory.adapters.redis.client import RedisClient
@@ -96,7 +96,7 @@ class RedisStreamSink:
 
     ``redis`` says where Redis is and which key prefix to use (default: from the
     ``BRUNO_MEMORY_REDIS_*`` environment); the client is made at once and connects on first
-    use. Implements :class:`~bruno_memory.adapters.events.base.EventSink`: see the module
+    use. Implements :class:`~bruno_memory.ports.events.EventSink`: see the module
     documentation for ordering, buffering and recovery.
     """
 

@@ -11,7 +11,7 @@ in the slot of that user's or that conversation's other keys (see
 user only to its conversation's. An entry has three fields:
 
 - ``type``: the event type (``messages_stored``...), to filter without parsing JSON;
-- ``event``: the :class:`~bruno_memory.adapters.events.base.MemoryEvent` as JSON;
+- ``event``: the :class:`~bruno_memory.ports.events.MemoryEvent` as JSON;
 - ``id``: a random id given to the event when it was published, the same in both streams.
   Writing is at least once: a write that timed out may have landed and is written again,
   so a consumer that must not see an event twice skips ids it has seen.
@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from bruno_memory.adapters.events.base import MemoryEvent
 from bruno_memory.adapters.redis.codec import decode, encode
 from bruno_memory.adapters.redis.keys import KeySpace
 from bruno_memory.errors import InvalidInputError
+from bruno_memory.ports.events import MemoryEvent
 
 TYPE_FIELD = "type"
 EVENT_FIELD = "event"

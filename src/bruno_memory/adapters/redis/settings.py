@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bruno_memory.retrieval.options import SearchOptions
+from bruno_memory.errors import ConfigurationError
+from bruno_memory.settings import SearchOptions, nest_shortcuts
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-class RedisSettings(BaseSettings, SearchOptions):
-    """Where Redis is, how keys are named, how long conversations live and how ``search()``
-    ranks (the ``search_*`` fields, as for the SQL storage).
+#: Fields read from the environment under the name they have for every storage, and not
+#: as ``BRUNO_MEMORY_REDIS_<FIELD>`` (so ``populate_by_name`` is off: it would read both).
+_BY_ALIAS = {"url": "bruno_memory_database_url", "context_window": "bruno_memory_context_window"}
 
-    Every field can be set by an environment variable ``BRUNO_MEMORY_REDIS_<FIELD>``, but
+
+class RedisSearchOptions(SearchOptions):
+    """How the Redis storage searches: the ranking every storage shares, and its engine."""
+
+    engine: Literal["auto", "redisearch", "index"] = Field(
+        default="auto",
+        description="Full-text search of the Redis-only backend: 'redisearch' (the server's "
+        "RediSearch module; single server or Sentinel), 'index' (inverted index kept by the "
+        "backend's scripts) or 'auto' (RediSearch when the server has it and is not a "
+        "cluster). A key prefix keeps the engine it was first written with.",
+    )
+
+
+class RedisSettings(BaseSettings):
+    """Where Redis is, how keys are named, how long conversations live and how ``search()``
+    ranks (the ``search`` section, as for the SQL storage, plus its engine).
+
+    Every field can be set by an environment variable ``BRUNO_MEMORY_REDIS_<FIELD>`` (the
+    search section: ``BRUNO_MEMORY_REDIS_SEARCH_<FIELD>``, keyword ``search_<field>=``), but
     two that mean what they mean for every storage: the URL is the database's,
-    ``BRUNO_MEMORY_DATABASE_URL`` (``BRUNO_MEMORY_REDIS_URL`` is the cache in front of a SQL
-    database), and the window is ``BRUNO_MEMORY_CONTEXT_WINDOW``.
+    ``BRUNO_MEMORY_DATABASE_URL``, and the window is ``BRUNO_MEMORY_CONTEXT_WINDOW``. No other
+    variable is read by the SQL store's settings too (its cache is ``BRUNO_MEMORY_CACHE_*``).
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="BRUNO_MEMORY_REDIS_", extra="forbid", populate_by_name=True
+        env_prefix="BRUNO_MEMORY_REDIS_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
     )
 
     url: str = Field(
@@ -74,13 +96,24 @@ class RedisSettings(BaseSettings, SearchOptions):
         default=False, description="Connect to a Redis Cluster (also set by the URL)."
     )
 
-    search_engine: Literal["auto", "redisearch", "index"] = Field(
-        default="auto",
-        description="Full-text search of the Redis-only backend: 'redisearch' (the server's "
-        "RediSearch module; single server or Sentinel), 'index' (inverted index kept by the "
-        "backend's scripts) or 'auto' (RediSearch when the server has it and is not a "
-        "cluster). A key prefix keeps the engine it was first written with.",
-    )
+    search: RedisSearchOptions = Field(default_factory=RedisSearchOptions)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid Redis settings: {exc}", cause=exc) from exc
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = dict(data)
+        for name, alias in _BY_ALIAS.items():  # a name given wins over the environment's alias
+            if name in given:
+                given[alias] = given.pop(name)
+        return nest_shortcuts(given, {"search": RedisSearchOptions})
 
     @field_validator("key_prefix")
     @classmethod

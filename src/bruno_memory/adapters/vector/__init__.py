@@ -1,10 +1,8 @@
-"""Vector indexes behind one port (:class:`~bruno_memory.adapters.vector.base.VectorIndex`)."""
+"""Vector indexes implementing the port :class:`~bruno_memory.ports.vector.VectorIndex`.
 
-from bruno_memory.adapters.vector.base import (
-    VectorFilter,
-    VectorIndex,
-    VectorMatch,
-    VectorRecord,
-)
+- :class:`~bruno_memory.adapters.vector.exact.ExactVectorIndex`: exact search in memory.
+- :class:`~bruno_memory.adapters.vector.qdrant.QdrantVectorIndex`: Qdrant (extra ``qdrant``).
 
-__all__ = ["VectorFilter", "VectorIndex", "VectorMatch", "VectorRecord"]
+The SQL database's own index (pgvector, or exact search over its rows) is part of the SQL
+storage: :mod:`bruno_memory.managers.vectors`.
+"""

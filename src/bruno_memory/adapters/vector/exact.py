@@ -1,13 +1,13 @@
 """The exact vector index: brute-force cosine over numpy matrices, kept in memory.
 
-It is the reference implementation of :class:`~bruno_memory.adapters.vector.base.VectorIndex`
+It is the reference implementation of :class:`~bruno_memory.ports.vector.VectorIndex`
 (the oracle other indexes are tested against) and a fine index for small stores. Each model
 has its own table: a float32 matrix of unit vectors that grows by doubling, row-aligned with
 numpy columns for the filter fields, so a search is one matrix-vector product plus boolean
 masks. Results are ordered by score, ties by ``(kind, item_id)``.
 
 A caller that breaks the port's contract gets a ``ValueError`` (see the checks in
-:mod:`bruno_memory.adapters.vector.base`), and an upsert with one bad vector writes nothing.
+:mod:`bruno_memory.ports.vector`), and an upsert with one bad vector writes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.ports.vector import (
     ItemKind,
     Vector,
     VectorFilter,
@@ -161,7 +161,7 @@ class _Table:
 
 
 class ExactVectorIndex:
-    """An in-memory :class:`~bruno_memory.adapters.vector.base.VectorIndex` with exact results.
+    """An in-memory :class:`~bruno_memory.ports.vector.VectorIndex` with exact results.
 
     Vectors are normalized again on the way in, so scores are true cosine similarities. Each
     model's dimension is fixed by its first vector; a vector of another dimension for that

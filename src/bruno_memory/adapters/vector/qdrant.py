@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.errors import ConfigurationError, MissingDependencyError, StorageError
+from bruno_memory.ports.vector import (
     ItemKind,
     Vector,
     VectorFilter,
@@ -43,7 +44,6 @@ from bruno_memory.adapters.vector.base import (
     epoch_micros,
     require_search,
 )
-from bruno_memory.errors import ConfigurationError, MissingDependencyError, StorageError
 
 try:
     from qdrant_client import AsyncQdrantClient, models
@@ -83,7 +83,7 @@ def point_id(kind: ItemKind, item_id: uuid.UUID) -> str:
 
 
 class QdrantVectorIndex:
-    """A :class:`~bruno_memory.adapters.vector.base.VectorIndex` on Qdrant.
+    """A :class:`~bruno_memory.ports.vector.VectorIndex` on Qdrant.
 
     Build one with :meth:`local` (embedded Qdrant: exact search) or :meth:`server` (a Qdrant
     server: HNSW search), or pass an ``AsyncQdrantClient``. The collections named

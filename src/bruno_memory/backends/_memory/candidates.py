@@ -30,10 +30,10 @@ from bruno_memory.backends._memory.tables import (
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.ports.retrieval import Candidate, CandidateReader, MemoryStub, MessageStub
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.vector.base import ItemKind
+    from bruno_memory.ports.vector import ItemKind
 
 
 class InMemoryCandidates:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from bruno_memory.db import models
 from bruno_memory.db.types import as_utc, json_dumps, utc_now
 from bruno_memory.mapping import memory_from_row, memory_row, message_from_row, message_row
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.terms import document_terms
 
 Model = TypeVar("Model", bound=BaseModel)

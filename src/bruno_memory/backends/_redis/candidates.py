@@ -28,12 +28,12 @@ from bruno_memory.backends._redis.message_index import MESSAGES
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import as_utc
 from bruno_memory.ports.retrieval import Candidate, CandidateReader, MemoryStub, MessageStub
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
 
 if TYPE_CHECKING:
-    from bruno_memory.adapters.vector.base import ItemKind
     from bruno_memory.backends._redis.memories import Memories
     from bruno_memory.backends._redis.message_search import MessageSearch
+    from bruno_memory.ports.vector import ItemKind
 
 
 class RedisCandidates:

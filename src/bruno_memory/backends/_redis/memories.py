@@ -39,8 +39,8 @@ from bruno_memory.backends._redis.textindex import (
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import AccessDeniedError, ConflictError, MemoryNotFoundError, StorageError
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import MEMORY_ORDER, MEMORY_ORDER_BY_RELEVANCE
-from bruno_memory.repositories.scope import SearchScope
 from bruno_memory.terms import absent_terms, document_terms, matches, query_terms
 
 #: Index kind of memory entries.

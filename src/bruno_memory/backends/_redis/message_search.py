@@ -31,7 +31,7 @@ from bruno_memory.backends._redis.textindex import (
 )
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.types import as_utc
-from bruno_memory.repositories.scope import SearchScope
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.terms import absent_terms, matches, query_terms
 
 Candidates = list[tuple[str, float]]

@@ -1,8 +1,12 @@
-"""Checks on vectors from any embedding provider before they are stored or searched.
+"""The embedding port: bruno-core's ``EmbeddingInterface``, and what every user of it shares.
 
-Providers fail quietly: bruno-llm's OpenAI provider returns a zero vector for empty text, a
-broken model returns NaN, a misconfigured one another dimension. :func:`as_unit_vectors` turns
-all of these into :class:`~bruno_memory.errors.InvalidEmbeddingError`.
+- :func:`embedder_key` names the embedding space a stored vector lives in: every stored
+  vector records the key of the embedder that made it, and a search only compares vectors
+  with the query's key (vectors of different models, versions or dimensions never mix).
+- :func:`as_unit_vectors` checks vectors from any provider before they are stored or
+  searched. Providers fail quietly: bruno-llm's OpenAI provider returns a zero vector for
+  empty text, a broken model returns NaN, a misconfigured one another dimension; all of
+  these become :class:`~bruno_memory.errors.InvalidEmbeddingError`.
 """
 
 from __future__ import annotations
@@ -11,10 +15,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from bruno_core.interfaces.embedding import EmbeddingInterface
 
-from bruno_memory.errors import InvalidEmbeddingError
+from bruno_memory.errors import ConfigurationError, InvalidEmbeddingError
 
-__all__ = ["Matrix", "as_unit_vectors", "cosine_similarity"]
+__all__ = [
+    "UNVERSIONED",
+    "EmbeddingInterface",
+    "Matrix",
+    "as_unit_vectors",
+    "cosine_similarity",
+    "embedder_key",
+]
 
 #: Float32 vectors, one per row, as the embedders return them.
 Matrix = npt.NDArray[np.float32]
@@ -79,3 +91,28 @@ def _bad_rows(problem: str, rows: npt.NDArray[np.intp]) -> InvalidEmbeddingError
         f"{rows.size} embedding(s) {problem}; rows {shown}{more}",
         details={"rows": shown, "count": int(rows.size)},
     )
+
+
+#: The version part of the key for embedders without a ``model_version`` attribute.
+UNVERSIONED = "unversioned"
+
+
+def embedder_key(embedder: EmbeddingInterface) -> str:
+    """``"<model name>@<model version>:<dimension>"``, e.g.
+    ``"sentence-transformers/all-MiniLM-L6-v2@8199be6f699a:384"``.
+
+    The version is the embedder's ``model_version`` attribute (bruno-memory's embedders have
+    one) or ``"unversioned"`` (bruno-llm's providers: their model name is all we know).
+    Raises :class:`~bruno_memory.errors.ConfigurationError` for an empty model name or a
+    dimension below 1.
+    """
+    name = embedder.get_model_name().strip()
+    dimension = embedder.get_dimension()
+    if not name or dimension < 1:
+        raise ConfigurationError(
+            f"{type(embedder).__name__} names no usable embedding space "
+            f"(model name {name!r}, dimension {dimension})",
+            details={"model_name": name, "dimension": dimension},
+        )
+    version = getattr(embedder, "model_version", None) or UNVERSIONED
+    return f"{name}@{version}:{dimension}"

@@ -42,3 +42,12 @@ class EventSink(Protocol):
 
     async def close(self) -> None:
         """Flush what can be flushed and release connections."""
+
+
+class EventStream(Protocol):
+    """A reader of the events a store published (the Redis Streams reader is
+    :class:`~bruno_memory.adapters.events.consumer.RedisEventStream`); usable as
+    ``async with``."""
+
+    async def close(self) -> None:
+        """Release the connections (the stream can be used again)."""

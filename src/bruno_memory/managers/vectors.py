@@ -5,7 +5,7 @@
   short of ``limit`` is retried wider, then exactly, so a search returns ``limit`` results
   whenever that many match.
 - SQLite, and PostgreSQL without pgvector: exact search in numpy over matrices kept in
-  memory and current (:mod:`bruno_memory.adapters.vector.matrix`).
+  memory and current (:mod:`bruno_memory.managers.matrix`).
 
 Writes go to the same table; deleting a message or memory deletes its vectors by foreign-key
 cascade, so this index never holds orphans.
@@ -20,7 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.db.engine import Database
+from bruno_memory.db.vectors import HNSW_DIMENSIONS
+from bruno_memory.errors import InvalidInputError
+from bruno_memory.managers.matrix import MatrixSearch
+from bruno_memory.ports.vector import (
     ItemKind,
     Vector,
     VectorFilter,
@@ -30,10 +34,6 @@ from bruno_memory.adapters.vector.base import (
     checked_vectors,
     require_search,
 )
-from bruno_memory.adapters.vector.matrix import MatrixSearch
-from bruno_memory.db.engine import Database
-from bruno_memory.db.vectors import HNSW_DIMENSIONS
-from bruno_memory.errors import InvalidInputError
 from bruno_memory.uow import UnitOfWork
 
 #: Filters matching at most this many vectors are answered exactly (fast and exact).
@@ -52,7 +52,7 @@ class SqlVectorIndex:
         self._database = database
         self._pgvector: bool | None = None
         self._dimensions: dict[str, int] = {}  # a model's vector size never changes
-        self._matrix = MatrixSearch(database, database.settings.vector_cache_max_vectors)
+        self._matrix = MatrixSearch(database, database.settings.vector.cache_max_vectors)
 
     async def has_pgvector(self) -> bool:
         """True when the database has the pgvector column (PostgreSQL with the extension)."""

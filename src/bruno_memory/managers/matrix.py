@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruno_memory.adapters.vector.base import (
+from bruno_memory.adapters.vector.exact import ExactVectorIndex
+from bruno_memory.db.engine import Database
+from bruno_memory.ports.vector import (
     Vector,
     VectorFilter,
     VectorMatch,
     VectorRecord,
     require_search,
 )
-from bruno_memory.adapters.vector.exact import ExactVectorIndex
-from bruno_memory.db.engine import Database
 from bruno_memory.repositories.embeddings import VectorRows
 from bruno_memory.uow import UnitOfWork
 

@@ -7,9 +7,9 @@ import dataclasses
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from cachetools import LRUCache
 
-from bruno_memory.adapters.embeddings import as_unit_vectors
-from bruno_memory.adapters.vector.base import Vector, VectorFilter, VectorIndex, VectorMatch
 from bruno_memory.errors import BrunoMemoryError, EmbeddingError
+from bruno_memory.ports.embedding import as_unit_vectors
+from bruno_memory.ports.vector import Vector, VectorFilter, VectorIndex, VectorMatch
 
 #: Query texts whose vectors are kept in memory.
 QUERY_VECTOR_CACHE_SIZE = 1024
