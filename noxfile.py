@@ -4,8 +4,8 @@
 - `nox -s "tests(backend='sqlite')"` one backend
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
-- `nox -s bench`                 foundation, semantic and cache benchmarks (tables, JSON)
-- `nox -s bench-locomo`          LoCoMo retrieval recall (data from LOCOMO_PATH)
+- `nox -s bench`                 foundation, semantic, cache, hot-path and context benchmarks
+- `nox -s bench-locomo`          LoCoMo retrieval recall and context share (LOCOMO_PATH)
 
 PostgreSQL: set BRUNO_MEMORY_TEST_POSTGRES_URL to test an existing server too; a throwaway
 PostgreSQL 16 with pgvector (PyPI `pgserver`) is always started.
@@ -72,11 +72,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.cache", *session.posargs)
     session.run("python", "-m", "benchmarks.hotpath", *session.posargs)
     session.run("python", "-m", "benchmarks.branches", *session.posargs)
+    session.run("python", "-m", "benchmarks.context", *session.posargs)
 
 
 @nox.session(name="bench-locomo")
 def bench_locomo(session: nox.Session) -> None:
-    """LoCoMo evidence recall@k of search() (data: LOCOMO_PATH or ../shared/data/locomo)."""
+    """LoCoMo evidence recall@k of search() and evidence inside build_context (data:
+    LOCOMO_PATH or ../shared/data/locomo)."""
     session.install(".[all]")
     install_groups(session, "bench")
     session.run("python", "-m", "benchmarks.locomo", *session.posargs)
+    session.run("python", "-m", "benchmarks.locomo_context", *session.posargs)

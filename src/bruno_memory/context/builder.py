@@ -142,7 +142,7 @@ def assemble(
         Assembly(window, memories, recalled, summaries, 0), required, budget, counter
     )
     assembly.cut = cut
-    assembly.omitted = _omissions(candidates, assembly, counter)
+    assembly.omitted = _omissions(candidates, assembly, counter, cost)
     return assembly
 
 
@@ -272,8 +272,14 @@ def _checked(
             raise InvalidInputError("the context cannot fit max_tokens")
 
 
-def _omissions(candidates: Candidates, assembly: Assembly, counter: TokenCounter) -> list[Omission]:
-    """Every candidate left out, once, with what it would have cost."""
+def _omissions(
+    candidates: Candidates,
+    assembly: Assembly,
+    counter: TokenCounter,
+    cost: dict[uuid.UUID, int],
+) -> list[Omission]:
+    """Every candidate left out, once, with what it would have cost (``cost``: the
+    history's messages, already counted)."""
     included = {m.id for m in assembly.window} | {m.id for m in assembly.recalled}
     chosen_memories = {m.id for m in assembly.memories}
     omitted: list[Omission] = []
@@ -282,7 +288,9 @@ def _omissions(candidates: Candidates, assembly: Assembly, counter: TokenCounter
         if message.id in included or message.id in seen:
             continue
         seen.add(message.id)
-        tokens = message_tokens(counter, message)
+        tokens = cost.get(message.id)
+        if tokens is None:
+            tokens = message_tokens(counter, message)
         omitted.append(
             Omission(kind="message", item_id=str(message.id), reason="budget", tokens=tokens)
         )

