@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
@@ -48,9 +48,7 @@ from bruno_memory.ports.storage import (
     Archival,
     Branching,
     ContextParts,
-    Expiry,
     Retrieval,
-    Schema,
     Storage,
     Summaries,
 )
@@ -76,6 +74,8 @@ from bruno_memory.wiring import DefaultEmbedder
 if TYPE_CHECKING:
     from bruno_memory.adapters.events.consumer import RedisEventStream
     from bruno_memory.ports.cache import CacheStats
+
+_Part = TypeVar("_Part")
 
 #: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
 CONTEXT_ATTEMPTS = 3
@@ -184,11 +184,16 @@ class Memory(MemoryInterface):
         if capability not in self._storage.capabilities:
             raise UnsupportedOperationError(operation, capability.value, self.backend)
 
+    def _part(self, capability: Capability, operation: str, part: _Part | None) -> _Part:
+        """The storage's sub-port for ``capability``, or the typed refusal naming it (a
+        storage offers the capability exactly when the sub-port is there)."""
+        self._require(capability, operation)
+        assert part is not None
+        return part
+
     async def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to ``revision`` (``Capability.MIGRATIONS``)."""
-        self._require(Capability.MIGRATIONS, "migrate")
-        schema: Schema | None = self._storage.schema
-        assert schema is not None
+        schema = self._part(Capability.MIGRATIONS, "migrate", self._storage.schema)
         with translate_errors("migrate"):
             await schema.migrate(require_text(revision, "revision"))
 
@@ -458,10 +463,7 @@ class Memory(MemoryInterface):
     # -- archive -----------------------------------------------------------------------------
 
     def _archival(self, operation: str) -> Archival:
-        self._require(Capability.ARCHIVE, operation)
-        archival = self._storage.archival
-        assert archival is not None
-        return archival
+        return self._part(Capability.ARCHIVE, operation, self._storage.archival)
 
     async def archive(self, conversation_id: str, *, before: dt.datetime) -> int:
         """Archive the conversation's messages timestamped before ``before`` (its system
@@ -486,10 +488,7 @@ class Memory(MemoryInterface):
     # -- branches ----------------------------------------------------------------------------
 
     def _branching(self, operation: str) -> Branching:
-        self._require(Capability.BRANCHING, operation)
-        branching = self._storage.branching
-        assert branching is not None
-        return branching
+        return self._part(Capability.BRANCHING, operation, self._storage.branching)
 
     async def fork_conversation(
         self,
@@ -521,10 +520,7 @@ class Memory(MemoryInterface):
     # -- compression -------------------------------------------------------------------------
 
     def _summaries(self, operation: str) -> Summaries:
-        self._require(Capability.COMPRESSION, operation)
-        summaries = self._storage.summaries
-        assert summaries is not None
-        return summaries
+        return self._part(Capability.COMPRESSION, operation, self._storage.summaries)
 
     async def compress(
         self,
@@ -578,10 +574,7 @@ class Memory(MemoryInterface):
     # -- retrieval ---------------------------------------------------------------------------
 
     def _retrieval(self, operation: str) -> Retrieval:
-        self._require(Capability.RETRIEVAL, operation)
-        retrieval = self._storage.retrieval
-        assert retrieval is not None
-        return retrieval
+        return self._part(Capability.RETRIEVAL, operation, self._storage.retrieval)
 
     async def search(
         self,
@@ -716,17 +709,13 @@ class Memory(MemoryInterface):
                     ...
                     await item.ack()
         """
-        self._require(Capability.EVENT_STREAMS, "event_stream")
-        stream = self._storage.event_stream()
-        assert stream is not None
+        stream = self._part(Capability.EVENT_STREAMS, "event_stream", self._storage.event_stream())
         return cast("RedisEventStream", stream)  # the only event stream there is
 
     async def sweep_expired(self) -> int:
         """Unindex conversations that expired (``Capability.EXPIRY``; the open storage also
         does it periodically); returns how many were swept."""
-        self._require(Capability.EXPIRY, "sweep_expired")
-        expiry: Expiry | None = self._storage.expiry
-        assert expiry is not None
+        expiry = self._part(Capability.EXPIRY, "sweep_expired", self._storage.expiry)
         async with self._operation("sweep_expired"):
             return await expiry.sweep_expired()
 
