@@ -9,7 +9,6 @@ from sqlalchemy import select
 from bruno_memory.branches import Branch
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
-from bruno_memory.db.lineage import holds
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import MessageNotFoundError
 from bruno_memory.uow import Change, UnitOfWork
@@ -26,14 +25,8 @@ class BranchManager:
         conversation itself or an ancestor), its numbering continues after the message."""
         async with UnitOfWork(self._database, write=True) as uow:
             lineage = await self._database.lineages.of(uow.session, conversation_id)
-            at = (
-                await uow.session.execute(
-                    select(models.Message.conversation_id, models.Message.seq).where(
-                        models.Message.id == at_message_id
-                    )
-                )
-            ).first()
-            if at is None or not holds(lineage, at.conversation_id, int(at.seq)):
+            at = await uow.messages.locate(lineage, at_message_id)
+            if at is None:
                 raise MessageNotFoundError(
                     "the message is not in this conversation's history",
                     details={
@@ -41,16 +34,17 @@ class BranchManager:
                         "at_message_id": str(at_message_id),
                     },
                 )
+            holder, seq = at
             _, owner = await uow.conversations.owner_of(conversation_id)
             now = utc_now()
             uow.session.add(
                 models.Conversation(
                     id=branch_id,
                     user_id=owner,
-                    parent_id=at.conversation_id,
-                    fork_seq=int(at.seq),
+                    parent_id=holder,
+                    fork_seq=seq,
                     fork_message_id=at_message_id,
-                    last_seq=int(at.seq),
+                    last_seq=seq,
                     created_at=now,
                     updated_at=now,
                 )

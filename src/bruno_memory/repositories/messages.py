@@ -38,9 +38,9 @@ class MessageRepository(Repository):
         for start in range(0, len(rows), chunk_size):
             await self.session.execute(insert(Message), list(rows[start : start + chunk_size]))
 
-    async def position_of(self, lineage: Lineage, message_id: uuid.UUID) -> int | None:
-        """The position of a message in the history ``lineage`` names, or None if it is
-        not there."""
+    async def locate(self, lineage: Lineage, message_id: uuid.UUID) -> tuple[str, int] | None:
+        """Where a message of the history ``lineage`` names lies: the conversation that holds
+        it (the history's own or an ancestor) and its position; None if it is not there."""
         row = (
             await self.session.execute(
                 select(Message.conversation_id, Message.seq).where(Message.id == message_id)
@@ -48,7 +48,13 @@ class MessageRepository(Repository):
         ).first()
         if row is None or not holds(lineage, row.conversation_id, int(row.seq)):
             return None
-        return int(row.seq)
+        return row.conversation_id, int(row.seq)
+
+    async def position_of(self, lineage: Lineage, message_id: uuid.UUID) -> int | None:
+        """The position of a message in the history ``lineage`` names, or None if it is
+        not there."""
+        found = await self.locate(lineage, message_id)
+        return None if found is None else found[1]
 
     async def page(
         self,

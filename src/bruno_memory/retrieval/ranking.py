@@ -41,7 +41,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -416,11 +416,7 @@ class FullTextRetrieval:
         mode: SearchMode,
         kinds: tuple[ItemKind, ...],
     ) -> list[SearchHit]:
-        if self._guard is None:
-            return await self._retriever.search(
-                query, scope=scope, limit=limit, mode=mode, kinds=kinds
-            )
-        async with self._guard("search"):
+        async with self._guard("search") if self._guard is not None else nullcontext():
             return await self._retriever.search(
                 query, scope=scope, limit=limit, mode=mode, kinds=kinds
             )
