@@ -41,22 +41,19 @@ MESSAGE_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
 )
 
 
-def _latest(limited: bool) -> Select[Any]:
-    statement = (
+def _window() -> Select[Any]:
+    """The last ``:limit`` messages and the (at most ``:limit``) system messages before the
+    first of them; the index on ``(conversation_id, role, seq)`` serves the second part."""
+    recent = (
         select(*MESSAGE_COLUMNS)
         .where(
             _MESSAGES.c.conversation_id == bindparam("conversation_id"),
             _MESSAGES.c.state == ACTIVE,
         )
         .order_by(_MESSAGES.c.seq.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
     )
-    return statement.limit(bindparam("limit", type_=Integer)) if limited else statement
-
-
-def _window() -> Select[Any]:
-    """The last ``:limit`` messages and the (at most ``:limit``) system messages before the
-    first of them; the index on ``(conversation_id, role, seq)`` serves the second part."""
-    recent = _latest(limited=True).subquery()
     first = select(func.min(recent.c.seq)).scalar_subquery()
     earlier = (
         select(*MESSAGE_COLUMNS)
@@ -101,8 +98,6 @@ def _session_with_owner(named: bool) -> Select[Any]:
 
 
 # Built once: a statement's cache key is then computed once, not on every call.
-_LATEST_LIMITED = _latest(limited=True)
-_LATEST_ALL = _latest(limited=False)
 _WINDOW = _window()
 _SESSION_NAMED = _session_with_owner(named=True)
 _SESSION_LATEST_OPEN = _session_with_owner(named=False)
@@ -181,16 +176,8 @@ async def latest_messages(
     connection: AsyncConnection, lineage: Lineage, limit: int | None
 ) -> Sequence[Row[Any]]:
     """The last ``limit`` messages (all when None) of the history ``lineage`` names, newest
-    first."""
-    if not is_root(lineage):
-        return await across(connection, lineage, newest_first=True, limit=limit)
-    conversation_id = lineage[0].conversation_id
-    if limit is None:
-        result = await connection.execute(_LATEST_ALL, {"conversation_id": conversation_id})
-    else:
-        parameters = {"conversation_id": conversation_id, "limit": limit}
-        result = await connection.execute(_LATEST_LIMITED, parameters)
-    return result.all()
+    first: one statement (a single range scan for a conversation that is not a branch)."""
+    return await across(connection, lineage, newest_first=True, limit=limit)
 
 
 async def window_rows(
