@@ -172,6 +172,19 @@ def phase_table(phases: Phases) -> Table:
     return table
 
 
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def print_wall(wall: float, load_before: list[float], load_after: list[float], out: Path) -> None:
+    """The closing line of a run: its wall time, the machine's load and where results went."""
+    console.print(
+        f"wall time {wall:,.1f} s; load average (1 min) before/after {load_before[0]:.2f}/"
+        f"{load_after[0]:.2f} on {os.cpu_count()} CPUs; results in {out}"
+    )
+
+
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write the results document (creating its folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)

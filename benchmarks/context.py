@@ -54,7 +54,16 @@ from rich.table import Table
 from tests.llms import ExtractiveLLM
 
 from benchmarks import _data
-from benchmarks._report import Phases, console, machine_info, now_iso, phase_table, write_json
+from benchmarks._report import (
+    Phases,
+    console,
+    load_average,
+    machine_info,
+    now_iso,
+    phase_table,
+    print_wall,
+    write_json,
+)
 from benchmarks._servers import Backend, open_backend
 from benchmarks._stats import Measurement, Target, interleaved
 from bruno_memory import CompressionPolicy, Memory, create_memory
@@ -519,13 +528,9 @@ def after_table(measurements: list[Measurement], plan: Plan) -> Table:
     return table
 
 
-def _load() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
 async def run(arguments: argparse.Namespace) -> int:
     """Run the benchmark; print and write the results. Exit status 0 (targets are reported)."""
-    started, load_before = time.perf_counter(), _load()
+    started, load_before = time.perf_counter(), load_average()
     plan = plan_of(arguments)
     wanted = [name.strip() for name in arguments.backends.split(",") if name.strip()]
     if unknown := set(wanted) - {"sqlite", "postgres"}:
@@ -549,7 +554,7 @@ async def run(arguments: argparse.Namespace) -> int:
         runs += result["compress"]
         if result["profile"]:
             profiles[name] = result["profile"]
-    load_after = _load()
+    load_after = load_average()
     targets = targets_of(measurements)
     console.print(context_table(measurements, descriptions, plan))
     if runs:
@@ -590,10 +595,7 @@ async def run(arguments: argparse.Namespace) -> int:
             "wall_seconds": round(wall, 1),
         },
     )
-    console.print(
-        f"wall time {wall:,.1f} s; load average (1 min) before/after {load_before[0]:.2f}/"
-        f"{load_after[0]:.2f} on {os.cpu_count()} CPUs; results in {arguments.out}"
-    )
+    print_wall(wall, load_before, load_after, arguments.out)
     return 0
 
 

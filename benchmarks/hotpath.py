@@ -51,7 +51,15 @@ from sqlalchemy import bindparam, insert, select, update
 
 from benchmarks import _data
 from benchmarks._raw import WRITE_COLUMNS
-from benchmarks._report import Phases, console, machine_info, now_iso, write_json
+from benchmarks._report import (
+    Phases,
+    console,
+    load_average,
+    machine_info,
+    now_iso,
+    print_wall,
+    write_json,
+)
 from benchmarks._servers import Backend, open_backend
 from benchmarks._stats import Measurement, Target, interleaved
 from bruno_memory import Memory, create_memory
@@ -487,13 +495,9 @@ def versions() -> dict[str, str | None]:
     }
 
 
-def _load() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
 async def run(arguments: argparse.Namespace) -> int:
     """Run the benchmark; print and write the results. Exit status 0 (targets are reported)."""
-    started, load_before = time.perf_counter(), _load()
+    started, load_before = time.perf_counter(), load_average()
     plan = plan_of(arguments)
     wanted = [name.strip() for name in arguments.backends.split(",") if name.strip()]
     if unknown := set(wanted) - {"sqlite", "postgres"}:
@@ -514,7 +518,7 @@ async def run(arguments: argparse.Namespace) -> int:
             measurements += await measure(backend, corpus, plan, phases)
 
     rows = rows_of(measurements)
-    load_after = _load()
+    load_after = load_average()
     console.print(hotpath_table(rows, descriptions, plan))
     for note in NOTES:
         console.print(f"[dim]- {note}[/dim]")
@@ -556,10 +560,7 @@ async def run(arguments: argparse.Namespace) -> int:
             "wall_seconds": round(wall, 1),
         },
     )
-    console.print(
-        f"wall time {wall:,.1f} s; load average (1 min) before/after {load_before[0]:.2f}/"
-        f"{load_after[0]:.2f} on {os.cpu_count()} CPUs; results in {arguments.out}"
-    )
+    print_wall(wall, load_before, load_after, arguments.out)
     return 0
 
 
