@@ -83,10 +83,6 @@ class LineageCache:
         self._known[conversation_id] = lineage
         return lineage
 
-    def forget(self) -> None:
-        """Drop every cached lineage (after an erasure, say)."""
-        self._known.clear()
-
 
 def holds(lineage: Lineage, conversation_id: str, seq: int) -> bool:
     """Whether the message at ``seq`` of ``conversation_id`` is in the history."""
