@@ -113,8 +113,9 @@ NOTES = [
     "Rounds: every subject once per round on the same conversation, the order reversed every "
     "round; warm-up rounds untimed. The conversation does not change during the timings.",
     "get_context: the session and its last 20 messages; retrieve_messages: the last 20 "
-    "messages. build_context reads up to max_tokens/4 newest messages (1,024 here), the "
-    "summary frontier and (except recent) 50 candidate memories and 50 older messages.",
+    "messages. build_context reads the newest messages in growing pages (max_tokens/32, 128 "
+    "here, first) until they cost the budget, the summary frontier and (except recent) 50 "
+    "candidate memories and 50 older messages.",
 ]
 
 

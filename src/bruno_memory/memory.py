@@ -27,7 +27,7 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.context.background import BackgroundCompression
 from bruno_memory.context.builder import SHARES, assemble
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport, Compressor
-from bruno_memory.context.sources import default_query, gather, history_size
+from bruno_memory.context.sources import default_query, first_read, gather, read_history
 from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import TokenCounter, default_counter
 from bruno_memory.context.window import ContextStrategy, ContextWindow
@@ -433,14 +433,18 @@ class Memory(MemoryInterface):
         if query is not None:
             require_text(query, "query", allow_blank=True)
         async with self._operation("build_context") as storage:
-            parts = await _find_or_start(storage, user_id, wanted, history_size(budget))
+            asked = first_read(budget)
+            parts = await _find_or_start(storage, user_id, wanted, asked)
             cid = parts.session.conversation_id
+            history = await read_history(
+                storage, cid, parts.messages, asked, budget=budget, counter=self._counter
+            )
             candidates = await gather(
                 storage,
-                parts.messages,
+                history,
                 user_id=user_id,
                 conversation_id=cid,
-                query=query if query is not None else default_query(parts.messages),
+                query=query if query is not None else default_query(history),
                 strategy=strategy,
             )
         chosen = assemble(candidates, budget=budget, counter=self._counter, strategy=strategy)

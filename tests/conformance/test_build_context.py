@@ -114,3 +114,40 @@ async def test_bad_arguments_are_typed_errors(
 ) -> None:
     with pytest.raises(InvalidInputError, match=match):
         await memory.build_context(uid, **options)  # type: ignore[arg-type]
+
+
+async def test_a_history_of_short_messages_is_read_as_far_as_the_budget_goes(
+    memory: Memory, uid: str
+) -> None:
+    # 1,500 one-word messages: far more than the first read (max_tokens / 32) asks for.
+    session = await memory.create_session(uid)
+    cid = session.conversation_id
+    batch = [message(MessageRole.SYSTEM, "Be brief.", timestamp=at(0))]
+    batch += [message(MessageRole.ASSISTANT, f"w{n}", timestamp=at(n)) for n in range(1, 1_500)]
+    batch.append(user_message("question", timestamp=at(1_500)))
+    await memory.store_messages(batch, cid)
+    window = await memory.build_context(uid, cid, max_tokens=4_000, strategy="recent")
+    prompt = window.to_messages()
+    assert window.token_count == prompt_tokens(default_counter(), prompt) <= 4_000
+    assert window.messages[0].content == "Be brief."  # pinned, once
+    assert [m.content for m in window.messages].count("Be brief.") == 1
+    kept = [m.content for m in window.messages[1:]]
+    newest = [m.content for m in batch[-len(kept) :]]
+    assert kept == newest  # no gap, chronological
+    assert len(kept) > 4_000 // 32  # read past the first page
+    # Filled: the next older message (about 6 tokens) would not have fitted.
+    assert window.token_count > 4_000 - 10
+
+
+async def test_the_newest_user_message_is_found_behind_a_long_tail(
+    memory: Memory, uid: str
+) -> None:
+    session = await memory.create_session(uid)
+    cid = session.conversation_id
+    batch = [user_message("the question that matters", timestamp=at(0))]
+    long_reply = "a long answer with many words in it " * 5
+    batch += [message(MessageRole.ASSISTANT, long_reply, timestamp=at(n)) for n in range(1, 300)]
+    await memory.store_messages(batch, cid)
+    window = await memory.build_context(uid, cid, max_tokens=1_000, strategy="recent")
+    assert window.messages[0].content == "the question that matters"
+    assert window.token_count <= 1_000

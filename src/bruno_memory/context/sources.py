@@ -1,15 +1,20 @@
 """Where the context builder's candidates come from: the storage port, through the facade.
 
 The history is the conversation's newest messages (earlier system messages pinned in
-front), as many as could fit the budget. Memories come ranked by the query (semantic where
-the storage embeds, full text otherwise) or, for ``importance``, by importance; reading them
-counts as an access, as any retrieval does. Summaries are the conversation's frontier
-(where the storage keeps summaries). Recalled messages are the conversation's
-messages ranked for the query: by the storage's hybrid search where it has
-``Capability.RETRIEVAL``, else by full text.
+front), read in pages that grow until what was read costs the whole budget (the window can
+never hold more) or the conversation is exhausted: a window of a few dozen messages costs
+one read of :func:`first_read` rows, not thousands.
+
+Memories come ranked by the query (semantic where the storage embeds, full text otherwise)
+or, for ``importance``, by importance; reading them counts as an access, as any retrieval
+does. Summaries are the conversation's frontier (where the storage keeps summaries).
+Recalled messages are the conversation's messages ranked for the query: by the storage's
+hybrid search where it has ``Capability.RETRIEVAL``, else by full text.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message, MessageRole
@@ -17,14 +22,20 @@ from bruno_core.models.message import Message, MessageRole
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.builder import Candidates
 from bruno_memory.context.summaries import Summary
-from bruno_memory.context.tokens import MESSAGE_OVERHEAD
+from bruno_memory.context.tokens import MESSAGE_OVERHEAD, TokenCounter, message_tokens
 from bruno_memory.context.window import ContextStrategy
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.errors import MessageNotFoundError
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000
+#: Tokens a message is assumed to cost when sizing the first read of the history; a
+#: history of shorter messages is read further in growing pages.
+TYPICAL_MESSAGE_TOKENS = 32
+#: Fewest messages of the first read.
+MIN_FIRST_READ = 16
 #: Candidates considered per kind (memories, recalled messages).
 CANDIDATES = 50
 
@@ -33,6 +44,61 @@ def history_size(budget: int) -> int:
     """How many of the newest messages could fit ``budget`` (each costs its overhead and
     at least one token of role), bounded by :data:`MAX_HISTORY`."""
     return max(1, min(MAX_HISTORY, budget // (MESSAGE_OVERHEAD + 1)))
+
+
+def first_read(budget: int) -> int:
+    """How many of the newest messages the first read of a ``budget``-token context asks
+    for: enough for messages of :data:`TYPICAL_MESSAGE_TOKENS`, never more than could fit."""
+    return min(history_size(budget), max(MIN_FIRST_READ, budget // TYPICAL_MESSAGE_TOKENS))
+
+
+async def read_history(
+    storage: Storage,
+    conversation_id: str,
+    newest: list[Message],
+    asked: int,
+    *,
+    budget: int,
+    counter: TokenCounter,
+) -> list[Message]:
+    """The history of a ``budget``-token context, given the first read ``newest`` (the
+    last ``asked`` messages, earlier system messages pinned in front).
+
+    While the messages read are a full page and either the non-system ones cost less than
+    ``budget`` or no user message is among them, the page before the oldest of them (twice
+    as large) is read and put in front, its system messages once. Stopping there loses
+    nothing: the window goes back without gaps and never holds more than ``budget`` tokens
+    of messages, and the newest user message (always in) has been read. A message gone
+    meanwhile (the history cleared) ends the reading with what was read.
+    """
+    history = newest
+    full = len(newest) >= asked
+    while full and len(history) < MAX_HISTORY:
+        others = [m for m in history if m.role != MessageRole.SYSTEM]
+        if not others or (
+            any(m.role == MessageRole.USER for m in others)
+            and sum(message_tokens(counter, m) for m in others) >= budget
+        ):
+            break
+        asked = min(asked * 2, MAX_HISTORY - len(history))
+        try:
+            page = await storage.page_messages(
+                conversation_id, after=None, before=others[0].id, limit=asked
+            )
+        except MessageNotFoundError:
+            break
+        full = len(page) >= asked
+        history = _before(history, page, others[0].id)
+    return history
+
+
+def _before(history: list[Message], page: list[Message], cursor: uuid.UUID) -> list[Message]:
+    """``history`` with ``page`` (the messages just before ``cursor``) in front of
+    ``cursor``; the pinned system messages it repeats are kept once, in the page."""
+    start = next(n for n, m in enumerate(history) if m.id == cursor)
+    paged = {m.id for m in page}
+    pinned = [m for m in history[:start] if m.id not in paged]
+    return [*pinned, *page, *history[start:]]
 
 
 def default_query(history: list[Message]) -> str | None:
