@@ -48,7 +48,8 @@ from benchmarks._servers import open_backend
 from benchmarks._stats import percentile
 from benchmarks.locomo import data_path, ingest
 from bruno_memory import create_memory
-from bruno_memory.adapters.embeddings import default_embedder, embedder_key
+from bruno_memory.adapters.embeddings import default_embedder
+from bruno_memory.ports.embedding import embedder_key
 from bruno_memory.context.tokens import REPLY_PRIMING, default_counter, message_tokens
 from bruno_memory.context.window import ContextStrategy
 
