@@ -49,9 +49,9 @@ from benchmarks._stats import percentile
 from benchmarks.locomo import data_path, ingest
 from bruno_memory import create_memory
 from bruno_memory.adapters.embeddings import default_embedder
-from bruno_memory.ports.embedding import embedder_key
 from bruno_memory.context.tokens import REPLY_PRIMING, default_counter, message_tokens
 from bruno_memory.context.window import ContextStrategy
+from bruno_memory.ports.embedding import embedder_key
 
 MAX_TOKENS = 2_000
 STRATEGIES: tuple[ContextStrategy, ...] = ("recent", "semantic", "importance", "hybrid")
@@ -72,6 +72,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, help="LoCoMo JSON (default: $LOCOMO_PATH)")
     parser.add_argument("--backends", default="sqlite", help="sqlite and/or postgres")
     parser.add_argument("--limit-conversations", type=int, help="only the first N samples")
+    parser.add_argument(
+        "--skip-conversations", type=int, default=0, help="leave out the first N samples"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/locomo_context.json"))
     arguments, ignored = parser.parse_known_args(argv)
     if ignored:
@@ -238,7 +241,7 @@ async def main(argv: list[str] | None = None) -> int:
     if not path.is_file():
         console.print(f"[red]no LoCoMo data at {path}[/red]: pass --data or set LOCOMO_PATH")
         return 2
-    samples = load(path)[: arguments.limit_conversations]
+    samples = load(path)[arguments.skip_conversations :][: arguments.limit_conversations]
     console.print(
         f"{len(samples)} conversations (all of the file: no split), "
         f"{sum(len(s.turns) for s in samples):,} turns, "

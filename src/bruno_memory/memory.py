@@ -446,6 +446,7 @@ class Memory(MemoryInterface):
                 conversation_id=cid,
                 query=query if query is not None else default_query(history),
                 strategy=strategy,
+                budget=budget,
             )
         chosen = assemble(candidates, budget=budget, counter=self._counter, strategy=strategy)
         return ContextWindow(

@@ -11,10 +11,10 @@ from bruno_core.models.message import Message, MessageRole
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bruno_memory.context.builder import Candidates, assemble
+from bruno_memory.context.builder import MIN_WINDOW, Candidates, assemble
 from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import default_counter, prompt_tokens
-from bruno_memory.context.window import CUT_MARKER
+from bruno_memory.context.window import CUT_MARKER, recall_lines
 from bruno_memory.errors import InvalidInputError
 
 COUNTER = default_counter()
@@ -167,3 +167,39 @@ def test_a_budget_below_the_overheads_is_refused() -> None:
     history = _history([(MessageRole.USER, "hello")])
     with pytest.raises(InvalidInputError, match="no room"):
         assemble(Candidates(history), budget=5, counter=COUNTER, strategy="recent")
+
+
+def test_shares_memories_and_summaries_leave_go_to_recall() -> None:
+    # No memories, no summaries: hybrid's whole free budget but the window's share and the
+    # newest turns is recall's, not the window's.
+    history = _history([(MessageRole.USER, f"turn {n} " + "filler " * 10) for n in range(200)])
+    recalled = history[:150]
+    got = assemble(
+        Candidates(history, recalled=recalled), budget=2_000, counter=COUNTER, strategy="hybrid"
+    )
+    note = next(m for m in got.to_messages() if m.content.startswith("Earlier"))
+    share_alone = int(2_000 * 0.55)  # hybrid's recall share
+    assert prompt_tokens(COUNTER, [note]) > share_alone + 2_000 * 0.2  # + the memory share
+    assert len(got.window) >= MIN_WINDOW
+    assert got.window == history[-len(got.window) :]
+    assert got.token_count <= 2_000
+
+
+def test_without_messages_to_recall_the_window_takes_the_free_budget() -> None:
+    history = _history([(MessageRole.USER, f"turn {n} " + "filler " * 10) for n in range(200)])
+    got = assemble(Candidates(history), budget=2_000, counter=COUNTER, strategy="hybrid")
+    assert got.token_count > 2_000 - 30  # one message more would not fit
+
+
+def test_the_recall_note_names_each_day_once() -> None:
+    days = [START, START + dt.timedelta(minutes=5), START + dt.timedelta(days=3)]
+    recalled = [
+        Message(role=MessageRole.USER, content=f"said {n}", timestamp=t) for n, t in enumerate(days)
+    ]
+    assert recall_lines(list(reversed(recalled))) == [
+        "[2024-01-01]",
+        "- user: said 0",
+        "- user: said 1",
+        "[2024-01-04]",
+        "- user: said 2",
+    ]

@@ -15,15 +15,19 @@ The rules, in the order they apply:
    they fit their share; chronological in the result. The window then goes back no
    further than the first message of the newest one taken; one whose span the window
    holds whole is left out as a duplicate.
-4. **Window**: the newest messages, going back without gaps, while they fit what is left
-   after the memories, the summaries and the recall share.
-5. **Recall**: candidates older than the window, best first, within the recall share and
-   what the window left; chronological in the result, each once.
+4. **Window**: the newest messages, going back without gaps, while they fit the window's
+   share (with messages to recall; at least the newest :data:`MIN_WINDOW` where they fit)
+   or what the memories, summaries and the recall share leave (without).
+5. **Recall**: candidates older than the window, best first, within what the window's own
+   share leaves; chronological in the result, each once. The window then takes what recall
+   did not use.
 6. **Check**: the exact count of :meth:`ContextWindow.to_messages` decides; while it is
    over budget, the last recalled message, then the last memory, then the oldest summary,
    then the oldest window message goes. Nothing is ever over budget.
 
-A share the candidates do not use goes to the window.
+A share the memories or the summaries do not use goes to recall when there are messages
+to recall (the window keeps its own share, what the three others leave), and what recall
+does not use goes to the window.
 
 Everything considered and left out is in ``omitted`` with its reason.
 """
@@ -54,7 +58,9 @@ from bruno_memory.context.window import (
     Omission,
     memory_line,
     prompt,
+    recall_day,
     recall_line,
+    recall_lines,
     summary_line,
 )
 from bruno_memory.errors import InvalidInputError
@@ -64,11 +70,14 @@ from bruno_memory.errors import InvalidInputError
 #: what they leave.
 SHARES: dict[ContextStrategy, tuple[float, float, float]] = {
     "recent": (0.0, 0.0, 0.25),
-    "semantic": (0.3, 0.3, 0.1),
+    "semantic": (0.3, 0.6, 0.05),
     "importance": (0.45, 0.0, 0.1),
-    "hybrid": (0.2, 0.2, 0.15),
+    "hybrid": (0.2, 0.55, 0.1),
 }
 
+
+#: Newest messages the window keeps before recall, where they fit: the last few turns.
+MIN_WINDOW = 6
 
 _Item = TypeVar("_Item", MemoryEntry, Message, Summary)
 
@@ -112,6 +121,10 @@ def assemble(
         free -= REPLY_PRIMING
     memory_share, recall_share, summary_share = SHARES[strategy]
 
+    window_floor = max(
+        free - sum(int(free * share) for share in SHARES[strategy]),
+        _newest_cost(history, required, cost, MIN_WINDOW),
+    )
     memories = _take(
         candidates.memories, int(free * memory_share), counter, MEMORY_HEADER, memory_line
     )
@@ -124,7 +137,10 @@ def assemble(
     )
     free -= _note_cost(counter, SUMMARY_HEADER, [summary_line(s) for s in summaries])
     starts = {s.first_message_id for s in summaries}
-    window = _window(history, required, cost, free - int(free * recall_share), starts)
+    window_first = (
+        min(window_floor, free) if candidates.recalled else free - int(free * recall_share)
+    )
+    window = _window(history, required, cost, window_first, starts)
     in_window = {w.id for w in window}
     recalled = _take(
         [m for m in candidates.recalled if m.id not in in_window],
@@ -132,8 +148,9 @@ def assemble(
         counter,
         RECALL_HEADER,
         recall_line,
+        group=recall_day,
     )
-    free -= _note_cost(counter, RECALL_HEADER, [recall_line(m) for m in recalled])
+    free -= _note_cost(counter, RECALL_HEADER, recall_lines(recalled))
     window = _window(history, required, cost, free, starts)  # what recall left
     recalled = [m for m in recalled if m.id not in {w.id for w in window}]
     summaries = sorted(summaries, key=lambda s: s.span_start)
@@ -198,18 +215,26 @@ def _take(
     line: Any,
     *,
     gapless: bool = False,
+    group: Any = None,
 ) -> list[_Item]:
     """The best items, in order, while their note fits ``allowance`` (skipping one that does
     not fit for a smaller one after it, unless ``gapless``: then the first that does not fit
-    ends the list)."""
+    ends the list). With ``group``, an item's note line sits under its group's line, which
+    the first item of the group pays for."""
     chosen: list[_Item] = []
+    groups: set[str] = set()
     spent = 0
     base = message_tokens(counter, Message(role=MessageRole.SYSTEM, content=header))
     for item in items:
         extra = counter.count("\n" + line(item)) + (0 if chosen else base)
+        key = None if group is None else group(item)
+        if key is not None and key not in groups:
+            extra += counter.count("\n" + key)
         if spent + extra <= allowance:
             chosen.append(item)
             spent += extra
+            if key is not None:
+                groups.add(key)
         elif gapless:
             break
     return chosen
@@ -235,6 +260,14 @@ def _window(
         spent += cost[message.id]
         taken.add(message.id)
     return [m for m in history if m.id in taken]
+
+
+def _newest_cost(
+    history: Sequence[Message], required: set[uuid.UUID], cost: dict[uuid.UUID, int], count: int
+) -> int:
+    """What the newest ``count`` messages that are not required cost."""
+    optional = [m for m in history if m.id not in required][-count:]
+    return sum(cost[m.id] for m in optional)
 
 
 def _optional_cost(

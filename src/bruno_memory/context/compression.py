@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import TokenCounter, message_tokens, prompt_tokens
-from bruno_memory.context.window import CUT_MARKER, recall_line
+from bruno_memory.context.window import CUT_MARKER, transcript_line
 from bruno_memory.db.types import as_utc, utc_now
 from bruno_memory.errors import (
     BrunoMemoryError,
@@ -225,7 +225,7 @@ class Compressor:
 
     async def _summarize_messages(self, messages: Sequence[Message]) -> Summary:
         budget = max(self._policy.chunk_tokens // max(len(messages), 1), 16)
-        lines = [self._clip(recall_line(message), budget) for message in messages]
+        lines = [self._clip(transcript_line(message), budget) for message in messages]
         content, usage = await self._call("\n".join(lines))
         return Summary(
             conversation_id=self._conversation_id,

@@ -36,8 +36,10 @@ MAX_HISTORY = 2_000
 TYPICAL_MESSAGE_TOKENS = 32
 #: Fewest messages of the first read.
 MIN_FIRST_READ = 16
-#: Candidates considered per kind (memories, recalled messages).
+#: Memories considered, and fewest older messages considered for recall.
 CANDIDATES = 50
+#: Most older messages considered for recall.
+MAX_RECALL_CANDIDATES = 100
 
 
 def history_size(budget: int) -> int:
@@ -50,6 +52,13 @@ def first_read(budget: int) -> int:
     """How many of the newest messages the first read of a ``budget``-token context asks
     for: enough for messages of :data:`TYPICAL_MESSAGE_TOKENS`, never more than could fit."""
     return min(history_size(budget), max(MIN_FIRST_READ, budget // TYPICAL_MESSAGE_TOKENS))
+
+
+def recall_candidates(budget: int) -> int:
+    """How many older messages to rank for recall: enough to fill ``budget`` with messages
+    of :data:`TYPICAL_MESSAGE_TOKENS`, within [:data:`CANDIDATES`,
+    :data:`MAX_RECALL_CANDIDATES`]."""
+    return min(MAX_RECALL_CANDIDATES, max(CANDIDATES, budget // TYPICAL_MESSAGE_TOKENS))
 
 
 async def read_history(
@@ -115,8 +124,9 @@ async def gather(
     conversation_id: str,
     query: str | None,
     strategy: ContextStrategy,
+    budget: int,
 ) -> Candidates:
-    """The candidates of one context."""
+    """The candidates of a ``budget``-token context."""
     summaries = await _summaries(storage, conversation_id)
     if strategy == "recent":
         return Candidates(history, summaries=summaries)
@@ -127,7 +137,9 @@ async def gather(
     return Candidates(
         history,
         memories=await _memories(storage, user_id, text),
-        recalled=await _recalled(storage, user_id, conversation_id, text),
+        recalled=await _recalled(
+            storage, user_id, conversation_id, text, recall_candidates(budget)
+        ),
         summaries=summaries,
     )
 
@@ -148,14 +160,14 @@ async def _memories(storage: Storage, user_id: str, text: str | None) -> list[Me
 
 
 async def _recalled(
-    storage: Storage, user_id: str, conversation_id: str, text: str
+    storage: Storage, user_id: str, conversation_id: str, text: str, limit: int
 ) -> list[Message]:
     retrieval = storage.retrieval
     if retrieval is not None and Capability.RETRIEVAL in storage.capabilities:
         hits = await retrieval.search(
             text,
             scope=SearchScope(user_id=user_id, conversation_id=conversation_id),
-            limit=CANDIDATES,
+            limit=limit,
             mode="hybrid",
             kinds=("message",),
         )
@@ -163,5 +175,5 @@ async def _recalled(
     parsed = FullTextQuery.parse(text, MatchMode.ANY)
     if parsed.is_empty:
         return []
-    found = await storage.search_messages(parsed, user_id=user_id, limit=CANDIDATES)
+    found = await storage.search_messages(parsed, user_id=user_id, limit=limit)
     return [m for m in found if m.conversation_id == conversation_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
@@ -103,7 +104,7 @@ def notes(
         lines = [MEMORY_HEADER, *(memory_line(entry) for entry in memories)]
         found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
     if recalled:
-        lines = [RECALL_HEADER, *(recall_line(message) for message in recalled)]
+        lines = [RECALL_HEADER, *recall_lines(recalled)]
         found.append(Message(role=MessageRole.SYSTEM, content="\n".join(lines)))
     return found
 
@@ -120,7 +121,30 @@ def memory_line(entry: MemoryEntry) -> str:
     return f"- {entry.content}"
 
 
-def recall_line(message: Message) -> str:
-    """How a recalled message reads in the recall note."""
+def transcript_line(message: Message) -> str:
+    """How a message reads in a transcript (what compression summarizes): when, who, what."""
     role = MessageRole(message.role).value
     return f"- [{message.timestamp:%Y-%m-%d %H:%M}] {role}: {message.content}"
+
+
+def recall_day(message: Message) -> str:
+    """The line that opens a day's recalled messages in the recall note."""
+    return f"[{message.timestamp:%Y-%m-%d}]"
+
+
+def recall_line(message: Message) -> str:
+    """How a recalled message reads in the recall note, under its day's line."""
+    return f"- {MessageRole(message.role).value}: {message.content}"
+
+
+def recall_lines(recalled: Sequence[Message]) -> list[str]:
+    """The recall note's lines: the messages chronologically, each day's opened by its
+    :func:`recall_day` line (a day costs its line once, not a timestamp per message)."""
+    lines: list[str] = []
+    day = None
+    for message in sorted(recalled, key=lambda m: m.timestamp):
+        if recall_day(message) != day:
+            day = recall_day(message)
+            lines.append(day)
+        lines.append(recall_line(message))
+    return lines
