@@ -22,6 +22,7 @@ from bruno_core.interfaces.llm import LLMInterface
 from bruno_memory.bootstrap import register_vector_store
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
+from bruno_memory.context.budget import ContextBudget
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
 from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import LLMTokenCounter, TiktokenCounter, TokenCounter
@@ -72,6 +73,7 @@ __all__ = [
     "CompressionReport",
     "ConfigurationError",
     "ConflictError",
+    "ContextBudget",
     "ContextSettings",
     "ContextStrategy",
     "ContextWindow",
@@ -118,6 +120,7 @@ def create_memory(
     llm: LLMInterface | None = None,
     compression: CompressionPolicy | None = None,
     auto_compress: bool = False,
+    context_budget: ContextBudget | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -144,7 +147,9 @@ def create_memory(
     with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
     :class:`CompressionPolicy`) says; ``auto_compress=True`` runs it in the background after
-    each write. What a storage offers is ``memory.capabilities``.
+    each write. ``context_budget`` (a :class:`ContextBudget`) makes ``get_context`` return
+    ``build_context``'s token-budgeted context. What a storage offers is
+    ``memory.capabilities``.
     """
     return Memory(
         url,
@@ -154,5 +159,6 @@ def create_memory(
         llm=llm,
         compression=compression,
         auto_compress=auto_compress,
+        context_budget=context_budget,
         **options,
     )

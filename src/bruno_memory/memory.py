@@ -25,6 +25,7 @@ from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.background import BackgroundCompression
+from bruno_memory.context.budget import ContextBudget
 from bruno_memory.context.builder import SHARES, assemble
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport, Compressor
 from bruno_memory.context.sources import default_query, first_read, gather, read_history
@@ -108,14 +109,18 @@ class Memory(MemoryInterface):
         llm: LLMInterface | None = None,
         compression: CompressionPolicy | None = None,
         auto_compress: bool = False,
+        context_budget: ContextBudget | None = None,
         **options: Any,
     ) -> None:
+        if context_budget is not None and not isinstance(context_budget, ContextBudget):
+            raise ConfigurationError("context_budget must be a ContextBudget")
         if storage is None:
             storage = build_storage(url, embedder=embedder, vector_index=vector_index, **options)
         self._storage = storage
         self._given_counter = token_counter
         self._llm = llm
         self._compression = compression or CompressionPolicy()
+        self._context_budget = context_budget
         if auto_compress and llm is None:
             raise ConfigurationError("auto_compress needs an llm= to summarize with")
         if auto_compress:
@@ -389,7 +394,22 @@ class Memory(MemoryInterface):
         assistant can always proceed. The window holds the last ``context_window``
         messages, chronologically, with earlier system messages kept in front. A session of
         another user raises :class:`~bruno_memory.errors.AccessDeniedError`.
+
+        With a ``context_budget`` (:class:`~bruno_memory.context.budget.ContextBudget`) the
+        context is :meth:`build_context`'s within that budget instead: its messages are
+        ``ContextWindow.to_messages()`` (notes of summaries, memories and recalled messages
+        included), so bruno-core's assistant sends them as they are.
         """
+        if self._context_budget is not None:
+            budget = self._context_budget
+            built = await self.build_context(
+                user_id,
+                session_id,
+                max_tokens=budget.max_tokens,
+                reserve_tokens=budget.reserve_tokens,
+                strategy=budget.strategy,
+            )
+            return built.to_conversation_context()
         require_id(user_id, "user_id")
         wanted = optional_id(session_id, "session_id")
         window = self.context_window

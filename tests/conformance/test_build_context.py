@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from bruno_core.models.message import MessageRole
 
-from bruno_memory import AccessDeniedError, InvalidInputError, Memory
+from bruno_memory import AccessDeniedError, ContextBudget, InvalidInputError, Memory
 from bruno_memory.context.tokens import default_counter, prompt_tokens
 from tests.conformance.helpers import memory_entry, message, user_message
+from tests.conftest import Backend
 
 UTC = dt.timezone.utc
 START = dt.datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -151,3 +152,24 @@ async def test_the_newest_user_message_is_found_behind_a_long_tail(
     window = await memory.build_context(uid, cid, max_tokens=1_000, strategy="recent")
     assert window.messages[0].content == "the question that matters"
     assert window.token_count <= 1_000
+
+
+async def test_get_context_can_be_the_budgeted_context(backend: Backend, uid: str) -> None:
+    budget = ContextBudget(max_tokens=300, reserve_tokens=20)
+    async with backend.store(context_budget=budget) as memory:
+        cid = await _conversation(memory, uid, 60)
+        await memory.store_memory(memory_entry(uid, "the weather in Lyon is mild"))
+        context = await memory.get_context(uid, cid)
+        built = await memory.build_context(uid, cid, max_tokens=300, reserve_tokens=20)
+    contents = [m.content for m in context.messages]
+    assert contents == [m.content for m in built.to_messages()]
+    assert prompt_tokens(default_counter(), context.messages) <= 280
+    assert any(text.startswith("Relevant memories:") for text in contents)
+    assert contents[-1] == "turn 60 about the weather and the news"
+    assert context.conversation_id == cid
+    assert context.user.user_id == uid
+
+
+def test_a_budget_that_leaves_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="reserve_tokens"):
+        ContextBudget(max_tokens=100, reserve_tokens=100)

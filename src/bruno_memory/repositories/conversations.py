@@ -71,7 +71,8 @@ class ConversationRepository(Repository):
                     updated_at=utc_now(),
                     cache_version=new_cache_version(),
                 )
-                .returning(Conversation.last_seq, Conversation.user_id)
+                .returning(Conversation.last_seq, Conversation.user_id),
+                execution_options={"synchronize_session": False},
             )
         ).first()
         return None if row is None else (int(row[0]) - count + 1, row[1])
