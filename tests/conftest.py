@@ -104,14 +104,15 @@ def target_capabilities(target: str) -> frozenset[Capability]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip ``requires`` tests on targets lacking a capability they need, naming it."""
+    """Skip ``requires`` tests on targets lacking a capability they need, naming it (the
+    ``requires`` marks of a test, its class and its module add up)."""
     for item in items:
-        marker = item.get_closest_marker("requires")
+        needed = {c for marker in item.iter_markers("requires") for c in marker.args}
         callspec = getattr(item, "callspec", None)
         target = callspec.params.get("target") if callspec is not None else None
-        if marker is None or target is None:
+        if not needed or target is None:
             continue
-        missing = sorted(c.value for c in set(marker.args) - target_capabilities(target))
+        missing = sorted(c.value for c in needed - target_capabilities(target))
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"the {target} storage lacks {missing}"))
 

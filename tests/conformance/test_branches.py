@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bruno_memory import Capability, ConflictError, Memory, MessageNotFoundError
+from bruno_memory.adapters.embeddings import HashingEmbedder
+from tests.conftest import Backend
 
 pytestmark = pytest.mark.requires(Capability.BRANCHING)
 
@@ -178,3 +180,49 @@ async def test_random_trees_read_as_the_model_says(
             middle = ids[expected[len(expected) // 2]]
             page = await memory.list_messages(conversation_id, after=middle, limit=100)
             assert [m.content for m in page] == expected[len(expected) // 2 + 1 :]
+
+
+@pytest.mark.requires(Capability.RETRIEVAL)
+async def test_search_in_a_branch_covers_its_whole_history(memory: Memory, uid: str) -> None:
+    session = await memory.create_session(uid)
+    root = session.conversation_id
+    before = [said("the violin lessons start in May", 0), said("filler talk", 1)]
+    await memory.store_messages(before, root)
+    branch = await memory.fork_conversation(root, before[1].id)
+    await memory.store_message(said("the violin teacher is called Ada", 5), root)  # not inherited
+    await memory.store_message(said("the violin case is blue", 6), branch)
+
+    hits = await memory.search("violin", user_id=uid, conversation_id=branch, mode="fulltext")
+    found = {hit.message.content for hit in hits if hit.message is not None}
+    # (a search may bring neighbours of a match along: "filler talk")
+    assert {"the violin lessons start in May", "the violin case is blue"} <= found
+    assert "the violin teacher is called Ada" not in found  # the parent's, after the fork
+    root_hits = await memory.search("violin", user_id=uid, conversation_id=root, mode="fulltext")
+    in_root = {hit.message.content for hit in root_hits if hit.message is not None}
+    assert {"the violin lessons start in May", "the violin teacher is called Ada"} <= in_root
+    assert "the violin case is blue" not in in_root
+
+    filler = [said(f"small talk {n} " * 8, 10 + n) for n in range(40)]
+    await memory.store_messages(filler, branch)
+    window = await memory.build_context(uid, branch, query="violin lessons", max_tokens=300)
+    assert "the violin lessons start in May" in {m.content for m in window.recalled}
+    assert "the violin teacher is called Ada" not in {m.content for m in window.recalled}
+
+
+@pytest.mark.requires(Capability.SEMANTIC)
+async def test_semantic_search_in_a_branch_covers_its_whole_history(
+    backend: Backend, uid: str
+) -> None:
+    async with backend.store(embedder=HashingEmbedder()) as memory:
+        session = await memory.create_session(uid)
+        root = session.conversation_id
+        before = [said("violin lessons in May", 0), said("weather chat", 1)]
+        await memory.store_messages(before, root)
+        branch = await memory.fork_conversation(root, before[1].id)
+        await memory.store_message(said("violin teacher Ada", 5), root)
+        await memory.store_message(said("violin case blue", 6), branch)
+        await memory.wait_for_embeddings()
+        hits = await memory.search("violin", user_id=uid, conversation_id=branch, mode="semantic")
+    found = {hit.message.content for hit in hits if hit.message is not None}
+    assert {"violin lessons in May", "violin case blue"} <= found
+    assert "violin teacher Ada" not in found

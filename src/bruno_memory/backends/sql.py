@@ -8,6 +8,7 @@ what follows a commit (cache invalidation, events, embedding) goes through the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from bruno_memory.capabilities import Capability
 from bruno_memory.db import migrate as migrations
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.lineage import is_root
 from bruno_memory.db.models import ACTIVE, ARCHIVED
 from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
@@ -96,7 +98,7 @@ class SqlStorage:
         self._changes = ChangeFeed(cache=cache, events=events, indexer=self._indexer)
         self._memories = MemoryManager(self.database, self._indexer, semantic, self._changes)
         self.retrieval: Retrieval | None = _SqlRetrieval(
-            self._retriever, self._indexer, self._memories
+            self.database, self._retriever, self._indexer, self._memories
         )
         self.schema: Schema | None = self
         self.expiry: Expiry | None = None
@@ -320,8 +322,13 @@ class _SqlRetrieval:
     """Ranked retrieval of the SQL storage (full text, vectors, fusion)."""
 
     def __init__(
-        self, retriever: Retriever, indexer: EmbeddingIndexer | None, memories: MemoryManager
+        self,
+        database: Database,
+        retriever: Retriever,
+        indexer: EmbeddingIndexer | None,
+        memories: MemoryManager,
     ) -> None:
+        self._database = database
         self._retriever = retriever
         self._indexer = indexer
         self._memories = memories
@@ -339,6 +346,14 @@ class _SqlRetrieval:
         mode: SearchMode,
         kinds: tuple[ItemKind, ...],
     ) -> list[SearchHit]:
+        """Hits for ``query``; in a branch, over its whole history (its lineage, cached
+        after the first read, becomes the scope's spans)."""
+        if scope.conversation_id is not None:
+            async with self._database.reading() as connection:
+                lineage = await self._database.lineages.of(connection, scope.conversation_id)
+            if not is_root(lineage):
+                spans = tuple((hop.conversation_id, hop.upper) for hop in lineage)
+                scope = dataclasses.replace(scope, history=spans)
         return await self._retriever.search(query, scope=scope, limit=limit, mode=mode, kinds=kinds)
 
     async def wait_for_embeddings(self) -> None:

@@ -15,6 +15,9 @@ from typing import Any
 from bruno_memory.errors import InvalidInputError
 
 MetadataValue = str | int | float | bool
+#: A branch's history as spans: a conversation and the last position read from it (all of
+#: it when None), the branch itself first, then its ancestors.
+HistorySpans = tuple[tuple[str, int | None], ...]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class SearchScope:
     since: dt.datetime | None = None  # inclusive, on the message timestamp / memory creation
     until: dt.datetime | None = None  # exclusive
     metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    #: Set by a storage with branches when ``conversation_id`` is a branch: the messages in
+    #: scope are those of its history (inherited ones included), the memories those of its
+    #: conversations. Storages without branches never set it.
+    history: HistorySpans = ()
 
     def __post_init__(self) -> None:
         for key, value in self.metadata.items():

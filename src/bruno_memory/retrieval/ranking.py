@@ -250,10 +250,10 @@ class Retriever:
         self, query: str, scope: SearchScope, pool: int, kinds: tuple[ItemKind, ...]
     ) -> _Ranked:
         assert self._semantic is not None
-        where = VectorFilter(
+        where = VectorFilter(  # a branch's history spans conversations: checked when hydrated
             kinds=kinds,
             user_id=scope.user_id,
-            conversation_id=scope.conversation_id,
+            conversation_id=None if scope.history else scope.conversation_id,
             since=scope.since,
             until=scope.until,
         )
