@@ -7,6 +7,7 @@ error translation. Storages (:mod:`bruno_memory.ports.storage`) only store and r
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -121,6 +122,7 @@ class Memory(MemoryInterface):
         if auto_compress:
             self._require(Capability.COMPRESSION, "auto_compress")
         self._background = BackgroundCompression(self.compress) if auto_compress else None
+        self._owner: str | None = None  # the user of a for_user view
 
     @property
     def _counter(self) -> TokenCounter:
@@ -199,19 +201,40 @@ class Memory(MemoryInterface):
 
     # -- messages --------------------------------------------------------------------------
 
+    def for_user(self, user_id: str) -> Memory:
+        """This memory as one user writes it: the same storage, whose ``store_message`` and
+        ``store_messages`` own the conversation by ``user_id`` (as ``user_id=`` does). Give
+        it to bruno-core's ``ContextManager``, which stores without naming the user::
+
+            manager = ContextManager(memory=memory.for_user("alice"))
+
+        Everything else is the memory's own (closing either closes both)."""
+        view = copy.copy(self)
+        view._owner = require_id(user_id, "user_id")
+        return view
+
     async def store_message(self, message: Message, conversation_id: str) -> None:
-        """Append a message to a conversation (created on first use)."""
+        """Append a message to a conversation (created on first use); who owns it is
+        :meth:`store_messages`'s rule."""
         await self.store_messages([message], conversation_id)
 
-    async def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
-        """Append messages to a conversation in one write: all land, or none."""
+    async def store_messages(
+        self, messages: Sequence[Message], conversation_id: str, *, user_id: str | None = None
+    ) -> None:
+        """Append messages to a conversation in one write: all land, or none.
+
+        The conversation belongs to ``user_id`` (else the user of :meth:`for_user`, else
+        the one the messages name in ``metadata['user_id']``): a new or unowned one becomes
+        theirs, one of another user raises :class:`~bruno_memory.errors.AccessDeniedError`.
+        With no user at all, a new conversation stays unowned until a session claims it.
+        """
         require_id(conversation_id, "conversation_id")
         if isinstance(messages, (str, Message)) or not isinstance(messages, Sequence):
             raise InvalidInputError("messages must be a sequence of Message objects")
         batch = [valid_message(message, conversation_id) for message in messages]
         if not batch:
             return
-        user_id = batch_user(batch)
+        user_id = batch_user(batch, user_id or self._owner)
         async with self._operation("store_messages") as storage:
             await storage.append_messages(conversation_id, batch, user_id)
         if self._background is not None:
