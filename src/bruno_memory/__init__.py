@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
@@ -118,6 +119,7 @@ def create_memory(
     llm: LLMInterface | None = None,
     compression: CompressionPolicy | None = None,
     auto_compress: bool = False,
+    event_bus: EventBus | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -144,7 +146,10 @@ def create_memory(
     with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
     :class:`CompressionPolicy`) says; ``auto_compress=True`` runs it in the background after
-    each write. What a storage offers is ``memory.capabilities``.
+    each write. ``event_bus`` (a bruno-core ``EventBus``) receives bruno-core's
+    ``session.started``/``session.ended``, ``context.updated``/``context.cleared`` and
+    ``compression.triggered`` events after each committed write (:mod:`bruno_memory.bus`).
+    What a storage offers is ``memory.capabilities``.
     """
     return Memory(
         url,
@@ -154,5 +159,6 @@ def create_memory(
         llm=llm,
         compression=compression,
         auto_compress=auto_compress,
+        event_bus=event_bus,
         **options,
     )

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.interfaces.memory import MemoryInterface
@@ -24,6 +25,7 @@ from bruno_core.models.message import Message
 
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
+from bruno_memory.bus import CoreEvents
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.background import BackgroundCompression
 from bruno_memory.context.builder import SHARES, assemble
@@ -109,6 +111,7 @@ class Memory(MemoryInterface):
         llm: LLMInterface | None = None,
         compression: CompressionPolicy | None = None,
         auto_compress: bool = False,
+        event_bus: EventBus | None = None,
         **options: Any,
     ) -> None:
         if storage is None:
@@ -123,6 +126,7 @@ class Memory(MemoryInterface):
             self._require(Capability.COMPRESSION, "auto_compress")
         self._background = BackgroundCompression(self.compress) if auto_compress else None
         self._owner: str | None = None  # the user of a for_user view
+        self._events = CoreEvents(event_bus)
 
     @property
     def _counter(self) -> TokenCounter:
@@ -237,6 +241,7 @@ class Memory(MemoryInterface):
         user_id = batch_user(batch, user_id or self._owner)
         async with self._operation("store_messages") as storage:
             await storage.append_messages(conversation_id, batch, user_id)
+        await self._events.context_updated(conversation_id, user_id, batch)
         if self._background is not None:
             self._background.schedule(conversation_id)
 
@@ -307,8 +312,10 @@ class Memory(MemoryInterface):
     async def clear_history(self, conversation_id: str, keep_system_messages: bool = True) -> None:
         """Delete a conversation's messages, keeping its system messages unless told not to."""
         require_id(conversation_id, "conversation_id")
+        keep = bool(keep_system_messages)
         async with self._operation("clear_history") as storage:
-            await storage.clear_messages(conversation_id, keep_system=bool(keep_system_messages))
+            await storage.clear_messages(conversation_id, keep_system=keep)
+        await self._events.context_cleared(conversation_id, kept_system=keep)
 
     async def clear_conversation(self, conversation_id: str) -> None:
         """Delete every message of a conversation, system messages included."""
@@ -386,6 +393,7 @@ class Memory(MemoryInterface):
             session = await storage.start_session(user_id, str(uuid.uuid4()), metadata, reuse=False)
         if session is None:
             raise StorageError("a new conversation already had a session")
+        await self._events.session_started(session)
         return session
 
     async def get_session(self, session_id: str) -> SessionContext | None:
@@ -402,6 +410,9 @@ class Memory(MemoryInterface):
                 raise SessionNotFoundError(
                     f"no session {session_id!r}", details={"session_id": session_id}
                 )
+            ended = await storage.get_session(session_id) if self._events.enabled else None
+        if ended is not None:
+            await self._events.session_ended(ended)
 
     async def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
         """The user's conversation context: user, session and the recent message window.
@@ -417,7 +428,9 @@ class Memory(MemoryInterface):
         wanted = optional_id(session_id, "session_id")
         window = self.context_window
         async with self._operation("get_context") as storage:
-            parts = await _find_or_start(storage, user_id, wanted, window)
+            parts, started = await _find_or_start(storage, user_id, wanted, window)
+        if started:
+            await self._events.session_started(parts.session)
         return ConversationContext(
             conversation_id=parts.session.conversation_id,
             user=parts.user,
@@ -456,7 +469,7 @@ class Memory(MemoryInterface):
         if query is not None:
             require_text(query, "query", allow_blank=True)
         async with self._operation("build_context") as storage:
-            parts = await _find_or_start(storage, user_id, wanted, history_size(budget))
+            parts, started = await _find_or_start(storage, user_id, wanted, history_size(budget))
             cid = parts.session.conversation_id
             candidates = await gather(
                 storage,
@@ -466,6 +479,8 @@ class Memory(MemoryInterface):
                 query=query if query is not None else default_query(parts.messages),
                 strategy=strategy,
             )
+        if started:
+            await self._events.session_started(parts.session)
         chosen = assemble(candidates, budget=budget, counter=self._counter, strategy=strategy)
         return ContextWindow(
             conversation_id=cid,
@@ -575,7 +590,9 @@ class Memory(MemoryInterface):
                 policy=policy or self._compression,
                 counter=self._counter,
             )
-            return await compressor.run()
+            report = await compressor.run()
+        await self._events.compression_triggered(report)
+        return report
 
     async def wait_for_compression(self) -> None:
         """Wait for the background compressions in flight (``auto_compress=True``)."""
@@ -745,10 +762,12 @@ class Memory(MemoryInterface):
 
 async def _find_or_start(
     storage: Storage, user_id: str, wanted: str | None, window: int
-) -> ContextParts:
+) -> tuple[ContextParts, bool]:
     """The context of the session ``wanted`` names, starting one when none matches; a
-    session someone else starts meanwhile is used (never two for one conversation)."""
+    session someone else starts meanwhile is used (never two for one conversation).
+    Whether the session is the one this call started."""
     for _ in range(CONTEXT_ATTEMPTS):
+        started = None
         parts = await storage.read_context(user_id, wanted, window)
         if parts is None:
             started = await storage.start_session(
@@ -764,7 +783,7 @@ async def _find_or_start(
                 "the session belongs to another user",
                 details={"session_id": wanted, "user_id": user_id},
             )
-        return parts
+        return parts, started is not None and started.session_id == parts.session.session_id
     raise StorageError("a session kept appearing and vanishing while starting one")
 
 

@@ -24,6 +24,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
@@ -403,7 +404,12 @@ def create_memory_sync(
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
+    event_bus: EventBus | None = None,
     **options: Any,
 ) -> SyncMemory:
-    """The blocking twin of :func:`~bruno_memory.create_memory` (same arguments)."""
-    return SyncMemory(Memory(url, embedder=embedder, vector_index=vector_index, **options))
+    """The blocking twin of :func:`~bruno_memory.create_memory` (same arguments). The
+    ``event_bus``'s subscribers run on the twin's event loop, in its thread."""
+    memory = Memory(
+        url, embedder=embedder, vector_index=vector_index, event_bus=event_bus, **options
+    )
+    return SyncMemory(memory)
