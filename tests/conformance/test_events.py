@@ -6,33 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from bruno_core.events.bus import EventBus
 from bruno_core.events.types import Event, EventType, SessionEvent
 from bruno_core.models.message import MessageRole
 
 from bruno_memory import AccessDeniedError, Capability, CompressionPolicy, Memory
+from tests.buses import BrokenBus, RecordingBus
 from tests.conformance.helpers import message, user_message
 from tests.conftest import Backend
 from tests.llms import ExtractiveLLM
-
-
-class RecordingBus(EventBus):
-    """A bruno-core bus that keeps what it was given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[Event] = []
-        self.subscribe_all(self.events.append)
-
-    def of(self, kind: EventType) -> list[Event]:
-        return [event for event in self.events if event.event_type == kind]
-
-
-class BrokenBus(EventBus):
-    """A bus whose publish itself raises."""
-
-    async def publish(self, event: Event) -> None:
-        raise RuntimeError("the bus is down")
 
 
 @pytest.fixture
