@@ -53,7 +53,8 @@ class CoreEvents:
     async def context_updated(
         self, conversation_id: str, user_id: str | None, messages: Sequence[Message]
     ) -> None:
-        """Messages were stored, in one call."""
+        """Messages were stored, in one call, into ``user_id``'s conversation (None:
+        unowned)."""
         await self._context(
             EventType.CONTEXT_UPDATED,
             conversation_id,

@@ -240,8 +240,8 @@ class Memory(MemoryInterface):
             return
         user_id = batch_user(batch, user_id or self._owner)
         async with self._operation("store_messages") as storage:
-            await storage.append_messages(conversation_id, batch, user_id)
-        await self._events.context_updated(conversation_id, user_id, batch)
+            owner = await storage.append_messages(conversation_id, batch, user_id)
+        await self._events.context_updated(conversation_id, owner, batch)
         if self._background is not None:
             self._background.schedule(conversation_id)
 

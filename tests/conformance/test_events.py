@@ -70,6 +70,7 @@ async def test_context_updated_once_per_store_call(
     ]
     assert [e.data["message_count"] for e in updated] == [1, 2]
     assert {e.data["conversation_id"] for e in updated} == {cid}
+    assert {e.data["user_id"] for e in updated} == {uid}  # the owner, though no write named it
     assert updated[0].metadata["source"] == "bruno_memory"
     [cleared] = bus.of(EventType.CONTEXT_CLEARED)
     assert cleared.data == {"conversation_id": cid, "kept_system": True}

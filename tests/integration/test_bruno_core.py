@@ -106,6 +106,7 @@ async def test_a_multi_turn_conversation_is_remembered_and_owned(bench: Bench) -
     ]
     updates = bench.bus.of(EventType.CONTEXT_UPDATED)
     assert [e.data["message_count"] for e in updates] == [1] * (2 * len(TRIP))
+    assert {e.data["user_id"] for e in updates} == {bench.user}
 
 
 @pytest.mark.requires(Capability.BRANCHING, Capability.COMPRESSION)
