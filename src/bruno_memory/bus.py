@@ -12,6 +12,10 @@ rule is the same on every storage. Events are bruno-core's own models and types:
 
 Publishing never fails the write: bruno-core's bus logs a failing subscriber itself, and a
 bus that raises is logged here (``bruno_memory.bus``); the data stays committed.
+
+The SQL storage's :class:`~bruno_memory.managers.changes.ChangeFeed` is the same idea below
+the port, for what only that storage has (its cache, vector index and Redis Streams); these
+events are the facade's, so the Redis and in-memory storages publish them too.
 """
 
 from __future__ import annotations

@@ -100,10 +100,12 @@ async def test_a_multi_turn_conversation_is_remembered_and_owned(bench: Bench) -
     assert stats["conversations"] == 1
     assert stats["messages_by_role"] == {"user": len(TRIP), "assistant": len(TRIP)}
 
-    started = bench.bus.of(EventType.SESSION_STARTED)
-    assert [(e.user_id, e.conversation_id) for e in started if isinstance(e, SessionEvent)] == [
-        (bench.user, conversation)
-    ]
+    started = [e for e in bench.bus.of(EventType.SESSION_STARTED) if isinstance(e, SessionEvent)]
+    assert [(e.user_id, e.conversation_id) for e in started] == [(bench.user, conversation)]
+    await bench.memory.end_session(started[0].session_id)
+    [ended] = bench.bus.of(EventType.SESSION_ENDED)
+    assert isinstance(ended, SessionEvent)
+    assert ended.session_id == started[0].session_id
     updates = bench.bus.of(EventType.CONTEXT_UPDATED)
     assert [e.data["message_count"] for e in updates] == [1] * (2 * len(TRIP))
     assert {e.data["user_id"] for e in updates} == {bench.user}
