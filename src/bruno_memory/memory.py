@@ -97,7 +97,9 @@ class Memory(MemoryInterface):
 
     ``Memory(url, **options)`` builds its storage like :func:`~bruno_memory.create_memory`
     (so bruno-core's ``MemoryBackendRegistry`` can instantiate it); ``storage=`` wraps one
-    already built.
+    already built. ``event_bus=`` (a bruno-core ``EventBus``) hears each committed change
+    (:mod:`bruno_memory.bus`); :meth:`for_user` is the memory bruno-core's
+    ``ContextManager`` should be given.
     """
 
     def __init__(
