@@ -89,3 +89,18 @@ class ExtractiveLLM(LLMInterface):
 
     def get_system_prompt(self) -> str | None:
         return getattr(self, "_system", None)
+
+
+class ChatLLM(ExtractiveLLM):
+    """A deterministic assistant: it answers ``re: <the last message>`` and records every
+    prompt, so a test sees exactly which context each turn was given."""
+
+    async def generate(
+        self,
+        messages: list[Message],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        **kwargs: Any,
+    ) -> str:
+        self.prompts.append(list(messages))
+        return f"re: {messages[-1].content}"

@@ -33,6 +33,9 @@ class AsyncOverSync:
 
         return call
 
+    def for_user(self, user_id: str) -> AsyncOverSync:
+        return AsyncOverSync(self._sync.for_user(user_id))
+
     @property
     def storage(self) -> Storage:
         return self._sync.memory.storage

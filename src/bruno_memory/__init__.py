@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
@@ -121,6 +122,7 @@ def create_memory(
     compression: CompressionPolicy | None = None,
     auto_compress: bool = False,
     context_budget: ContextBudget | None = None,
+    event_bus: EventBus | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -148,7 +150,10 @@ def create_memory(
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
     :class:`CompressionPolicy`) says; ``auto_compress=True`` runs it in the background after
     each write. ``context_budget`` (a :class:`ContextBudget`) makes ``get_context`` return
-    ``build_context``'s token-budgeted context. What a storage offers is
+    ``build_context``'s token-budgeted context. ``event_bus`` (a bruno-core ``EventBus``)
+    receives bruno-core's ``session.started``/``session.ended``,
+    ``context.updated``/``context.cleared`` and ``compression.triggered`` events after each
+    committed write (:mod:`bruno_memory.bus`). What a storage offers is
     ``memory.capabilities``.
     """
     return Memory(
@@ -160,5 +165,6 @@ def create_memory(
         compression=compression,
         auto_compress=auto_compress,
         context_budget=context_budget,
+        event_bus=event_bus,
         **options,
     )

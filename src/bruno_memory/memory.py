@@ -7,6 +7,7 @@ error translation. Storages (:mod:`bruno_memory.ports.storage`) only store and r
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.interfaces.memory import MemoryInterface
@@ -23,6 +25,7 @@ from bruno_core.models.message import Message
 
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
+from bruno_memory.bus import CoreEvents
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.background import BackgroundCompression
 from bruno_memory.context.budget import ContextBudget
@@ -95,7 +98,9 @@ class Memory(MemoryInterface):
 
     ``Memory(url, **options)`` builds its storage like :func:`~bruno_memory.create_memory`
     (so bruno-core's ``MemoryBackendRegistry`` can instantiate it); ``storage=`` wraps one
-    already built.
+    already built. ``event_bus=`` (a bruno-core ``EventBus``) hears each committed change
+    (:mod:`bruno_memory.bus`); :meth:`for_user` is the memory bruno-core's
+    ``ContextManager`` should be given.
     """
 
     def __init__(
@@ -110,6 +115,7 @@ class Memory(MemoryInterface):
         compression: CompressionPolicy | None = None,
         auto_compress: bool = False,
         context_budget: ContextBudget | None = None,
+        event_bus: EventBus | None = None,
         **options: Any,
     ) -> None:
         if context_budget is not None and not isinstance(context_budget, ContextBudget):
@@ -126,6 +132,8 @@ class Memory(MemoryInterface):
         if auto_compress:
             self._require(Capability.COMPRESSION, "auto_compress")
         self._background = BackgroundCompression(self.compress) if auto_compress else None
+        self._owner: str | None = None  # the user of a for_user view
+        self._events = CoreEvents(event_bus)
 
     @property
     def _counter(self) -> TokenCounter:
@@ -204,21 +212,43 @@ class Memory(MemoryInterface):
 
     # -- messages --------------------------------------------------------------------------
 
+    def for_user(self, user_id: str) -> Memory:
+        """This memory as one user writes it: the same storage, whose ``store_message`` and
+        ``store_messages`` own the conversation by ``user_id`` (as ``user_id=`` does). Give
+        it to bruno-core's ``ContextManager``, which stores without naming the user::
+
+            manager = ContextManager(memory=memory.for_user("alice"))
+
+        Everything else is the memory's own (closing either closes both)."""
+        view = copy.copy(self)
+        view._owner = require_id(user_id, "user_id")
+        return view
+
     async def store_message(self, message: Message, conversation_id: str) -> None:
-        """Append a message to a conversation (created on first use)."""
+        """Append a message to a conversation (created on first use); who owns it is
+        :meth:`store_messages`'s rule."""
         await self.store_messages([message], conversation_id)
 
-    async def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
-        """Append messages to a conversation in one write: all land, or none."""
+    async def store_messages(
+        self, messages: Sequence[Message], conversation_id: str, *, user_id: str | None = None
+    ) -> None:
+        """Append messages to a conversation in one write: all land, or none.
+
+        The conversation belongs to ``user_id`` (else the user of :meth:`for_user`, else
+        the one the messages name in ``metadata['user_id']``): a new or unowned one becomes
+        theirs, one of another user raises :class:`~bruno_memory.errors.AccessDeniedError`.
+        With no user at all, a new conversation stays unowned until a session claims it.
+        """
         require_id(conversation_id, "conversation_id")
         if isinstance(messages, (str, Message)) or not isinstance(messages, Sequence):
             raise InvalidInputError("messages must be a sequence of Message objects")
         batch = [valid_message(message, conversation_id) for message in messages]
         if not batch:
             return
-        user_id = batch_user(batch)
+        user_id = batch_user(batch, user_id or self._owner)
         async with self._operation("store_messages") as storage:
-            await storage.append_messages(conversation_id, batch, user_id)
+            owner = await storage.append_messages(conversation_id, batch, user_id)
+        await self._events.context_updated(conversation_id, owner, batch)
         if self._background is not None:
             self._background.schedule(conversation_id)
 
@@ -289,8 +319,10 @@ class Memory(MemoryInterface):
     async def clear_history(self, conversation_id: str, keep_system_messages: bool = True) -> None:
         """Delete a conversation's messages, keeping its system messages unless told not to."""
         require_id(conversation_id, "conversation_id")
+        keep = bool(keep_system_messages)
         async with self._operation("clear_history") as storage:
-            await storage.clear_messages(conversation_id, keep_system=bool(keep_system_messages))
+            await storage.clear_messages(conversation_id, keep_system=keep)
+        await self._events.context_cleared(conversation_id, kept_system=keep)
 
     async def clear_conversation(self, conversation_id: str) -> None:
         """Delete every message of a conversation, system messages included."""
@@ -368,6 +400,7 @@ class Memory(MemoryInterface):
             session = await storage.start_session(user_id, str(uuid.uuid4()), metadata, reuse=False)
         if session is None:
             raise StorageError("a new conversation already had a session")
+        await self._events.session_started(session)
         return session
 
     async def get_session(self, session_id: str) -> SessionContext | None:
@@ -384,6 +417,9 @@ class Memory(MemoryInterface):
                 raise SessionNotFoundError(
                     f"no session {session_id!r}", details={"session_id": session_id}
                 )
+            ended = await storage.get_session(session_id) if self._events.enabled else None
+        if ended is not None:
+            await self._events.session_ended(ended)
 
     async def get_context(self, user_id: str, session_id: str | None = None) -> ConversationContext:
         """The user's conversation context: user, session and the recent message window.
@@ -414,7 +450,9 @@ class Memory(MemoryInterface):
         wanted = optional_id(session_id, "session_id")
         window = self.context_window
         async with self._operation("get_context") as storage:
-            parts = await _find_or_start(storage, user_id, wanted, window)
+            parts, started = await _find_or_start(storage, user_id, wanted, window)
+        if started:
+            await self._events.session_started(parts.session)
         return ConversationContext(
             conversation_id=parts.session.conversation_id,
             user=parts.user,
@@ -454,7 +492,7 @@ class Memory(MemoryInterface):
             require_text(query, "query", allow_blank=True)
         async with self._operation("build_context") as storage:
             asked = first_read(budget)
-            parts = await _find_or_start(storage, user_id, wanted, asked)
+            parts, started = await _find_or_start(storage, user_id, wanted, asked)
             cid = parts.session.conversation_id
             history = await read_history(
                 storage, cid, parts.messages, asked, budget=budget, counter=self._counter
@@ -468,6 +506,8 @@ class Memory(MemoryInterface):
                 strategy=strategy,
                 budget=budget,
             )
+        if started:
+            await self._events.session_started(parts.session)
         chosen = assemble(candidates, budget=budget, counter=self._counter, strategy=strategy)
         return ContextWindow(
             conversation_id=cid,
@@ -577,7 +617,9 @@ class Memory(MemoryInterface):
                 policy=policy or self._compression,
                 counter=self._counter,
             )
-            return await compressor.run()
+            report = await compressor.run()
+        await self._events.compression_triggered(report)
+        return report
 
     async def wait_for_compression(self) -> None:
         """Wait for the background compressions in flight (``auto_compress=True``)."""
@@ -747,10 +789,12 @@ class Memory(MemoryInterface):
 
 async def _find_or_start(
     storage: Storage, user_id: str, wanted: str | None, window: int
-) -> ContextParts:
+) -> tuple[ContextParts, bool]:
     """The context of the session ``wanted`` names, starting one when none matches; a
-    session someone else starts meanwhile is used (never two for one conversation)."""
+    session someone else starts meanwhile is used (never two for one conversation).
+    Whether the session is the one this call started."""
     for _ in range(CONTEXT_ATTEMPTS):
+        started = None
         parts = await storage.read_context(user_id, wanted, window)
         if parts is None:
             started = await storage.start_session(
@@ -766,7 +810,7 @@ async def _find_or_start(
                 "the session belongs to another user",
                 details={"session_id": wanted, "user_id": user_id},
             )
-        return parts
+        return parts, started is not None and started.session_id == parts.session.session_id
     raise StorageError("a session kept appearing and vanishing while starting one")
 
 

@@ -16,6 +16,7 @@ Calls from several threads are safe: they queue on that loop.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import threading
 import uuid
@@ -23,6 +24,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 from bruno_core.models.context import ConversationContext, SessionContext, UserContext
@@ -65,10 +67,15 @@ class SyncMemory:
         if threading.current_thread() is self._thread:
             call.close()
             raise ConfigurationError("SyncMemory was called from its own event loop: use Memory")
-        if self._closed:
+        if self.closed:
             call.close()
             raise ConfigurationError("this SyncMemory is closed")
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    @property
+    def closed(self) -> bool:
+        """Whether this twin, or one sharing its loop (:meth:`for_user`), was closed."""
+        return self._closed or not self._thread.is_alive()
 
     @property
     def memory(self) -> Memory:
@@ -110,7 +117,7 @@ class SyncMemory:
         """Close the memory and stop the twin's event loop. Idempotent; the twin is then
         unusable (open a new one)."""
         with self._lock:
-            if self._closed:
+            if self.closed:
                 return
             try:
                 self._run(self._memory.close())
@@ -136,15 +143,24 @@ class SyncMemory:
         """Upgrade the schema to ``revision``."""
         self._run(self._memory.migrate(revision))
 
+    def for_user(self, user_id: str) -> SyncMemory:
+        """This twin as one user writes it (:meth:`Memory.for_user`), on the same loop
+        (closing either closes both)."""
+        view = copy.copy(self)
+        view._memory = self._memory.for_user(user_id)
+        return view
+
     # -- messages --------------------------------------------------------------------------
 
     def store_message(self, message: Message, conversation_id: str) -> None:
         """Append a message to a conversation (created on first use)."""
         self._run(self._memory.store_message(message, conversation_id))
 
-    def store_messages(self, messages: Sequence[Message], conversation_id: str) -> None:
+    def store_messages(
+        self, messages: Sequence[Message], conversation_id: str, *, user_id: str | None = None
+    ) -> None:
         """Append messages to a conversation in one write: all land, or none."""
-        self._run(self._memory.store_messages(messages, conversation_id))
+        self._run(self._memory.store_messages(messages, conversation_id, user_id=user_id))
 
     def retrieve_messages(self, conversation_id: str, limit: int | None = None) -> list[Message]:
         """The conversation's messages, most recent first; all of them when ``limit`` is None."""
@@ -388,7 +404,12 @@ def create_memory_sync(
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
+    event_bus: EventBus | None = None,
     **options: Any,
 ) -> SyncMemory:
-    """The blocking twin of :func:`~bruno_memory.create_memory` (same arguments)."""
-    return SyncMemory(Memory(url, embedder=embedder, vector_index=vector_index, **options))
+    """The blocking twin of :func:`~bruno_memory.create_memory` (same arguments). The
+    ``event_bus``'s subscribers run on the twin's event loop, in its thread."""
+    memory = Memory(
+        url, embedder=embedder, vector_index=vector_index, event_bus=event_bus, **options
+    )
+    return SyncMemory(memory)

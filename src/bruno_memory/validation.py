@@ -157,12 +157,18 @@ def valid_message(message: Any, conversation_id: str) -> Message:
     return message
 
 
-def batch_user(messages: Sequence[Message]) -> str | None:
-    """The user a batch names in ``metadata['user_id']`` (at most one), once the batch is
+def batch_user(messages: Sequence[Message], owner: str | None = None) -> str | None:
+    """The user a batch is written for: ``owner`` (the caller's) and the one its messages
+    name in ``metadata['user_id']``, which must agree (at most one user), once the batch is
     known to hold no message id twice."""
     hints = {message.metadata.get(USER_ID_METADATA_KEY) for message in messages} - {None}
+    if owner is not None:
+        hints.add(require_id(owner, "user_id"))
     if len(hints) > 1:
-        raise InvalidInputError("the messages name different users in metadata['user_id']")
+        raise InvalidInputError(
+            "the messages name different users (user_id and metadata['user_id'])",
+            details={"users": sorted(map(str, hints))},
+        )
     if len({message.id for message in messages}) != len(messages):
         raise InvalidInputError("the batch holds the same message id twice")
     hint = next(iter(hints), None)

@@ -11,7 +11,7 @@ from bruno_core.interfaces.memory import MemoryInterface
 from bruno_core.models.message import MessageRole
 from bruno_core.registry.memory_registry import MemoryBackendRegistry
 
-from bruno_memory import Memory
+from bruno_memory import AccessDeniedError, Capability, InvalidInputError, Memory
 from tests.conformance.helpers import message, user_message
 
 INTERFACE_METHODS = sorted(MemoryInterface.__abstractmethods__)
@@ -67,3 +67,60 @@ async def test_bruno_core_context_manager(memory: Memory, uid: str, word: str) -
     assert context.metadata["relevant_memories_count"] >= 1
     stored = await memory.retrieve_messages(conversation)
     assert [m.content for m in stored] == ["sure", f"tell me about {word}", f"{word} is my cat"]
+
+
+@pytest.mark.requires(Capability.RETRIEVAL)
+async def test_context_manager_messages_belong_to_their_user(
+    memory: Memory, uid: str, word: str
+) -> None:
+    """What bruno-core's ContextManager saves through ``for_user`` is the user's: found by
+    their searches and contexts, by no one else's."""
+    alice, bob = f"{uid}-alice", f"{uid}-bob"
+    manager = ContextManager(memory=memory.for_user(alice), max_messages=10)
+    conversation = f"{uid}-conv"
+    await manager.add_message(user_message(f"my cat is {word}"), conversation, user_id=alice)
+    await manager.add_message(message(MessageRole.ASSISTANT, "noted"), conversation, user_id=alice)
+
+    context = await manager.get_context(conversation, user_id=alice)
+    assert context.metadata["relevant_memories_count"] == 1
+    assert [m.content for m in await memory.retrieve_context(alice, word)] == [f"my cat is {word}"]
+    hits = await memory.search(word, user_id=alice)
+    assert hits[0].message is not None
+    assert hits[0].message.content == f"my cat is {word}"
+    assert [m.content for m in (await memory.get_context(alice, conversation)).messages] == [
+        f"my cat is {word}",
+        "noted",
+    ]
+    window = await memory.build_context(alice, conversation, query=word)
+    assert f"my cat is {word}" in [m.content for m in window.messages]
+
+    assert await memory.retrieve_context(bob, word) == []
+    assert await memory.search(word, user_id=bob) == []
+    with pytest.raises(AccessDeniedError):
+        await memory.get_context(bob, conversation)
+
+
+async def test_a_user_bound_memory_refuses_another_users_conversation(
+    memory: Memory, uid: str
+) -> None:
+    """``for_user`` and ``store_messages(user_id=)`` write only into the user's own
+    conversations; naming two users at once is refused."""
+    session = await memory.create_session(f"{uid}-alice")
+    with pytest.raises(AccessDeniedError):
+        await memory.for_user(f"{uid}-bob").store_message(
+            user_message("hi"), session.conversation_id
+        )
+    with pytest.raises(AccessDeniedError):
+        await memory.store_messages(
+            [user_message("hi")], session.conversation_id, user_id=f"{uid}-bob"
+        )
+    with pytest.raises(InvalidInputError):
+        await memory.store_messages(
+            [user_message("hi", metadata={"user_id": f"{uid}-bob"})],
+            f"{uid}-other",
+            user_id=f"{uid}-alice",
+        )
+    await memory.store_messages([user_message("mine")], f"{uid}-new", user_id=f"{uid}-bob")
+    stats = await memory.get_statistics(f"{uid}-bob")
+    assert stats["conversations"] == 1
+    assert await memory.retrieve_messages(session.conversation_id) == []

@@ -72,3 +72,17 @@ def test_calls_from_several_threads_and_after_close(tmp_path: object) -> None:
     memory.close()
     with pytest.raises(ConfigurationError):
         memory.retrieve_messages("thread-0")
+
+
+def test_a_user_bound_twin_shares_the_loop_and_its_closing() -> None:
+    """``for_user`` gives a twin on the same loop whose writes are the user's; closing one
+    closes both, and neither hangs afterwards."""
+    memory: SyncMemory = create_memory_sync("sqlite+aiosqlite://", embedder=None)
+    alice = memory.for_user("alice")
+    alice.store_message(user_message("mine"), "conversation-1")
+    assert memory.get_statistics("alice")["conversations"] == 1
+    alice.close()
+    assert memory.closed
+    with pytest.raises(ConfigurationError):
+        memory.retrieve_messages("conversation-1")
+    memory.close()

@@ -144,7 +144,7 @@ class InMemoryStorage:
 
     async def append_messages(
         self, conversation_id: str, messages: Sequence[Message], user_id: str | None
-    ) -> None:
+    ) -> str | None:
         """Normalize and index the batch, check ids and owner, then write it all."""
         batch = [normalized_message(message, conversation_id) for message in messages]
         taken = next((m.id for m in batch if m.id in self._tables.homes), None)
@@ -161,6 +161,7 @@ class InMemoryStorage:
         conversation.last_seq = records[-1].seq
         self._touch_sessions(conversation_id, utc_now())
         self._written()
+        return conversation.owner
 
     async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:
         conversation = self._tables.conversations.get(conversation_id)

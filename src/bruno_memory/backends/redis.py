@@ -207,9 +207,9 @@ class RedisStorage:
 
     async def append_messages(
         self, conversation_id: str, messages: Sequence[Message], user_id: str | None
-    ) -> None:
+    ) -> str | None:
         async with self._writing("store_messages") as parts:
-            await parts.conversations.store(messages, conversation_id, user_id)
+            return await parts.conversations.store(messages, conversation_id, user_id)
 
     async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:
         async with self._operation("retrieve_messages") as parts:

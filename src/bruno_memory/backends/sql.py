@@ -199,9 +199,10 @@ class SqlStorage:
 
     async def append_messages(
         self, conversation_id: str, messages: Sequence[Message], user_id: str | None
-    ) -> None:
-        await self._conversations.store(messages, conversation_id, user_id)
+    ) -> str | None:
+        owner = await self._conversations.store(messages, conversation_id, user_id)
         self._invalidate_searches()
+        return owner
 
     async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:
         return await self._conversations.latest(conversation_id, limit)

@@ -39,8 +39,9 @@ class ConversationManager:
 
     async def store(
         self, messages: Sequence[Message], conversation_id: str, user_hint: str | None
-    ) -> None:
-        """Append ``messages`` to the conversation in one transaction, in the given order."""
+    ) -> str | None:
+        """Append ``messages`` to the conversation in one transaction, in the given order;
+        the conversation's owner."""
         now = utc_now()
         rows = [
             message_row(message, conversation_id=conversation_id, user_id=None, seq=0, now=now)
@@ -68,6 +69,7 @@ class ConversationManager:
             )
             await uow.commit()
         await self._changes.messages_stored(conversation_id, owner, message_ids, touched)
+        return owner
 
     async def latest(self, conversation_id: str, limit: int | None) -> list[Message]:
         """The conversation's messages, most recent first: one statement on a pooled

@@ -190,9 +190,10 @@ class Storage(Protocol):
 
     async def append_messages(
         self, conversation_id: str, messages: Sequence[Message], user_id: str | None
-    ) -> None:
+    ) -> str | None:
         """Append ``messages`` in order (a non-empty batch of distinct ids); ``user_id`` is
-        the user they name, who must own (or then owns) the conversation."""
+        the user they name, who must own (or then owns) the conversation. The
+        conversation's owner once they landed (None: unowned)."""
         ...
 
     async def latest_messages(self, conversation_id: str, limit: int | None) -> list[Message]:

@@ -94,8 +94,9 @@ class Conversations:
 
     async def store(
         self, messages: Sequence[Message], conversation_id: str, user: str | None
-    ) -> None:
-        """Append ``messages`` in order: all of them, or (on any error) none.
+    ) -> str | None:
+        """Append ``messages`` in order: all of them, or (on any error) none; the
+        conversation's owner.
 
         One round trip claims the ids, reads the owner and writes the postings (for the
         user the messages name, or the cached owner); a second runs the commit script.
@@ -120,7 +121,7 @@ class Conversations:
             await self._abandon(conversation_id, records, assumed, held)
             raise
         try:
-            await self._commit(conversation_id, records, user, now, owner, assumed)
+            return await self._commit(conversation_id, records, user, now, owner, assumed)
         except BrunoMemoryError as exc:  # refused: nothing was committed
             held_id = exc.details.get("id") if isinstance(exc, ConflictError) else None
             mine = [item for item in ids if str(item) != held_id]
@@ -135,9 +136,10 @@ class Conversations:
         now: dt.datetime,
         owner: str | None,
         indexed_for: str | None,
-    ) -> None:
-        """Run the commit script until it lands or refuses; the owner-scope postings
-        follow the owner read last (``owner``), the script checks it is still that one."""
+    ) -> str | None:
+        """Run the commit script until it lands or refuses (the owner once it landed); the
+        owner-scope postings follow the owner read last (``owner``), the script checks it
+        is still that one."""
         args = [arg for record in records for arg in record.script_args()]
         for _ in range(MAX_ATTEMPTS):
             if owner is not None and user is not None and owner != user:
@@ -160,9 +162,10 @@ class Conversations:
                     ],
                 )
             if reply[0] == "ok":
-                if reply[1]:
-                    self._owners[conversation_id] = str(reply[1])
-                return
+                if not reply[1]:
+                    return None
+                self._owners[conversation_id] = str(reply[1])
+                return str(reply[1])
             if reply[0] == "conflict":
                 await self._abandon(conversation_id, records, indexed_for, held={str(reply[1])})
                 raise ConflictError(
