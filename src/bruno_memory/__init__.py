@@ -46,6 +46,7 @@ from bruno_memory.errors import (
 )
 from bruno_memory.memory import Memory
 from bruno_memory.ports.vector import VectorIndex
+from bruno_memory.priority import DEFAULT_WEIGHTS, Weights
 from bruno_memory.results import SearchHit, SignalMatch
 from bruno_memory.settings import (
     CacheSettings,
@@ -62,6 +63,7 @@ from bruno_memory.wiring import DefaultEmbedder
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
     "AccessDeniedError",
     "Branch",
     "BrunoMemoryError",
@@ -102,6 +104,7 @@ __all__ = [
     "TokenCounter",
     "UnsupportedOperationError",
     "VectorSettings",
+    "Weights",
     "__version__",
     "create_memory",
     "create_memory_sync",
@@ -118,6 +121,7 @@ def create_memory(
     llm: LLMInterface | None = None,
     compression: CompressionPolicy | None = None,
     auto_compress: bool = False,
+    priority: Weights | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -144,7 +148,9 @@ def create_memory(
     with a bruno-core LLM's own tokenizer). ``llm`` (any bruno-core ``LLMInterface``, e.g. a
     bruno-llm provider) is what ``compress`` summarizes with, as ``compression`` (a
     :class:`CompressionPolicy`) says; ``auto_compress=True`` runs it in the background after
-    each write. What a storage offers is ``memory.capabilities``.
+    each write. ``priority`` (:class:`~bruno_memory.priority.Weights`) weighs the score
+    memories are ranked and pruned by (:mod:`bruno_memory.priority`). What a storage offers
+    is ``memory.capabilities``.
     """
     return Memory(
         url,
@@ -154,5 +160,6 @@ def create_memory(
         llm=llm,
         compression=compression,
         auto_compress=auto_compress,
+        priority=priority,
         **options,
     )

@@ -1,8 +1,9 @@
 """Where the context builder's candidates come from: the storage port, through the facade.
 
 The history is the conversation's newest messages (earlier system messages pinned in
-front), as many as could fit the budget. Memories come ranked by the query (semantic where
-the storage embeds, full text otherwise) or, for ``importance``, by importance; reading them
+front), as many as could fit the budget. Memories come ranked by the priority score
+(:func:`bruno_memory.priority.ranked`), with the query's relevance (semantic where the
+storage embeds, full text otherwise) unless the strategy is ``importance``; reading them
 counts as an access, as any retrieval does. Summaries are the conversation's frontier
 (where the storage keeps summaries). Recalled messages are the conversation's
 messages ranked for the query: by the storage's hybrid search where it has
@@ -22,6 +23,7 @@ from bruno_memory.context.window import ContextStrategy
 from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
+from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, ranked
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000
@@ -49,6 +51,7 @@ async def gather(
     conversation_id: str,
     query: str | None,
     strategy: ContextStrategy,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Candidates:
     """The candidates of one context."""
     summaries = await _summaries(storage, conversation_id)
@@ -56,11 +59,11 @@ async def gather(
         return Candidates(history, summaries=summaries)
     text = query if query is not None and query.strip() else None
     if strategy == "importance" or text is None:
-        memories = await _memories(storage, user_id, None)
+        memories = await _memories(storage, user_id, None, weights)
         return Candidates(history, memories=memories, summaries=summaries)
     return Candidates(
         history,
-        memories=await _memories(storage, user_id, text),
+        memories=await _memories(storage, user_id, text, weights),
         recalled=await _recalled(storage, user_id, conversation_id, text),
         summaries=summaries,
     )
@@ -73,12 +76,14 @@ async def _summaries(storage: Storage, conversation_id: str) -> list[Summary]:
     return await storage.summaries.list_summaries(conversation_id, covered=False)
 
 
-async def _memories(storage: Storage, user_id: str, text: str | None) -> list[MemoryEntry]:
+async def _memories(
+    storage: Storage, user_id: str, text: str | None, weights: Weights
+) -> list[MemoryEntry]:
     parsed = None if text is None else FullTextQuery.parse(text, MatchMode.ANY)
     if parsed is not None and parsed.is_empty:
         parsed, text = None, None
     query = MemoryQuery(user_id=user_id, query_text=text, limit=CANDIDATES)
-    return await storage.select_memories(query, parsed)
+    return await ranked(storage, query, parsed, weights)
 
 
 async def _recalled(

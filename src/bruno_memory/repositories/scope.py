@@ -22,12 +22,13 @@ def message_conditions(scope: SearchScope) -> list[ColumnElement[bool]]:
 
 
 def memory_conditions(scope: SearchScope, now: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on ``memories`` (expired memories are never in scope)."""
+    """Conditions on ``memories`` (expired and archived memories are never in scope)."""
     return [
         *_conditions(
             scope, Memory.user_id, Memory.conversation_id, Memory.created_at, Memory.custom_fields
         ),
         or_(Memory.expires_at.is_(None), Memory.expires_at > now),
+        Memory.archived_at.is_(None),
     ]
 
 
