@@ -346,7 +346,7 @@ class Memory(MemoryInterface):
             return await storage.touch_memories([entry.id for entry in chosen])
 
     async def get_memory(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
-        """The memory entry with that id, or None."""
+        """The memory entry with that id (archived or not), or None."""
         key = parse_uuid(memory_id, "memory_id")
         async with self._operation("get_memory") as storage:
             return await storage.get_memory(key)

@@ -117,14 +117,17 @@ class MemoryRepository(Repository):
         return [rows[memory_id] for memory_id in ids if memory_id in rows]
 
     async def heads(self, user_id: str, category: str | None, subject: str) -> list[Memory]:
-        """The user's memories of ``category`` and ``subject`` that nothing supersedes."""
+        """The user's memories of ``category`` and ``subject`` that nothing supersedes
+        (locked until the unit commits, where the database locks rows)."""
         same = Memory.category.is_(None) if category is None else Memory.category == category
         rows = await self.session.scalars(
-            select(Memory).where(
+            select(Memory)
+            .where(
                 Memory.user_id == user_id,
                 same,
                 Memory.custom_fields[SUBJECT].as_string() == subject,
             )
+            .with_for_update()  # PostgreSQL: two writes of one subject link in turn
         )
         return [row for row in rows if not is_superseded(row.custom_fields)]
 
