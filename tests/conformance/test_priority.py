@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
-from bruno_memory import Capability, Memory
+from bruno_memory import Capability, ConflictError, InvalidInputError, Memory
 from tests.conformance.helpers import memory_entry
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -158,3 +158,23 @@ async def test_a_newer_memory_of_a_subject_supersedes_the_older(memory: Memory, 
     updated = await memory.get_memory(old.id)
     assert updated is not None
     assert updated.metadata.custom_fields == {"subject": "coffee", "superseded_by": str(new.id)}
+
+
+@prunes
+async def test_a_refused_write_links_nothing(memory: Memory, uid: str) -> None:
+    """Linking is part of the write: a store that conflicts leaves the older memory as it was."""
+    old = _aged(uid, "lives in Paris", 1, custom_fields={"subject": "home"})
+    await memory.store_memory(old)
+    clash = _aged(uid, "lives in Rome", 0, custom_fields={"subject": "home"})
+    with pytest.raises(ConflictError):
+        await memory.store_memory(clash.model_copy(update={"id": old.id}))
+    stored = await memory.get_memory(old.id)
+    assert stored is not None
+    assert stored.metadata.custom_fields == {"subject": "home"}
+
+
+@prunes
+async def test_prune_checks_its_budget(memory: Memory, uid: str) -> None:
+    for keep in (-1, True, 2.5):
+        with pytest.raises(InvalidInputError):
+            await memory.prune_memories(uid, keep=keep)  # type: ignore[arg-type]
