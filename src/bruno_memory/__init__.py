@@ -48,6 +48,7 @@ from bruno_memory.errors import (
 )
 from bruno_memory.memory import Memory
 from bruno_memory.ports.vector import VectorIndex
+from bruno_memory.priority import DEFAULT_WEIGHTS, Weights
 from bruno_memory.results import SearchHit, SignalMatch
 from bruno_memory.settings import (
     CacheSettings,
@@ -64,6 +65,7 @@ from bruno_memory.wiring import DefaultEmbedder
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
     "AccessDeniedError",
     "Branch",
     "BrunoMemoryError",
@@ -105,6 +107,7 @@ __all__ = [
     "TokenCounter",
     "UnsupportedOperationError",
     "VectorSettings",
+    "Weights",
     "__version__",
     "create_memory",
     "create_memory_sync",
@@ -123,6 +126,7 @@ def create_memory(
     auto_compress: bool = False,
     context_budget: ContextBudget | None = None,
     event_bus: EventBus | None = None,
+    priority: Weights | None = None,
     **options: Any,
 ) -> Memory:
     """The memory for a URL, ready for ``async with``.
@@ -153,8 +157,9 @@ def create_memory(
     ``build_context``'s token-budgeted context. ``event_bus`` (a bruno-core ``EventBus``)
     receives bruno-core's ``session.started``/``session.ended``,
     ``context.updated``/``context.cleared`` and ``compression.triggered`` events after each
-    committed write (:mod:`bruno_memory.bus`). What a storage offers is
-    ``memory.capabilities``.
+    committed write (:mod:`bruno_memory.bus`). ``priority``
+    (:class:`~bruno_memory.priority.Weights`) weighs the score memories are ranked and pruned
+    by (:mod:`bruno_memory.priority`). What a storage offers is ``memory.capabilities``.
     """
     return Memory(
         url,
@@ -166,5 +171,6 @@ def create_memory(
         auto_compress=auto_compress,
         context_budget=context_budget,
         event_bus=event_bus,
+        priority=priority,
         **options,
     )

@@ -35,3 +35,7 @@ class Capability(str, enum.Enum):
     BRANCHING = "branching"
     #: Old messages can be archived out of reads and context, and restored (``archive``).
     ARCHIVE = "archive"
+    #: Memories beyond a per-user budget can be archived by score, and restored
+    #: (``prune_memories``); a memory stored with a ``subject`` supersedes the older ones of
+    #: that subject, which are kept and linked.
+    PRUNING = "pruning"

@@ -52,11 +52,13 @@ from bruno_memory.ports.storage import (
     Archival,
     Branching,
     ContextParts,
+    Pruning,
     Retrieval,
     Storage,
     Summaries,
 )
 from bruno_memory.ports.vector import ItemKind, VectorIndex
+from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, pool_size, rank, ranked, to_archive
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
@@ -116,6 +118,7 @@ class Memory(MemoryInterface):
         auto_compress: bool = False,
         context_budget: ContextBudget | None = None,
         event_bus: EventBus | None = None,
+        priority: Weights | None = None,
         **options: Any,
     ) -> None:
         if context_budget is not None and not isinstance(context_budget, ContextBudget):
@@ -127,6 +130,7 @@ class Memory(MemoryInterface):
         self._llm = llm
         self._compression = compression or CompressionPolicy()
         self._context_budget = context_budget
+        self._weights = priority or DEFAULT_WEIGHTS
         if auto_compress and llm is None:
             raise ConfigurationError("auto_compress needs an llm= to summarize with")
         if auto_compress:
@@ -139,6 +143,11 @@ class Memory(MemoryInterface):
     def _counter(self) -> TokenCounter:
         """How :meth:`build_context` counts tokens (cl100k_base unless one was given)."""
         return self._given_counter or default_counter()
+
+    @property
+    def priority(self) -> Weights:
+        """The weights of the score memories are ranked and pruned by."""
+        return self._weights
 
     @property
     def storage(self) -> Storage:
@@ -339,9 +348,11 @@ class Memory(MemoryInterface):
     async def retrieve_memories(self, query: MemoryQuery) -> list[MemoryEntry]:
         """Memory entries matching every filter of ``query``.
 
-        With ``query_text`` they are ranked by relevance (semantic where the storage has an
-        embedder, full text otherwise); without, by importance, then recency. Each returned
-        entry counts one access (retrieval is use; :meth:`get_memory` is not).
+        They are ranked by the priority score (:mod:`bruno_memory.priority`: recency, access
+        frequency, importance, emotional significance and, with ``query_text``, relevance:
+        semantic where the storage has an embedder, full text otherwise). Archived memories
+        are left out. Each returned entry counts one access (retrieval is use;
+        :meth:`get_memory` is not).
         """
         if not isinstance(query, MemoryQuery):
             raise InvalidInputError("query must be a bruno-core MemoryQuery")
@@ -356,20 +367,23 @@ class Memory(MemoryInterface):
             if text.is_empty:
                 return []
         async with self._operation("retrieve_memories") as storage:
-            return await storage.select_memories(query, text)
+            return await ranked(storage, query, text, self._weights)
 
     async def search_memories(
         self, query: str, user_id: str | None = None, limit: int = 10
     ) -> list[MemoryEntry]:
-        """Unexpired memory entries containing every word of ``query``, best first."""
+        """Unexpired, unarchived memory entries containing every word of ``query``, best
+        first by the priority score (relevance included); each counts one access."""
         parsed, owner, wanted = _text_query(query, MatchMode.ALL, user_id, limit)
         if parsed.is_empty:
             return []
         async with self._operation("search_memories") as storage:
-            return await storage.search_memories(parsed, user_id=owner, limit=wanted)
+            pool = await storage.search_memories(parsed, user_id=owner, limit=pool_size(wanted))
+            chosen = rank(pool, by_relevance=True, weights=self._weights)[:wanted]
+            return await storage.touch_memories([entry.id for entry in chosen])
 
     async def get_memory(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
-        """The memory entry with that id, or None."""
+        """The memory entry with that id (archived or not), or None."""
         key = parse_uuid(memory_id, "memory_id")
         async with self._operation("get_memory") as storage:
             return await storage.get_memory(key)
@@ -505,6 +519,7 @@ class Memory(MemoryInterface):
                 query=query if query is not None else default_query(history),
                 strategy=strategy,
                 budget=budget,
+                weights=self._weights,
             )
         if started:
             await self._events.session_started(parts.session)
@@ -549,6 +564,46 @@ class Memory(MemoryInterface):
         archival = self._archival("restore")
         async with self._operation("restore"):
             return await archival.restore(cid, moment)
+
+    # -- prioritization ----------------------------------------------------------------------
+
+    def _pruning(self, operation: str) -> Pruning:
+        return self._part(Capability.PRUNING, operation, self._storage.pruning)
+
+    async def prune_memories(self, user_id: str, *, keep: int) -> int:
+        """Keep the user's ``keep`` best memories by the priority score and archive the
+        rest; pinned ones (``custom_fields["pinned"] is True``) are never archived and
+        count toward ``keep``. Nothing is deleted: archived memories leave retrieval,
+        search and context, and come back with :meth:`restore_memories`. How many were
+        archived (``Capability.PRUNING``)."""
+        owner = require_id(user_id, "user_id")
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise InvalidInputError("keep must be a non-negative int", details={"keep": keep})
+        pruning = self._pruning("prune_memories")
+        async with self._operation("prune_memories"):
+            active = await pruning.active_memories(owner)
+            return await pruning.archive_memories(owner, to_archive(active, keep, self._weights))
+
+    async def restore_memories(
+        self, user_id: str, memory_ids: Sequence[uuid.UUID | str] | None = None
+    ) -> int:
+        """Bring the user's archived memories back (those of ``memory_ids``; all when None);
+        how many were restored (``Capability.PRUNING``)."""
+        owner = require_id(user_id, "user_id")
+        if isinstance(memory_ids, (str, uuid.UUID)):
+            raise InvalidInputError("memory_ids must be a sequence of ids")
+        ids = None if memory_ids is None else [parse_uuid(i, "memory_ids") for i in memory_ids]
+        pruning = self._pruning("restore_memories")
+        async with self._operation("restore_memories"):
+            return await pruning.restore_memories(owner, ids)
+
+    async def archived_memories(self, user_id: str) -> list[MemoryEntry]:
+        """The user's archived memories, the most recently archived first
+        (``Capability.PRUNING``)."""
+        owner = require_id(user_id, "user_id")
+        pruning = self._pruning("archived_memories")
+        async with self._operation("archived_memories"):
+            return await pruning.archived_memories(owner)
 
     # -- branches ----------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from bruno_memory.errors import ConfigurationError
 from bruno_memory.memory import Memory
 from bruno_memory.ports.scope import MetadataValue
 from bruno_memory.ports.vector import ItemKind, VectorIndex
+from bruno_memory.priority import Weights
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.wiring import DefaultEmbedder
 
@@ -76,6 +77,11 @@ class SyncMemory:
     def closed(self) -> bool:
         """Whether this twin, or one sharing its loop (:meth:`for_user`), was closed."""
         return self._closed or not self._thread.is_alive()
+
+    @property
+    def priority(self) -> Weights:
+        """The weights of the score memories are ranked and pruned by."""
+        return self._memory.priority
 
     @property
     def memory(self) -> Memory:
@@ -283,6 +289,23 @@ class SyncMemory:
     def restore(self, conversation_id: str, *, after: dt.datetime | None = None) -> int:
         """Restore archived messages (see :meth:`Memory.restore`)."""
         return self._run(self._memory.restore(conversation_id, after=after))
+
+    # -- prioritization ----------------------------------------------------------------------
+
+    def prune_memories(self, user_id: str, *, keep: int) -> int:
+        """Archive the user's lowest-scored memories beyond ``keep`` (see
+        :meth:`Memory.prune_memories`)."""
+        return self._run(self._memory.prune_memories(user_id, keep=keep))
+
+    def restore_memories(
+        self, user_id: str, memory_ids: Sequence[uuid.UUID | str] | None = None
+    ) -> int:
+        """Restore archived memories (see :meth:`Memory.restore_memories`)."""
+        return self._run(self._memory.restore_memories(user_id, memory_ids))
+
+    def archived_memories(self, user_id: str) -> list[MemoryEntry]:
+        """The user's archived memories (see :meth:`Memory.archived_memories`)."""
+        return self._run(self._memory.archived_memories(user_id))
 
     # -- branches ----------------------------------------------------------------------------
 

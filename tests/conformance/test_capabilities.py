@@ -42,6 +42,10 @@ async def _restore(memory: Memory) -> Any:
     return await memory.restore("anything")
 
 
+async def _prune(memory: Memory) -> Any:
+    return await memory.prune_memories("anyone", keep=10)
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -52,6 +56,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.COMPRESSION: _summaries,
     Capability.BRANCHING: _branches,
     Capability.ARCHIVE: _restore,
+    Capability.PRUNING: _prune,
 }
 
 

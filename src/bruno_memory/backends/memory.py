@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bruno_memory.backends._memory.candidates import InMemoryCandidates
 from bruno_memory.backends._memory.fulltext import best
-from bruno_memory.backends._memory.memories import accessed, ordered, selected
+from bruno_memory.backends._memory.memories import accessed, copies, ordered, selected
 from bruno_memory.backends._memory.tables import (
     Conversation,
+    StoredMemory,
     StoredMessage,
     Tables,
     normalized_memory,
@@ -54,9 +55,19 @@ from bruno_memory.ports.storage import (
     Branching,
     ContextParts,
     Expiry,
+    Pruning,
     Retrieval,
     Schema,
     Summaries,
+)
+from bruno_memory.priority import (
+    is_pinned,
+    is_superseded,
+    keep_links,
+    linked,
+    replaced_by,
+    subject_of,
+    supersession,
 )
 from bruno_memory.retrieval.options import retrieval_settings
 from bruno_memory.retrieval.ranking import FullTextRetrieval, Retriever
@@ -101,7 +112,9 @@ class InMemoryStorage:
     schema: Schema | None = None
     expiry: Expiry | None = None
     cache_stats: CacheStats | None = None
-    capabilities: frozenset[Capability] = frozenset({Capability.FULL_TEXT, Capability.RETRIEVAL})
+    capabilities: frozenset[Capability] = frozenset(
+        {Capability.FULL_TEXT, Capability.RETRIEVAL, Capability.PRUNING}
+    )
 
     def __init__(
         self, url: str = MEMORY_URL, *, settings: InMemorySettings | None = None, **options: Any
@@ -122,6 +135,7 @@ class InMemoryStorage:
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None
         self.archival: Archival | None = None
+        self.pruning: Pruning | None = self
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""
@@ -336,9 +350,31 @@ class InMemoryStorage:
                 f"a memory with id {entry.id} already exists", details={"id": str(entry.id)}
             )
         stored = self._tables.new_memory(normalized_memory(entry))
+        self._link(stored)
         self._tables.ensure_user(entry.user_id)
         self._tables.memories[entry.id] = stored
         self._written()
+
+    def _link(self, new: StoredMemory) -> None:
+        """Link a new record to the heads of its subject
+        (:func:`~bruno_memory.priority.supersession`)."""
+        entry = new.entry
+        subject = subject_of(entry)
+        if subject is None:
+            return
+        heads = [
+            m.entry
+            for m in self._tables.memories.values()
+            if m.entry.user_id == entry.user_id
+            and m.entry.metadata.category == entry.metadata.category
+            and subject_of(m.entry) == subject
+            and not is_superseded(m.entry.metadata.custom_fields)
+        ]
+        links = supersession(entry.created_at, [(head.id, head.created_at) for head in heads])
+        entry.metadata.custom_fields = linked(entry.metadata.custom_fields, links)
+        for head in heads:
+            if head.id in links.replaced:
+                head.metadata.custom_fields = replaced_by(head.metadata.custom_fields, entry.id)
 
     async def get_memory(self, memory_id: uuid.UUID) -> MemoryEntry | None:
         stored = self._tables.memories.get(memory_id)
@@ -363,7 +399,11 @@ class InMemoryStorage:
             }
         )
         updated.metadata.access_count = kept.metadata.access_count
-        self._tables.memories[entry.id] = self._tables.new_memory(updated, stored.stored)
+        fields = keep_links(kept.metadata.custom_fields, updated.metadata.custom_fields)
+        updated.metadata.custom_fields = fields
+        replacement = self._tables.new_memory(updated, stored.stored)
+        replacement.archived_at = stored.archived_at
+        self._tables.memories[entry.id] = replacement
         self._written()
         return updated.model_copy(deep=True)
 
@@ -377,14 +417,57 @@ class InMemoryStorage:
     ) -> list[MemoryEntry]:
         now = utc_now()
         pool = (m for m in self._tables.memories.values() if selected(m, query, now))
-        return accessed(ordered(pool, text, query.limit), now)
+        return copies(ordered(pool, text, query.limit))
 
     async def search_memories(
         self, query: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[MemoryEntry]:
+        pool = self._tables.memories_in(SearchScope(user_id=user_id), utc_now())
+        return copies(ordered(pool, query, limit))
+
+    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        found = [self._tables.memories[i] for i in memory_ids if i in self._tables.memories]
+        return accessed(found, utc_now())
+
+    # -- pruning ---------------------------------------------------------------------------
+
+    def _of_user(self, user_id: str) -> list[StoredMemory]:
+        return [m for m in self._tables.memories.values() if m.entry.user_id == user_id]
+
+    async def active_memories(self, user_id: str) -> list[MemoryEntry]:
+        return copies(m for m in self._of_user(user_id) if m.archived_at is None)
+
+    async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
+        wanted = set(memory_ids)
+        chosen = [
+            m
+            for m in self._of_user(user_id)
+            if m.entry.id in wanted
+            and m.archived_at is None
+            and not is_pinned(m.entry.metadata.custom_fields)
+        ]
         now = utc_now()
-        pool = self._tables.memories_in(SearchScope(user_id=user_id), now)
-        return accessed(ordered(pool, query, limit), now)
+        for stored in chosen:
+            stored.archived_at = now
+        self._written()
+        return len(chosen)
+
+    async def restore_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID] | None) -> int:
+        wanted = None if memory_ids is None else set(memory_ids)
+        chosen = [
+            m
+            for m in self._of_user(user_id)
+            if m.archived_at is not None and (wanted is None or m.entry.id in wanted)
+        ]
+        for stored in chosen:
+            stored.archived_at = None
+        self._written()
+        return len(chosen)
+
+    async def archived_memories(self, user_id: str) -> list[MemoryEntry]:
+        found = [m for m in self._of_user(user_id) if m.archived_at is not None]
+        found.sort(key=lambda m: (m.archived_at, m.stored), reverse=True)
+        return copies(found)
 
     # -- users -----------------------------------------------------------------------------
 

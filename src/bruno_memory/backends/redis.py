@@ -48,6 +48,7 @@ from bruno_memory.ports.storage import (
     Branching,
     ContextParts,
     Expiry,
+    Pruning,
     Retrieval,
     Schema,
     Summaries,
@@ -114,6 +115,7 @@ class RedisStorage:
         self.summaries: Summaries | None = None
         self.branching: Branching | None = None
         self.archival: Archival | None = None
+        self.pruning: Pruning | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,
@@ -297,6 +299,10 @@ class RedisStorage:
     ) -> list[MemoryEntry]:
         async with self._operation("search_memories") as parts:
             return await parts.memories.search(query, user_id=user_id, limit=limit)
+
+    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        async with self._operation("retrieve_memories") as parts:
+            return await parts.memories.touch(memory_ids)
 
     # -- users -----------------------------------------------------------------------------
 

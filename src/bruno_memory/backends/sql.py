@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
@@ -42,6 +42,7 @@ from bruno_memory.ports.storage import (
     Branching,
     ContextParts,
     Expiry,
+    Pruning,
     Retrieval,
     Schema,
     Summaries,
@@ -108,6 +109,7 @@ class SqlStorage:
         self.summaries: Summaries | None = SummaryManager(self.database)
         self.branching: Branching | None = BranchManager(self.database)
         self.archival: Archival | None = self
+        self.pruning: Pruning | None = _SqlPruning(self._memories, self._invalidate_searches)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -121,6 +123,7 @@ class SqlStorage:
             Capability.COMPRESSION,
             Capability.BRANCHING,
             Capability.ARCHIVE,
+            Capability.PRUNING,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)
@@ -302,6 +305,9 @@ class SqlStorage:
     ) -> list[MemoryEntry]:
         return await self._memories.search(query, user_id=user_id, limit=limit)
 
+    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        return await self._memories.touch(memory_ids)
+
     # -- users -----------------------------------------------------------------------------
 
     async def get_user(self, user_id: str) -> UserContext | None:
@@ -317,6 +323,30 @@ class SqlStorage:
         deleted = await self._users.delete(user_id)
         self._invalidate_searches()
         return deleted
+
+
+class _SqlPruning:
+    """Archived memories of the SQL storage (``memories.archived_at``)."""
+
+    def __init__(self, memories: MemoryManager, written: Callable[[], None]) -> None:
+        self._memories = memories
+        self._written = written
+
+    async def active_memories(self, user_id: str) -> list[MemoryEntry]:
+        return await self._memories.active(user_id)
+
+    async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
+        moved = await self._memories.archive(user_id, memory_ids)
+        self._written()
+        return moved
+
+    async def restore_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID] | None) -> int:
+        moved = await self._memories.restore(user_id, memory_ids)
+        self._written()
+        return moved
+
+    async def archived_memories(self, user_id: str) -> list[MemoryEntry]:
+        return await self._memories.archived(user_id)
 
 
 class _SqlRetrieval:

@@ -5,11 +5,12 @@ front), read in pages that grow until what was read costs the whole budget (the 
 never hold more) or the conversation is exhausted: a window of a few dozen messages costs
 one read of :func:`first_read` rows, not thousands.
 
-Memories come ranked by the query (semantic where the storage embeds, full text otherwise)
-or, for ``importance``, by importance; reading them counts as an access, as any retrieval
-does. Summaries are the conversation's frontier (where the storage keeps summaries).
-Recalled messages are the conversation's messages ranked for the query: by the storage's
-hybrid search where it has ``Capability.RETRIEVAL``, else by full text.
+Memories come ranked by the priority score (:func:`bruno_memory.priority.ranked`), with
+the query's relevance (semantic where the storage embeds, full text otherwise) unless the
+strategy is ``importance``; reading them counts as an access, as any retrieval does.
+Summaries are the conversation's frontier (where the storage keeps summaries). Recalled
+messages are the conversation's messages ranked for the query: by the storage's hybrid
+search where it has ``Capability.RETRIEVAL``, else by full text.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.errors import MessageNotFoundError
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
+from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, ranked
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000
@@ -125,6 +127,7 @@ async def gather(
     query: str | None,
     strategy: ContextStrategy,
     budget: int,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Candidates:
     """The candidates of a ``budget``-token context."""
     summaries = await _summaries(storage, conversation_id)
@@ -132,11 +135,11 @@ async def gather(
         return Candidates(history, summaries=summaries)
     text = query if query is not None and query.strip() else None
     if strategy == "importance" or text is None:
-        memories = await _memories(storage, user_id, None)
+        memories = await _memories(storage, user_id, None, weights)
         return Candidates(history, memories=memories, summaries=summaries)
     return Candidates(
         history,
-        memories=await _memories(storage, user_id, text),
+        memories=await _memories(storage, user_id, text, weights),
         recalled=await _recalled(
             storage, user_id, conversation_id, text, recall_candidates(budget)
         ),
@@ -151,12 +154,14 @@ async def _summaries(storage: Storage, conversation_id: str) -> list[Summary]:
     return await storage.summaries.list_summaries(conversation_id, covered=False)
 
 
-async def _memories(storage: Storage, user_id: str, text: str | None) -> list[MemoryEntry]:
+async def _memories(
+    storage: Storage, user_id: str, text: str | None, weights: Weights
+) -> list[MemoryEntry]:
     parsed = None if text is None else FullTextQuery.parse(text, MatchMode.ANY)
     if parsed is not None and parsed.is_empty:
         parsed, text = None, None
     query = MemoryQuery(user_id=user_id, query_text=text, limit=CANDIDATES)
-    return await storage.select_memories(query, parsed)
+    return await ranked(storage, query, parsed, weights)
 
 
 async def _recalled(

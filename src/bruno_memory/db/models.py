@@ -166,6 +166,7 @@ class Memory(Base):
         Index("ix_memories_user_id_category", "user_id", "category"),
         Index("ix_memories_user_id_created_at", "user_id", "created_at"),
         Index("ix_memories_user_id_expires_at", "user_id", "expires_at"),
+        Index("ix_memories_user_id_archived_at", "user_id", "archived_at"),
     )
 
     pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
@@ -190,6 +191,8 @@ class Memory(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
     last_accessed: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When pruning archived it (None: active); archived memories are out of every read.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     tags: Mapped[list[MemoryTag]] = relationship(
         cascade="all, delete-orphan",

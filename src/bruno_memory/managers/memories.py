@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
@@ -22,6 +23,13 @@ from bruno_memory.mapping import (
 )
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.vector import VectorFilter
+from bruno_memory.priority import (
+    keep_links,
+    linked,
+    replaced_by,
+    subject_of,
+    supersession,
+)
 from bruno_memory.retrieval.semantic import SemanticSearch
 from bruno_memory.uow import Change, UnitOfWork
 
@@ -35,8 +43,8 @@ logger = logging.getLogger(__name__)
 class MemoryManager:
     """Memory-entry operations over one database.
 
-    Retrieval (:meth:`query`, :meth:`search`) counts as an access: it increments each
-    returned entry's ``access_count`` and sets ``last_accessed``. :meth:`get` does not.
+    Reads are not accesses; :meth:`touch` counts one (it increments each entry's
+    ``access_count`` and sets ``last_accessed``): the facade touches what it returns.
     """
 
     def __init__(
@@ -54,10 +62,13 @@ class MemoryManager:
         self.semantic_fallbacks = 0
 
     async def store(self, entry: MemoryEntry) -> None:
-        """Store a new entry; an entry with the same id raises ConflictError."""
+        """Store a new entry, linked to the older entries of its subject in the same
+        transaction (:func:`~bruno_memory.priority.supersession`); an entry with the same
+        id raises ConflictError."""
         row = memory_row(entry)
         async with UnitOfWork(self._database, write=True) as uow:
             await uow.users.ensure(row.user_id)
+            await _link(uow, row, entry)
             await uow.memories.add(row)
             await self._enqueue(uow, row)
             uow.record(_memory_change("store_memory", entry))
@@ -80,7 +91,9 @@ class MemoryManager:
                     details={"memory_id": str(entry.id), "user_id": entry.user_id},
                 )
             content_changed = row.content != entry.content
+            links = dict(row.custom_fields)
             apply_memory(row, entry, updated_at=utc_now())
+            row.custom_fields = keep_links(links, row.custom_fields)
             if content_changed:
                 await self._enqueue(uow, row)
             uow.record(_memory_change("update_memory", entry))
@@ -114,9 +127,9 @@ class MemoryManager:
                 self.semantic_fallbacks += 1
                 logger.warning("retrieve_memories ranks by full text: %s", exc)
         scope = DataScope(user_id=query.user_id)
-        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
+        async with UnitOfWork(self._database, scope=scope) as uow:
             rows = await uow.memories.query(query, text=text, now=utc_now())
-            return await self._accessed(uow, rows)
+            return [memory_from_row(row) for row in rows]
 
     async def _query_semantic(
         self, semantic: SemanticSearch, query: MemoryQuery, text: str, words: FullTextQuery
@@ -128,7 +141,7 @@ class MemoryManager:
         similarity = {m.item_id: m.score for m in matches if m.score >= query.similarity_threshold}
         now = utc_now()
         scope = DataScope(user_id=query.user_id)
-        async with UnitOfWork(self._database, write=True, scope=scope) as uow:
+        async with UnitOfWork(self._database, scope=scope) as uow:
             rows = []
             if similarity:
                 candidates = query.model_copy(update={"limit": len(similarity)})
@@ -140,15 +153,47 @@ class MemoryManager:
                 query, text=words, now=now, pending_for=semantic.model_key
             )
             rows += [row for row in pending if row.id not in similarity]
-            return await self._accessed(uow, rows[: query.limit])
+            return [memory_from_row(row) for row in rows[: query.limit]]
 
     async def search(
         self, query: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[MemoryEntry]:
-        """Unexpired entries matching ``query``, best first."""
-        async with UnitOfWork(self._database, write=True) as uow:
+        """Unexpired, unarchived entries matching ``query``, best first."""
+        async with UnitOfWork(self._database) as uow:
             rows = await uow.memories.search(query, SearchScope(user_id=user_id), limit, utc_now())
-            return await self._accessed(uow, rows)
+            return [memory_from_row(row) for row in rows]
+
+    async def touch(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        """Count one access of each entry; the entries as counted, in order."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            return await self._accessed(uow, await uow.memories.in_order(memory_ids))
+
+    async def active(self, user_id: str) -> list[MemoryEntry]:
+        """The user's unarchived entries."""
+        return await self._of_user(user_id, archived=False)
+
+    async def archived(self, user_id: str) -> list[MemoryEntry]:
+        """The user's archived entries, the most recently archived first."""
+        return await self._of_user(user_id, archived=True)
+
+    async def _of_user(self, user_id: str, *, archived: bool) -> list[MemoryEntry]:
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            rows = await uow.memories.of_user(user_id, archived=archived)
+            return [memory_from_row(row) for row in rows]
+
+    async def archive(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
+        """Archive the user's active, unpinned entries of ``memory_ids``; how many."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            moved = await uow.memories.archive(user_id, memory_ids, utc_now())
+            await uow.commit()
+        return moved
+
+    async def restore(self, user_id: str, memory_ids: Sequence[uuid.UUID] | None) -> int:
+        """Restore the user's archived entries (of ``memory_ids``; all when None)."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            moved = await uow.memories.restore(user_id, memory_ids)
+            await uow.commit()
+        return moved
 
     async def _enqueue(self, uow: UnitOfWork, row: models.Memory) -> None:
         if self._indexer is not None:
@@ -179,6 +224,19 @@ class MemoryManager:
         if row is None:
             raise _not_found(memory_id)
         return row
+
+
+async def _link(uow: UnitOfWork, row: models.Memory, entry: MemoryEntry) -> None:
+    """Link a new row to the heads of its subject (:func:`~bruno_memory.priority.supersession`)."""
+    subject = subject_of(entry)
+    if subject is None:
+        return
+    heads = await uow.memories.heads(row.user_id, row.category, subject)
+    links = supersession(row.created_at, [(head.id, head.created_at) for head in heads])
+    row.custom_fields = linked(row.custom_fields, links)
+    for head in heads:
+        if head.id in links.replaced:
+            head.custom_fields = replaced_by(head.custom_fields, row.id)
 
 
 def _not_found(memory_id: uuid.UUID) -> MemoryNotFoundError:

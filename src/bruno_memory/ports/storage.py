@@ -9,8 +9,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``, ``archival``) that are None where the storage lacks them; ``capabilities``
-names what is there.
+``branching``, ``archival``, ``pruning``) that are None where the storage lacks them;
+``capabilities`` names what is there.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 #: by each key in turn, highest first. With a text query the best match leads; without one
 #: the most important; ties go to the newest created, then to the newest stored. Each
 #: storage maps the keys to its own columns or fields, and the keys are all it is told.
+#: It is the order the facade reads a pool in: the ranking callers see is the priority
+#: score's (:mod:`bruno_memory.priority`), computed once, above this port.
 MEMORY_ORDER_BY_RELEVANCE = ("relevance", "stored")
 MEMORY_ORDER = ("importance", "created", "stored")
 
@@ -117,6 +119,31 @@ class Archival(Protocol):
         ...
 
 
+class Pruning(Protocol):
+    """Archived memories (``Capability.PRUNING``): out of the default reads, search and
+    context; kept, listed on request and restorable. Storing a memory with a subject links
+    it to the older ones of its subject (:func:`~bruno_memory.priority.supersession`), in
+    the same write; an update keeps the links (:func:`~bruno_memory.priority.keep_links`)."""
+
+    async def active_memories(self, user_id: str) -> list[MemoryEntry]:
+        """The user's memories that are not archived (expired ones too); not an access."""
+        ...
+
+    async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
+        """Archive those of the user's memories that are not archived and not pinned
+        (:func:`~bruno_memory.priority.is_pinned`), in one write; how many."""
+        ...
+
+    async def restore_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID] | None) -> int:
+        """Restore the user's archived memories (those of ``memory_ids``, all when None);
+        how many were restored."""
+        ...
+
+    async def archived_memories(self, user_id: str) -> list[MemoryEntry]:
+        """The user's archived memories, the most recently archived first."""
+        ...
+
+
 class Branching(Protocol):
     """Branches of conversations (``Capability.BRANCHING``): a branch is a conversation that
     inherits its parent's history up to a message; every message read of a branch reads
@@ -168,6 +195,7 @@ class Storage(Protocol):
     summaries: Summaries | None
     branching: Branching | None
     archival: Archival | None
+    pruning: Pruning | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
@@ -276,14 +304,19 @@ class Storage(Protocol):
     async def select_memories(
         self, query: MemoryQuery, text: FullTextQuery | None
     ) -> list[MemoryEntry]:
-        """Entries matching the query's filters, ranked by ``text`` when given (else by
-        importance, then recency); each returned entry counts one access."""
+        """Entries matching the query's filters (archived ones never), ranked by ``text``
+        when given (else by :data:`MEMORY_ORDER`); reading them is not an access."""
         ...
 
     async def search_memories(
         self, query: FullTextQuery, *, user_id: str | None, limit: int
     ) -> list[MemoryEntry]:
-        """Unexpired entries matching ``query``, best first; each counts one access."""
+        """Unexpired, unarchived entries matching ``query``, best first; not an access."""
+        ...
+
+    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        """Count one access of each entry; the entries as counted, in the order of
+        ``memory_ids`` (those gone meanwhile left out)."""
         ...
 
     # -- users -------------------------------------------------------------------------------

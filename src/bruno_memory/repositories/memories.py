@@ -13,6 +13,7 @@ from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import MEMORY_ORDER
+from bruno_memory.priority import SUBJECT, is_pinned, is_superseded
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import memory_conditions
 
@@ -44,7 +45,9 @@ class MemoryRepository(Repository):
         """Memories matching every filter of ``query`` (only those of ``ids``; only those
         waiting to be embedded under the model ``pending_for``); best text match first when
         searching, otherwise most important, then newest, first."""
-        statement = select(Memory).where(Memory.user_id == query.user_id)
+        statement = select(Memory).where(
+            Memory.user_id == query.user_id, Memory.archived_at.is_(None)
+        )
         if ids is not None:
             statement = statement.where(Memory.id.in_(ids))
         if pending_for is not None:
@@ -102,6 +105,65 @@ class MemoryRepository(Repository):
             select(Memory).where(Memory.id.in_(ids), *memory_conditions(scope, now))
         )
         return {row.id: row for row in rows}
+
+    async def in_order(self, ids: Sequence[uuid.UUID]) -> list[Memory]:
+        """The memories with these ids, in their order (missing ones left out)."""
+        if not ids:
+            return []
+        rows = {
+            row.id: row
+            for row in await self.session.scalars(select(Memory).where(Memory.id.in_(ids)))
+        }
+        return [rows[memory_id] for memory_id in ids if memory_id in rows]
+
+    async def heads(self, user_id: str, category: str | None, subject: str) -> list[Memory]:
+        """The user's memories of ``category`` and ``subject`` that nothing supersedes
+        (locked until the unit commits, where the database locks rows)."""
+        same = Memory.category.is_(None) if category is None else Memory.category == category
+        rows = await self.session.scalars(
+            select(Memory)
+            .where(
+                Memory.user_id == user_id,
+                same,
+                Memory.custom_fields[SUBJECT].as_string() == subject,
+            )
+            .with_for_update()  # PostgreSQL: two writes of one subject link in turn
+        )
+        return [row for row in rows if not is_superseded(row.custom_fields)]
+
+    async def of_user(self, user_id: str, *, archived: bool) -> list[Memory]:
+        """The user's archived memories (most recently archived first), or active ones."""
+        statement = select(Memory).where(Memory.user_id == user_id)
+        if archived:
+            statement = statement.where(Memory.archived_at.is_not(None)).order_by(
+                Memory.archived_at.desc(), Memory.pk.desc()
+            )
+        else:
+            statement = statement.where(Memory.archived_at.is_(None)).order_by(Memory.pk)
+        return list(await self.session.scalars(statement))
+
+    async def archive(self, user_id: str, ids: Sequence[uuid.UUID], when: dt.datetime) -> int:
+        """Archive those of the user's memories of ``ids`` that are active and unpinned."""
+        rows = await self.session.scalars(
+            select(Memory)
+            .where(Memory.user_id == user_id, Memory.id.in_(ids), Memory.archived_at.is_(None))
+            .with_for_update()
+        )
+        chosen = [row for row in rows if not is_pinned(row.custom_fields)]
+        for row in chosen:
+            row.archived_at = when
+        await self.session.flush()
+        return len(chosen)
+
+    async def restore(self, user_id: str, ids: Sequence[uuid.UUID] | None) -> int:
+        """Restore the user's archived memories (of ``ids``; all when None)."""
+        statement = update(Memory).where(Memory.user_id == user_id, Memory.archived_at.is_not(None))
+        if ids is not None:
+            statement = statement.where(Memory.id.in_(ids))
+        result = await self.session.execute(
+            statement.values(archived_at=None), execution_options={"synchronize_session": False}
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_access(self, pks: Sequence[int], when: dt.datetime) -> dict[int, int]:
         """Count one access of each memory; returns the new access counts by ``pk``."""

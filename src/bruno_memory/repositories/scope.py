@@ -30,8 +30,8 @@ def message_conditions(scope: SearchScope) -> list[ColumnElement[bool]]:
 
 
 def memory_conditions(scope: SearchScope, now: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on ``memories`` (expired memories are never in scope); a branch's scope
-    holds the memories of the conversations of its history."""
+    """Conditions on ``memories`` (expired and archived memories are never in scope); a
+    branch's scope holds the memories of the conversations of its history."""
     spans = [conversation_id for conversation_id, _ in scope.history]
     return [
         *_conditions(
@@ -39,6 +39,7 @@ def memory_conditions(scope: SearchScope, now: dt.datetime) -> list[ColumnElemen
         ),
         *([Memory.conversation_id.in_(spans)] if spans else []),
         or_(Memory.expires_at.is_(None), Memory.expires_at > now),
+        Memory.archived_at.is_(None),
     ]
 
 

@@ -50,11 +50,12 @@ def ordered(
 
 def selected(stored: StoredMemory, query: MemoryQuery, now: dt.datetime) -> bool:
     """Whether a record passes every filter of ``query`` (user, types, categories, tags,
-    minimum scores, expiry)."""
+    minimum scores, expiry) and is not archived."""
     entry = stored.entry
     meta = entry.metadata
     return (
         entry.user_id == query.user_id
+        and stored.archived_at is None
         and (not query.memory_types or MemoryType(entry.memory_type) in query.memory_types)
         and (not query.categories or meta.category in query.categories)
         and (not query.tags or any(tag in query.tags for tag in meta.tags))
@@ -62,6 +63,11 @@ def selected(stored: StoredMemory, query: MemoryQuery, now: dt.datetime) -> bool
         and meta.importance >= query.min_importance
         and (query.include_expired or stored.unexpired(now))
     )
+
+
+def copies(records: Iterable[StoredMemory]) -> list[MemoryEntry]:
+    """Copies of the records' entries (reading is not an access)."""
+    return [stored.entry.model_copy(deep=True) for stored in records]
 
 
 def accessed(records: list[StoredMemory], now: dt.datetime) -> list[MemoryEntry]:

@@ -69,11 +69,13 @@ class Conversation:
 
 @dataclass
 class StoredMemory:
-    """A memory entry and when it was stored (the ``stored`` key of the memory order)."""
+    """A memory entry, when it was stored (the ``stored`` key of the memory order) and
+    when pruning archived it (None: active; archived memories are out of every read)."""
 
     entry: MemoryEntry
     stored: int
     terms: dict[str, float]
+    archived_at: dt.datetime | None = None
 
     def unexpired(self, now: dt.datetime) -> bool:
         expires = self.entry.expires_at
@@ -145,11 +147,15 @@ def admits_message(
 
 
 def admits_memory(scope: SearchScope, stored: StoredMemory, now: dt.datetime) -> bool:
-    """Whether a memory is unexpired at ``now`` and in ``scope``."""
+    """Whether a memory is active, unexpired at ``now`` and in ``scope``."""
     entry = stored.entry
-    return stored.unexpired(now) and scope.admits(
-        user_id=entry.user_id,
-        conversation_id=entry.conversation_id,
-        time=as_utc(entry.created_at),
-        document=entry.metadata.custom_fields,
+    return (
+        stored.archived_at is None
+        and stored.unexpired(now)
+        and scope.admits(
+            user_id=entry.user_id,
+            conversation_id=entry.conversation_id,
+            time=as_utc(entry.created_at),
+            document=entry.metadata.custom_fields,
+        )
     )

@@ -3,9 +3,10 @@
 An entry is a hash (``doc`` JSON, access count, last access, the index keys it is in);
 per-user sorted sets order entries by insertion, importance, confidence, creation and
 expiry, and sets group them by type, category and tag. ``put_memory.lua`` writes an entry
-with all of that at once; ``select_memories.lua`` filters, ranks and counts the access of
-the entries a query returns, in one round trip. Searches without a user go through the
-``{global}`` postings, whose members name the user (``<id>@<user>``), and are verified.
+with all of that at once; ``select_memories.lua`` filters and ranks the entries of a
+query in one round trip; ``touch_memories.lua`` counts the accesses. Searches without a
+user go through the ``{global}`` postings, whose members name the user
+(``<id>@<user>``), and are verified.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ MEMORIES = "mem"
 
 
 class Memories:
-    """Memory-entry operations. Retrieval (:meth:`query`, :meth:`search`) counts as an
-    access of each returned entry; :meth:`get` does not."""
+    """Memory-entry operations. Reads are not accesses; :meth:`touch` counts one of each
+    entry (the facade touches what its retrieval returns)."""
 
     def __init__(self, context: RedisContext) -> None:
         self._context = context
@@ -237,7 +238,7 @@ class Memories:
         async def verify(candidates: list[tuple[str, float]]) -> list[str]:
             return await self._verify(candidates, terms)
 
-        return await self._touch(await best_verified(fetch, verify, limit))
+        return await self._entries_of(await best_verified(fetch, verify, limit))
 
     async def within(
         self, parsed: FullTextQuery, scope: SearchScope, limit: int
@@ -269,15 +270,7 @@ class Memories:
         them is not an access)."""
         if not ids:
             return {}
-        users: Sequence[str | None]
-        if scope.user_id is not None:
-            users = [scope.user_id] * len(ids)
-        else:
-            pipe = self._context.pipeline()
-            for memory_id in ids:
-                pipe.hget(self._context.keys.registry(MEMORIES, memory_id), str(memory_id))
-            users = await pipe.execute()
-        located = [(i, u) for i, u in zip(ids, users, strict=True) if u is not None]
+        located = await self._located(ids, scope.user_id)
         pipe = self._context.pipeline()
         for memory_id, user_id in located:
             pipe.hgetall(self._context.keys.user(user_id).memory(memory_id))
@@ -287,6 +280,25 @@ class Memories:
             if entry is not None and entry.id == memory_id and _admits(scope, entry, now):
                 found[memory_id] = entry
         return found
+
+    async def _located(
+        self, ids: Sequence[uuid.UUID], user_id: str | None
+    ) -> list[tuple[uuid.UUID, str]]:
+        """Each id with its user (``user_id``, else the registry's), those unknown left out."""
+        users: Sequence[str | None]
+        if user_id is not None:
+            users = [user_id] * len(ids)
+        else:
+            pipe = self._context.pipeline()
+            for memory_id in ids:
+                pipe.hget(self._context.keys.registry(MEMORIES, memory_id), str(memory_id))
+            users = await pipe.execute()
+        return [(i, u) for i, u in zip(ids, users, strict=True) if u is not None]
+
+    async def touch(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+        """Count one access of each entry; the entries as counted, in order."""
+        located = await self._located(memory_ids, None)
+        return await self._touch([member(memory_id, user) for memory_id, user in located])
 
     async def _verified(
         self,
@@ -356,7 +368,7 @@ class Memories:
                 "1" if include_expired else "0",
                 micros(now),
                 limit,
-                iso(now),
+                "",  # reading is not an access: the facade touches what it returns
                 len(groups),
                 *(len(group) for group in groups),
                 *(MEMORY_ORDER if text is None else MEMORY_ORDER_BY_RELEVANCE),
@@ -384,6 +396,15 @@ class Memories:
         if stale:
             await self._unindex_stale(stale)
         return kept
+
+    async def _entries_of(self, items: list[str]) -> list[MemoryEntry]:
+        """The entries of the members (``<id>@<user>``), in order; those gone left out."""
+        pipe = self._context.pipeline()
+        for item in items:
+            memory_id, user_id = split_member(item)
+            pipe.hgetall(self._context.keys.user(user_id).memory(uuid.UUID(memory_id)))
+        found = [memory_from_fields(fields) if fields else None for fields in await pipe.execute()]
+        return [entry for entry in found if entry is not None]
 
     async def _touch(self, items: list[str]) -> list[MemoryEntry]:
         """Count an access of each member's entry; the entries, in the members' order."""

@@ -1,4 +1,4 @@
--- The user's memories matching every filter, best first, each counted as accessed.
+-- The user's memories matching every filter, best first (counted as accessed unless ARGV[8] is '').
 -- KEYS: memories, importance, confidence, created, expires, documents counter, two scratch
 -- keys, then the key groups (types, categories, tags: a memory must be in one set of each
 -- group), then the postings of the query terms.
