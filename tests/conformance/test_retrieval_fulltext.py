@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryType
+from bruno_core.models.message import Message, MessageRole
 
 from bruno_memory import Capability, Memory
 from bruno_memory.results import SearchHit
@@ -175,3 +176,28 @@ async def test_cached_results_follow_a_claim(memory: Memory, uid: str, word: str
     await memory.get_context(uid, uid)
     hits = await memory.search(word, user_id=uid, mode="fulltext")
     assert [hit.content for hit in hits] == [f"{word} unowned"]
+
+
+async def test_changing_a_hit_does_not_change_the_next_search(memory: Memory, uid: str) -> None:
+    session = await memory.create_session(uid)
+    await memory.store_message(
+        Message(role=MessageRole.USER, content="the saxophone lesson", metadata={"tag": "a"}),
+        session.conversation_id,
+    )
+    await memory.store_memory(memory_entry(uid, "plays the saxophone"))
+    first = await memory.search("saxophone", user_id=uid, mode="fulltext")
+    for hit in first:
+        if hit.message is not None:
+            hit.message.metadata["tag"] = "changed"
+        if hit.memory is not None:
+            hit.memory.metadata.custom_fields["x"] = 1
+        for match in hit.signals.values():
+            match.rank = 99
+    again = await memory.search("saxophone", user_id=uid, mode="fulltext")
+    assert {hit.kind for hit in again} == {"message", "memory"}
+    for hit in again:
+        if hit.message is not None:
+            assert hit.message.metadata == {"tag": "a"}
+        if hit.memory is not None:
+            assert "x" not in hit.memory.metadata.custom_fields
+        assert all(match.rank != 99 for match in hit.signals.values())

@@ -145,7 +145,7 @@ class Retriever:
                 return cached
             if self._settings.cache_size:
                 self._cache[key] = cached
-        return copy.deepcopy(cached)
+        return [_detached(hit) for hit in cached]
 
     async def _search(
         self,
@@ -389,6 +389,25 @@ async def _candidates(
     return [
         (kind, await reader.fulltext(kind, words, scope, pool)) for kind in KINDS if kind in kinds
     ]
+
+
+def _detached(hit: SearchHit) -> SearchHit:
+    """A copy of a cached hit that a caller may change without changing the cache: the
+    models are copied with their mutable parts (metadata), which ``copy.deepcopy`` of whole
+    pydantic models did at several times the cost."""
+    message = hit.message
+    memory = hit.memory
+    return hit.model_copy(
+        update={
+            "message": None
+            if message is None
+            else message.model_copy(update={"metadata": copy.deepcopy(message.metadata)}),
+            "memory": None
+            if memory is None
+            else memory.model_copy(update={"metadata": memory.metadata.model_copy(deep=True)}),
+            "signals": {name: match.model_copy() for name, match in hit.signals.items()},
+        }
+    )
 
 
 class FullTextRetrieval:
