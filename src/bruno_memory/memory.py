@@ -58,7 +58,14 @@ from bruno_memory.ports.storage import (
     Summaries,
 )
 from bruno_memory.ports.vector import ItemKind, VectorIndex
-from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, pool_size, rank, ranked, to_archive
+from bruno_memory.priority import (
+    DEFAULT_WEIGHTS,
+    Weights,
+    best_of,
+    pool_size,
+    ranked,
+    to_archive,
+)
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
@@ -379,8 +386,7 @@ class Memory(MemoryInterface):
             return []
         async with self._operation("search_memories") as storage:
             pool = await storage.search_memories(parsed, user_id=owner, limit=pool_size(wanted))
-            chosen = rank(pool, by_relevance=True, weights=self._weights)[:wanted]
-            return await storage.touch_memories([entry.id for entry in chosen])
+            return await best_of(storage, pool, wanted, by_relevance=True, weights=self._weights)
 
     async def get_memory(self, memory_id: uuid.UUID | str) -> MemoryEntry | None:
         """The memory entry with that id (archived or not), or None."""

@@ -191,7 +191,20 @@ async def ranked(
     pool = await storage.select_memories(
         query.model_copy(update={"limit": pool_size(query.limit)}), text
     )
-    chosen = rank(pool, by_relevance=text is not None, weights=weights)[: query.limit]
+    return await best_of(storage, pool, query.limit, by_relevance=text is not None, weights=weights)
+
+
+async def best_of(
+    storage: Storage,
+    pool: Sequence[MemoryEntry],
+    limit: int,
+    *,
+    by_relevance: bool,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> list[MemoryEntry]:
+    """The best ``limit`` of a pool read in the storage's own order, by :func:`score`, each
+    counted as an access (the entries carry their new counts)."""
+    chosen = rank(pool, by_relevance=by_relevance, weights=weights)[:limit]
     return await storage.touch_memories([entry.id for entry in chosen])
 
 
