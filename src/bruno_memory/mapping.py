@@ -110,6 +110,12 @@ def memory_from_row(row: models.Memory) -> MemoryEntry:
     )
 
 
+def counted(entry: MemoryEntry, access_count: int, when: dt.datetime) -> MemoryEntry:
+    """A copy of ``entry`` after an access: its new ``access_count``, last accessed ``when``."""
+    metadata = entry.metadata.model_copy(update={"access_count": access_count})
+    return entry.model_copy(update={"metadata": metadata, "last_accessed": when})
+
+
 def new_session_row(
     *, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
 ) -> models.Session:

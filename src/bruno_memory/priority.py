@@ -205,7 +205,7 @@ async def best_of(
     """The best ``limit`` of a pool read in the storage's own order, by :func:`score`, each
     counted as an access (the entries carry their new counts)."""
     chosen = rank(pool, by_relevance=by_relevance, weights=weights)[:limit]
-    return await storage.touch_memories([entry.id for entry in chosen])
+    return await storage.touch_memories(chosen)
 
 
 def to_archive(

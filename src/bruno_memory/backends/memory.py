@@ -425,8 +425,9 @@ class InMemoryStorage:
         pool = self._tables.memories_in(SearchScope(user_id=user_id), utc_now())
         return copies(ordered(pool, query, limit))
 
-    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
-        found = [self._tables.memories[i] for i in memory_ids if i in self._tables.memories]
+    async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
+        stored = self._tables.memories
+        found = [stored[entry.id] for entry in entries if entry.id in stored]
         return accessed(found, utc_now())
 
     # -- pruning ---------------------------------------------------------------------------

@@ -300,9 +300,9 @@ class RedisStorage:
         async with self._operation("search_memories") as parts:
             return await parts.memories.search(query, user_id=user_id, limit=limit)
 
-    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+    async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
         async with self._operation("retrieve_memories") as parts:
-            return await parts.memories.touch(memory_ids)
+            return await parts.memories.touch(entries)
 
     # -- users -----------------------------------------------------------------------------
 

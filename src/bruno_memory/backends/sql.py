@@ -305,8 +305,8 @@ class SqlStorage:
     ) -> list[MemoryEntry]:
         return await self._memories.search(query, user_id=user_id, limit=limit)
 
-    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
-        return await self._memories.touch(memory_ids)
+    async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
+        return await self._memories.touch(entries)
 
     # -- users -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.mapping import (
     apply_memory,
+    counted,
     memory_from_row,
     memory_row,
 )
@@ -163,10 +164,16 @@ class MemoryManager:
             rows = await uow.memories.search(query, SearchScope(user_id=user_id), limit, utc_now())
             return [memory_from_row(row) for row in rows]
 
-    async def touch(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
-        """Count one access of each entry; the entries as counted, in order."""
+    async def touch(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
+        """Count one access of each entry (one UPDATE ... RETURNING, nothing read again);
+        copies of the entries as counted, in order (those deleted meanwhile left out)."""
+        if not entries:
+            return []
+        now = utc_now()
         async with UnitOfWork(self._database, write=True) as uow:
-            return await self._accessed(uow, await uow.memories.in_order(memory_ids))
+            counts = await uow.memories.record_access([entry.id for entry in entries], now)
+            await uow.commit()
+        return [counted(entry, counts[entry.id], now) for entry in entries if entry.id in counts]
 
     async def active(self, user_id: str) -> list[MemoryEntry]:
         """The user's unarchived entries."""
@@ -202,21 +209,6 @@ class MemoryManager:
     def _notify(self) -> None:
         if self._indexer is not None:
             self._indexer.notify()
-
-    @staticmethod
-    async def _accessed(uow: UnitOfWork, rows: list[models.Memory]) -> list[MemoryEntry]:
-        now = utc_now()
-        counts = await uow.memories.record_access([row.pk for row in rows], now)
-        await uow.commit()
-        entries = []
-        for row in rows:
-            if row.pk not in counts:  # deleted by another transaction since it was read
-                continue
-            entry = memory_from_row(row)
-            entry.metadata.access_count = counts[row.pk]
-            entry.last_accessed = now
-            entries.append(entry)
-        return entries
 
     @staticmethod
     async def _existing(uow: UnitOfWork, memory_id: uuid.UUID) -> models.Memory:

@@ -314,9 +314,9 @@ class Storage(Protocol):
         """Unexpired, unarchived entries matching ``query``, best first; not an access."""
         ...
 
-    async def touch_memories(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
-        """Count one access of each entry; the entries as counted, in the order of
-        ``memory_ids`` (those gone meanwhile left out)."""
+    async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
+        """Count one access of each entry (as read from this storage); copies of them with
+        their new access count and last access, in order (those gone meanwhile left out)."""
         ...
 
     # -- users -------------------------------------------------------------------------------

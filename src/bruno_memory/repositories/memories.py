@@ -106,16 +106,6 @@ class MemoryRepository(Repository):
         )
         return {row.id: row for row in rows}
 
-    async def in_order(self, ids: Sequence[uuid.UUID]) -> list[Memory]:
-        """The memories with these ids, in their order (missing ones left out)."""
-        if not ids:
-            return []
-        rows = {
-            row.id: row
-            for row in await self.session.scalars(select(Memory).where(Memory.id.in_(ids)))
-        }
-        return [rows[memory_id] for memory_id in ids if memory_id in rows]
-
     async def heads(self, user_id: str, category: str | None, subject: str) -> list[Memory]:
         """The user's memories of ``category`` and ``subject`` that nothing supersedes
         (locked until the unit commits, where the database locks rows)."""
@@ -165,18 +155,21 @@ class MemoryRepository(Repository):
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def record_access(self, pks: Sequence[int], when: dt.datetime) -> dict[int, int]:
-        """Count one access of each memory; returns the new access counts by ``pk``."""
-        if not pks:
+    async def record_access(
+        self, ids: Sequence[uuid.UUID], when: dt.datetime
+    ) -> dict[uuid.UUID, int]:
+        """Count one access of each memory of ``ids``; the new access counts by id (of
+        those that exist), in one statement."""
+        if not ids:
             return {}
         result = await self.session.execute(
             update(Memory)
-            .where(Memory.pk.in_(pks))
+            .where(Memory.id.in_(ids))
             .values(access_count=Memory.access_count + 1, last_accessed=when)
-            .returning(Memory.pk, Memory.access_count),
+            .returning(Memory.id, Memory.access_count),
             execution_options={"synchronize_session": False},
         )
-        return {int(pk): int(count) for pk, count in result.all()}
+        return {memory_id: int(count) for memory_id, count in result.all()}
 
     async def delete(self, memory_id: uuid.UUID) -> bool:
         """Delete a memory and its tags; False if there was none."""

@@ -295,10 +295,9 @@ class Memories:
             users = await pipe.execute()
         return [(i, u) for i, u in zip(ids, users, strict=True) if u is not None]
 
-    async def touch(self, memory_ids: Sequence[uuid.UUID]) -> list[MemoryEntry]:
+    async def touch(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
         """Count one access of each entry; the entries as counted, in order."""
-        located = await self._located(memory_ids, None)
-        return await self._touch([member(memory_id, user) for memory_id, user in located])
+        return await self._touch([member(entry.id, entry.user_id) for entry in entries])
 
     async def _verified(
         self,
