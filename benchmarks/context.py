@@ -17,9 +17,11 @@ library, opened with ``embedder=None`` and no cache:
    ``store_messages``) and ``--memories`` memory entries (the same Zipf vocabulary,
    importance 0-1, stored with ``store_memory``). Timed round by round (the order reversed
    every round, ``_stats.interleaved``): ``build_context(user, conversation,
-   max_tokens=4096, strategy=s)`` for each strategy (the query: the default, the newest
-   user message; without an embedder no query is embedded, so the numbers exclude query
-   embedding and ranking is full text), and as references ``get_context(user,
+   query=q, max_tokens=4096, strategy=s)`` for each strategy (``q``: another of the
+   conversation's user messages on every call, so that no call is served by the search
+   cache, as in an assistant whose every turn is a new query; without an embedder no
+   query is embedded, so the numbers exclude query embedding and ranking is full text),
+   and as references ``get_context(user,
    conversation)`` and ``retrieve_messages(conversation, limit=20)``. Targets (reported,
    never asserted): p50 <= 50 ms and p99 <= 150 ms per strategy.
 2. **compress**: a conversation of ``--compress-messages`` messages (a second user, no
@@ -45,11 +47,13 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bruno_core.models.memory import MemoryEntry, MemoryMetadata, MemoryType
+from bruno_core.models.message import MessageRole
 from rich.table import Table
 from tests.llms import ExtractiveLLM
 
@@ -72,6 +76,7 @@ from bruno_memory.context.window import ContextStrategy
 if TYPE_CHECKING:
     from bruno_core.models.message import Message
 
+    from benchmarks._raw import RawDriver
     from benchmarks._stats import Call
 
 USER, COMPRESS_USER = "context-user", "compress-user"
@@ -107,7 +112,8 @@ QUICK_PLAN = Plan(
 NOTES = [
     "embedder=None: no query is embedded, so build_context's numbers exclude query embedding; "
     "memories and recalled messages are ranked by full text (the storage's hybrid search "
-    "without vectors), the query being the newest user message (8-30 words, the default).",
+    "without vectors). Each call asks another user message of the conversation (8-30 words) "
+    "as its query, so none is served by the search cache.",
     "No cache (no redis_url): every read goes to SQL. Memories read for a context count an "
     "access, as any retrieval does (a write per build_context with memories).",
     "Rounds: every subject once per round on the same conversation, the order reversed every "
@@ -201,23 +207,45 @@ def shape(window: Any) -> dict[str, int]:
 # -- 1. build_context -------------------------------------------------------------------------
 
 
-def _build(memory: Memory, user: str, conversation: str, strategy: ContextStrategy) -> Call:
-    async def call(_: int) -> None:
-        await memory.build_context(user, conversation, max_tokens=MAX_TOKENS, strategy=strategy)
+def _build(
+    memory: Memory,
+    user: str,
+    conversation: str,
+    strategy: ContextStrategy,
+    queries: Sequence[str] = (),
+) -> Call:
+    """A call of ``build_context``; with ``queries``, call ``i`` of strategy ``k`` asks
+    ``queries[i * len(STRATEGIES) + k]`` (cycling), so no two calls share a query and none
+    is served by the search cache (as in an assistant, whose every turn is a new query)."""
+    offset = STRATEGIES.index(strategy)
+
+    async def call(number: int) -> None:
+        query = queries[(number * len(STRATEGIES) + offset) % len(queries)] if queries else None
+        await memory.build_context(
+            user, conversation, query=query, max_tokens=MAX_TOKENS, strategy=strategy
+        )
 
     return call
 
 
 async def measure_context(
-    memory: Memory, name: str, corpus: _data.Corpus, plan: Plan, phases: Phases
+    memory: Memory,
+    raw: RawDriver,
+    name: str,
+    corpus: _data.Corpus,
+    plan: Plan,
+    phases: Phases,
 ) -> tuple[list[Measurement], dict[str, Any]]:
-    """build_context per strategy beside get_context and retrieve_messages."""
+    """build_context per strategy beside get_context and retrieve_messages (after the
+    preload, the database settled as autovacuum would leave it: ``RawDriver.settle``)."""
     with phases.phase(name, f"preload {plan.messages:,} messages, {plan.memories:,} memories"):
         session = await memory.create_session(USER)
         conversation = session.conversation_id
-        await memory.store_messages(corpus.messages("context", USER, plan.messages), conversation)
+        history = corpus.messages("context", USER, plan.messages)
+        await memory.store_messages(history, conversation)
         for entry in memories(corpus, USER, plan.memories):
             await memory.store_memory(entry)
+        await raw.settle()
     shapes = {}
     for strategy in STRATEGIES:
         built = await memory.build_context(
@@ -226,6 +254,7 @@ async def measure_context(
         shapes[strategy] = shape(built)
         if built.token_count > MAX_TOKENS:
             raise AssertionError(f"{strategy}: {built.token_count} tokens > {MAX_TOKENS}")
+    queries = [m.content for m in history if m.role == MessageRole.USER]
     context = await memory.get_context(USER, conversation)
     if context.session.session_id != session.session_id or len(context.messages) != WINDOW:
         raise AssertionError("get_context read another session or window")
@@ -237,7 +266,7 @@ async def measure_context(
         await memory.retrieve_messages(conversation, limit=WINDOW)
 
     subjects: dict[str, Call] = {
-        **{s: _build(memory, USER, conversation, s) for s in STRATEGIES},
+        **{s: _build(memory, USER, conversation, s, queries) for s in STRATEGIES},
         GET_CONTEXT: get_context,
         RETRIEVE: retrieve,
     }
@@ -373,8 +402,9 @@ async def measure(
         memory = create_memory(url, embedder=None)
         with phases.phase(name, "open (migrations)"):
             await memory.open()
+        raw = await backend.connect_raw(url)
         try:
-            measured, info = await measure_context(memory, name, corpus, plan, phases)
+            measured, info = await measure_context(memory, raw, name, corpus, plan, phases)
             out["measurements"] += measured
             if arguments.profile:
                 with phases.phase(name, f"profile {arguments.profile}"):
@@ -382,6 +412,7 @@ async def measure(
                         memory, info["conversation"], arguments.profile, 50
                     )
         finally:
+            await raw.close()
             await memory.close()
     if arguments.skip_compress:
         return out

@@ -58,10 +58,10 @@ class _SqlReader:
         self, kind: ItemKind, query: FullTextQuery, scope: SearchScope, limit: int
     ) -> list[Candidate]:
         if kind == "message":
-            rows = await self._uow.messages.search(query, scope, limit)
-            return [Candidate(row.id, row.content) for row in rows]
-        found = await self._uow.memories.search(query, scope, limit, utc_now())
-        return [Candidate(row.id, row.content) for row in found]
+            rows = await self._uow.messages.candidates(query, scope, limit)
+        else:
+            rows = await self._uow.memories.candidates(query, scope, limit, utc_now())
+        return [Candidate(row.id, row.content) for row in rows]
 
     async def message_stubs(
         self, ids: Sequence[uuid.UUID], scope: SearchScope

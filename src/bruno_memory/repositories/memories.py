@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from bruno_core.models.memory import MemoryQuery
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Row, delete, exists, func, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
@@ -94,6 +95,19 @@ class MemoryRepository(Repository):
             query=text,
         )
         return list(await self.session.scalars(statement.limit(limit)))
+
+    async def candidates(
+        self, text: FullTextQuery, scope: SearchScope, limit: int, now: dt.datetime
+    ) -> list[Row[Any]]:
+        """The ids and contents of the unexpired memories in scope matching ``text``, best
+        first (columns only: nothing else of a row is decoded)."""
+        statement = apply_fulltext(
+            select(Memory.id, Memory.content).where(*memory_conditions(scope, now)),
+            dialect=self.dialect,
+            model=Memory,
+            query=text,
+        )
+        return list((await self.session.execute(statement.limit(limit))).all())
 
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime

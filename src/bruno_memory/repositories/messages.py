@@ -8,7 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.lineage import Lineage, holds
@@ -18,6 +29,15 @@ from bruno_memory.ports.scope import SearchScope
 from bruno_memory.repositories import reads
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import message_conditions
+
+#: A message's mapped attributes but ``search_text`` (large, derived): an ORM-enabled
+#: column select of them obeys the unit's scope and yields rows that
+#: :func:`~bruno_memory.mapping.message_from_row` reads as it reads ORM objects.
+MESSAGE_ATTRIBUTES: tuple[Any, ...] = tuple(
+    attribute.class_attribute
+    for attribute in inspect(Message).column_attrs
+    if attribute.key != "search_text"
+)
 
 
 @dataclass(frozen=True)
@@ -120,14 +140,28 @@ class MessageRepository(Repository):
         )
         return list(await self.session.scalars(statement.limit(limit)))
 
+    async def candidates(
+        self, query: FullTextQuery, scope: SearchScope, limit: int
+    ) -> list[Row[Any]]:
+        """The ids and contents of the messages in scope matching ``query``, best match
+        first (columns only: nothing else of a row is decoded)."""
+        statement = apply_fulltext(
+            select(Message.id, Message.content).where(*message_conditions(scope)),
+            dialect=self.dialect,
+            model=Message,
+            query=query,
+        )
+        return list((await self.session.execute(statement.limit(limit))).all())
+
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope
-    ) -> dict[uuid.UUID, Message]:
-        """The messages with these ids that are in scope."""
+    ) -> dict[uuid.UUID, Row[Any]]:
+        """The messages with these ids that are in scope, as rows of
+        :data:`MESSAGE_ATTRIBUTES` (no ORM object is built)."""
         if not ids:
             return {}
-        rows = await self.session.scalars(
-            select(Message).where(Message.id.in_(ids), *message_conditions(scope))
+        rows = await self.session.execute(
+            select(*MESSAGE_ATTRIBUTES).where(Message.id.in_(ids), *message_conditions(scope))
         )
         return {row.id: row for row in rows}
 

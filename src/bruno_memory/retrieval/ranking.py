@@ -339,8 +339,8 @@ class Retriever:
                 key: Key = ("message", neighbor)
                 shares[key] = shares.get(key, 0.0) + weight / abs(offset) * score
                 ceilings[key] = max(ceilings.get(key, 0.0), score)
-                if key not in fused:
-                    matched.setdefault(key, {}).setdefault("neighbor", SignalMatch(rank=rank))
+                if key not in fused and "neighbor" not in matched.setdefault(key, {}):
+                    matched[key]["neighbor"] = SignalMatch(rank=rank)
         for key, share in shares.items():
             own = fused.get(key, 0.0)
             fused[key] = min(own + share, max(own, (own + ceilings[key]) / 2))
