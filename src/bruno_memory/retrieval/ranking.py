@@ -70,6 +70,9 @@ from bruno_memory.validation import require_limit
 logger = logging.getLogger(__name__)
 
 Key = tuple[ItemKind, uuid.UUID]
+#: A signal's rank of an item and its own score (a :class:`SignalMatch`, built only for the
+#: hits returned).
+_Match = tuple[int, float | None]
 KINDS: tuple[ItemKind, ...] = ("message", "memory")
 
 
@@ -275,14 +278,14 @@ class Retriever:
         neighbors: bool,
     ) -> list[SearchHit]:
         fused: dict[Key, float] = {}
-        matched: dict[Key, dict[str, SignalMatch]] = {}
+        matched: dict[Key, dict[str, _Match]] = {}
         for ranked in lists:
             for rank, key in enumerate(ranked.keys, start=1):
                 fused[key] = fused.get(key, 0.0) + ranked.weight / (self._settings.rrf_k + rank)
                 signals = matched.setdefault(key, {})
                 known = signals.get(ranked.signal)
-                if known is None or rank < known.rank:
-                    signals[ranked.signal] = SignalMatch(rank=rank, score=ranked.scores.get(key))
+                if known is None or rank < known[0]:
+                    signals[ranked.signal] = (rank, ranked.scores.get(key))
         ids = {kind: [item for k, item in fused if k == kind] for kind in KINDS}
         now = utc_now()
         async with self._source.reader() as reader:
@@ -296,20 +299,23 @@ class Retriever:
             memories = await reader.memories(chosen["memory"]) if chosen["memory"] else {}
         hits = []
         for (kind, item_id), score in best:
-            signals = matched[(kind, item_id)]
+            how = {
+                name: SignalMatch(rank=rank, score=own)
+                for name, (rank, own) in matched[(kind, item_id)].items()
+            }
             if kind == "message" and item_id in messages:
                 message = messages[item_id]
-                hits.append(SearchHit(kind=kind, message=message, score=score, signals=signals))
+                hits.append(SearchHit(kind=kind, message=message, score=score, signals=how))
             elif kind == "memory" and item_id in memories:
                 memory = memories[item_id]
-                hits.append(SearchHit(kind=kind, memory=memory, score=score, signals=signals))
+                hits.append(SearchHit(kind=kind, memory=memory, score=score, signals=how))
         return hits
 
     async def _spread_to_neighbors(
         self,
         reader: CandidateReader,
         fused: dict[Key, float],
-        matched: dict[Key, dict[str, SignalMatch]],
+        matched: dict[Key, dict[str, _Match]],
         stubs: dict[uuid.UUID, MessageStub],
         scope: SearchScope,
         pool: int,
@@ -339,8 +345,8 @@ class Retriever:
                 key: Key = ("message", neighbor)
                 shares[key] = shares.get(key, 0.0) + weight / abs(offset) * score
                 ceilings[key] = max(ceilings.get(key, 0.0), score)
-                if key not in fused and "neighbor" not in matched.setdefault(key, {}):
-                    matched[key]["neighbor"] = SignalMatch(rank=rank)
+                if key not in fused:
+                    matched.setdefault(key, {}).setdefault("neighbor", (rank, None))
         for key, share in shares.items():
             own = fused.get(key, 0.0)
             fused[key] = min(own + share, max(own, (own + ceilings[key]) / 2))
