@@ -110,6 +110,12 @@ class RawDriver(abc.ABC):
         """The user's messages containing every word, best match first."""
         return await self._fetch(self.search_sql, user_id, self._match(words), limit)
 
+    async def rank_any(self, table: str, words: list[str], user_id: str, limit: int) -> list[Any]:
+        """The keys of the user's best ``limit`` rows of ``table`` (``messages`` or
+        ``memories``) holding any of the words: the full-text statement the library's
+        context retrieval runs, without reading or mapping the rows."""
+        return await self._fetch(self._rank_any_sql(table), user_id, self._match_any(words), limit)
+
     async def count_matches(self, words: list[str]) -> int:
         """How many messages, of any user, contain every word (untimed, for context)."""
         rows = await self._fetch(self.count_sql, self._match(words))
@@ -149,6 +155,14 @@ class RawDriver(abc.ABC):
     @abc.abstractmethod
     def _match(self, words: list[str]) -> str:
         """The full-text query parameter for ``words`` (every word must occur)."""
+
+    @abc.abstractmethod
+    def _match_any(self, words: list[str]) -> str:
+        """The full-text query parameter for ``words`` (any word may occur)."""
+
+    @abc.abstractmethod
+    def _rank_any_sql(self, table: str) -> str:
+        """(user_id, words, limit) -> the keys of the best rows of ``table``."""
 
     @abc.abstractmethod
     def _uuid(self, value: Any) -> Any: ...
@@ -199,6 +213,16 @@ class SqliteRaw(RawDriver):
     def _match(self, words: list[str]) -> str:
         # Each word a quoted FTS5 string, juxtaposed (implicit AND): what the library sends.
         return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+    def _match_any(self, words: list[str]) -> str:
+        return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+    def _rank_any_sql(self, table: str) -> str:
+        return (
+            f"SELECT t.pk FROM {table} t JOIN {table}_fts ON {table}_fts.rowid = t.pk "
+            f"WHERE t.user_id = ? AND {table}_fts MATCH ? "
+            f"ORDER BY bm25({table}_fts), t.pk DESC LIMIT ?"
+        )
 
     def _uuid(self, value: Any) -> Any:
         return value.hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
@@ -266,6 +290,17 @@ class PostgresRaw(RawDriver):
 
     def _match(self, words: list[str]) -> str:
         return " ".join(words)  # websearch_to_tsquery: juxtaposed words are ANDed
+
+    def _match_any(self, words: list[str]) -> str:
+        return " or ".join(word for word in words if word != "or")
+
+    def _rank_any_sql(self, table: str) -> str:
+        # Explicit $n: the query text is used twice (the library binds it twice).
+        query = "websearch_to_tsquery('english', $2)"
+        return (
+            f"SELECT t.pk FROM {table} t WHERE t.user_id = $1 AND t.search_vector @@ {query} "
+            f"ORDER BY ts_rank(t.search_vector, {query}) DESC, t.pk DESC LIMIT $3"
+        )
 
     def _uuid(self, value: Any) -> Any:
         return value

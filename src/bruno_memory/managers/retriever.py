@@ -59,9 +59,16 @@ class _SqlReader:
     ) -> list[Candidate]:
         if kind == "message":
             rows = await self._uow.messages.candidates(query, scope, limit)
-        else:
-            rows = await self._uow.memories.candidates(query, scope, limit, utc_now())
-        return [Candidate(row.id, row.content) for row in rows]
+            return [
+                Candidate(
+                    row.id,
+                    row.content,
+                    MessageStub(row.id, row.conversation_id, row.seq, row.timestamp),
+                )
+                for row in rows
+            ]
+        found = await self._uow.memories.candidates(query, scope, limit, utc_now())
+        return [Candidate(row.id, row.content) for row in found]
 
     async def message_stubs(
         self, ids: Sequence[uuid.UUID], scope: SearchScope

@@ -35,14 +35,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """An item a full-text search found, with its text (exact mode compares it)."""
-
-    item_id: uuid.UUID
-    content: str
-
-
-@dataclass(frozen=True)
 class MessageStub:
     """Where a message is in its conversation and when it was sent, without its content."""
 
@@ -50,6 +42,17 @@ class MessageStub:
     conversation_id: str
     seq: int
     timestamp: dt.datetime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item a full-text search found, with its text (exact mode compares it) and, for a
+    message the storage read it with, its stub (the search was in scope, so the ranking
+    need not read the stub again)."""
+
+    item_id: uuid.UUID
+    content: str
+    stub: MessageStub | None = None
 
 
 @dataclass(frozen=True)

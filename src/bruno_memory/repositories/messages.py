@@ -143,10 +143,13 @@ class MessageRepository(Repository):
     async def candidates(
         self, query: FullTextQuery, scope: SearchScope, limit: int
     ) -> list[Row[Any]]:
-        """The ids and contents of the messages in scope matching ``query``, best match
-        first (columns only: nothing else of a row is decoded)."""
+        """The ids, contents and stub columns (conversation, position, timestamp) of the
+        messages in scope matching ``query``, best match first (columns only: nothing else
+        of a row is decoded)."""
         statement = apply_fulltext(
-            select(Message.id, Message.content).where(*message_conditions(scope)),
+            select(
+                Message.id, Message.content, Message.conversation_id, Message.seq, Message.timestamp
+            ).where(*message_conditions(scope)),
             dialect=self.dialect,
             model=Message,
             query=query,

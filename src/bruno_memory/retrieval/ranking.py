@@ -78,12 +78,14 @@ KINDS: tuple[ItemKind, ...] = ("message", "memory")
 
 @dataclass
 class _Ranked:
-    """One ranked list: the signal hits record it as, and its weight in the fusion."""
+    """One ranked list: the signal hits record it as, its weight in the fusion, and the
+    stubs of its messages that the storage read with them (in scope)."""
 
     signal: str
     weight: float
     keys: list[Key]
     scores: dict[Key, float]
+    stubs: dict[uuid.UUID, MessageStub] = dataclasses.field(default_factory=dict)
 
 
 class Retriever:
@@ -225,7 +227,13 @@ class Retriever:
         async with self._source.reader() as reader:
             found = await _candidates(reader, words, scope, pool, kinds)
         return [
-            _Ranked("fulltext", weight, [(kind, item.item_id) for item in items], {})
+            _Ranked(
+                "fulltext",
+                weight,
+                [(kind, item.item_id) for item in items],
+                {},
+                {item.item_id: item.stub for item in items if item.stub is not None},
+            )
             for kind, items in found
         ]
 
@@ -286,10 +294,12 @@ class Retriever:
                 known = signals.get(ranked.signal)
                 if known is None or rank < known[0]:
                     signals[ranked.signal] = (rank, ranked.scores.get(key))
+        stubs = {item: stub for ranked in lists for item, stub in ranked.stubs.items()}
         ids = {kind: [item for k, item in fused if k == kind] for kind in KINDS}
+        unread = [item for item in ids["message"] if item not in stubs]
         now = utc_now()
         async with self._source.reader() as reader:
-            stubs = await reader.message_stubs(ids["message"], scope)
+            stubs.update(await reader.message_stubs(unread, scope) if unread else {})
             memory_stubs = await reader.memory_stubs(ids["memory"], scope, now)
             if neighbors and self._settings.neighbor_weight and self._settings.neighbor_window:
                 await self._spread_to_neighbors(reader, fused, matched, stubs, scope, pool)
