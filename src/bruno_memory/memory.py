@@ -67,6 +67,7 @@ from bruno_memory.priority import (
     to_archive,
 )
 from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.retrieval.stopwords import content_words
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
     batch_user,
@@ -370,7 +371,7 @@ class Memory(MemoryInterface):
             query.query_text is not None
             and require_text(query.query_text, "query_text", allow_blank=True).strip()
         ):
-            text = FullTextQuery.parse(query.query_text, MatchMode.ANY)
+            text = content_words(query.query_text)
             if text.is_empty:
                 return []
         async with self._operation("retrieve_memories") as storage:

@@ -129,6 +129,17 @@ async def test_query_text_ranks_by_relevance(memory: Memory, uid: str, word: str
     ]
 
 
+async def test_query_text_ranks_by_its_content_words(memory: Memory, uid: str, word: str) -> None:
+    """Stop words of query_text match nothing: an entry made only of them is left out on
+    every dialect (PostgreSQL's english configuration drops them, and so does the library)."""
+    await memory.store_memory(memory_entry(uid, f"the {word} story"))
+    await memory.store_memory(memory_entry(uid, "what was all this about"))
+    found = await memory.retrieve_memories(
+        MemoryQuery(user_id=uid, query_text=f"what was this {word} about")
+    )
+    assert [entry.content for entry in found] == [f"the {word} story"]
+
+
 async def test_retrieval_counts_access(memory: Memory, uid: str) -> None:
     """Each retrieval increments access_count and moves last_accessed forward."""
     entry = memory_entry(uid, "remember me")

@@ -6,8 +6,9 @@ never hold more) or the conversation is exhausted: a window of a few dozen messa
 one read of :func:`first_read` rows, not thousands.
 
 Memories come ranked by the priority score (:func:`bruno_memory.priority.ranked`), with
-the query's relevance (semantic where the storage embeds, full text otherwise) unless the
-strategy is ``importance``; reading them counts as an access, as any retrieval does.
+the query's relevance (semantic where the storage embeds, full text of its content words
+otherwise) unless the strategy is ``importance``; reading them counts as an access, as any
+retrieval does.
 Summaries are the conversation's frontier (where the storage keeps summaries). Recalled
 messages are the conversation's messages ranked for the query: by the storage's hybrid
 search where it has ``Capability.RETRIEVAL``, else by full text.
@@ -25,11 +26,11 @@ from bruno_memory.context.builder import Candidates
 from bruno_memory.context.summaries import Summary
 from bruno_memory.context.tokens import MESSAGE_OVERHEAD, TokenCounter, message_tokens
 from bruno_memory.context.window import ContextStrategy
-from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 from bruno_memory.errors import MessageNotFoundError
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
 from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, ranked
+from bruno_memory.retrieval.stopwords import content_words
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000
@@ -157,7 +158,7 @@ async def _summaries(storage: Storage, conversation_id: str) -> list[Summary]:
 async def _memories(
     storage: Storage, user_id: str, text: str | None, weights: Weights
 ) -> list[MemoryEntry]:
-    parsed = None if text is None else FullTextQuery.parse(text, MatchMode.ANY)
+    parsed = None if text is None else content_words(text)
     if parsed is not None and parsed.is_empty:
         parsed, text = None, None
     query = MemoryQuery(user_id=user_id, query_text=text, limit=CANDIDATES)
@@ -177,7 +178,7 @@ async def _recalled(
             kinds=("message",),
         )
         return [hit.message for hit in hits if hit.message is not None]
-    parsed = FullTextQuery.parse(text, MatchMode.ANY)
+    parsed = content_words(text)
     if parsed.is_empty:
         return []
     found = await storage.search_messages(parsed, user_id=user_id, limit=limit)

@@ -2,14 +2,17 @@
 
 In an any-word (OR) query, words such as "what", "did" or "the" match most messages and add
 noise to the ranking; PostgreSQL's ``english`` configuration already drops them, SQLite's FTS5
-does not. Removing the same list on both sides makes the dialects rank alike.
+does not. Removing the same list on both sides makes the dialects rank alike, and spares
+SQLite scoring nearly every row. Search leaves them out (unless ``search_stop_words`` is off);
+memory ranking (``retrieve_memories``, the context's memories) always does, through
+:func:`content_words`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from bruno_memory.db.fulltext import FullTextQuery
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
 
 #: The stop words of PostgreSQL's ``english`` text search configuration (the Snowball list).
 ENGLISH_STOP_WORDS = frozenset(
@@ -30,3 +33,9 @@ def without_stop_words(query: FullTextQuery) -> FullTextQuery:
     """``query`` without :data:`ENGLISH_STOP_WORDS`; unchanged when nothing else is left."""
     kept = tuple(term for term in query.terms if term not in ENGLISH_STOP_WORDS)
     return dataclasses.replace(query, terms=kept) if kept else query
+
+
+def content_words(text: str) -> FullTextQuery:
+    """``text`` as an any-word query of its content words: its words without stop words
+    (all of them when nothing else is left)."""
+    return without_stop_words(FullTextQuery.parse(text, MatchMode.ANY))
