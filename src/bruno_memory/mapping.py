@@ -41,6 +41,22 @@ def message_row(
     }
 
 
+#: The attributes of a ``messages`` row that reads select: what :func:`message_from_row`
+#: reads, and ``seq`` (the position cursors and windows order by). Nothing else of a row
+#: is decoded on a read (``search_text``, ``created_at``, ``state``...).
+MESSAGE_FIELDS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "role",
+    "message_type",
+    "content",
+    "metadata_",
+    "parent_id",
+    "timestamp",
+)
+
+
 def message_from_row(row: models.Message | Row[Any]) -> Message:
     """The bruno-core message of a row (an ORM object, or a Core row labelled alike)."""
     return Message(

@@ -15,7 +15,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     or_,
     select,
     update,
@@ -24,20 +23,17 @@ from sqlalchemy import (
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.lineage import Lineage, holds
 from bruno_memory.db.models import Message
+from bruno_memory.mapping import MESSAGE_FIELDS
 from bruno_memory.ports.retrieval import MessageStub
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.repositories import reads
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import message_conditions
 
-#: A message's mapped attributes but ``search_text`` (large, derived): an ORM-enabled
-#: column select of them obeys the unit's scope and yields rows that
+#: The mapped attributes reads select (:data:`~bruno_memory.mapping.MESSAGE_FIELDS`): an
+#: ORM-enabled column select of them obeys the unit's scope and yields rows that
 #: :func:`~bruno_memory.mapping.message_from_row` reads as it reads ORM objects.
-MESSAGE_ATTRIBUTES: tuple[Any, ...] = tuple(
-    attribute.class_attribute
-    for attribute in inspect(Message).column_attrs
-    if attribute.key != "search_text"
-)
+MESSAGE_ATTRIBUTES: tuple[Any, ...] = tuple(getattr(Message, name) for name in MESSAGE_FIELDS)
 
 
 @dataclass(frozen=True)

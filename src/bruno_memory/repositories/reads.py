@@ -12,12 +12,24 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bruno_memory.db.lineage import Lineage, is_root
 from bruno_memory.db.models import ACTIVE, Message, Session, User
+from bruno_memory.mapping import MESSAGE_FIELDS
 
 _MESSAGES = Message.__table__
 _SESSIONS = Session.__table__
@@ -26,18 +38,18 @@ _USERS = User.__table__
 OWNER_PREFIX = "owner_"
 
 
-def _as_attributes(table: Any, prefix: str = "", skip: tuple[str, ...] = ()) -> list[Any]:
+def _as_attributes(table: Any, prefix: str = "") -> list[Any]:
     """The table's columns labelled ``<prefix><mapped attribute name>``."""
     return [
         column.label(prefix + ("metadata_" if column.key == "metadata" else column.key))
         for column in table.c
-        if column.key not in skip
     ]
 
 
-#: Message columns as mapped attribute names; ``search_text`` (large, derived) is not read.
+#: The message columns reads select (:data:`~bruno_memory.mapping.MESSAGE_FIELDS`),
+#: labelled as the mapped attributes.
 MESSAGE_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
-    _as_attributes(_MESSAGES, skip=("search_text",))
+    inspect(Message).columns[name].label(name) for name in MESSAGE_FIELDS
 )
 
 
