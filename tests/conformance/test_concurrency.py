@@ -1,11 +1,14 @@
-"""Concurrent writers into one conversation."""
+"""Concurrent writers into one conversation, and of one memory subject."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
-from bruno_memory import Memory
-from tests.conformance.helpers import user_message
+import pytest
+
+from bruno_memory import Capability, Memory
+from tests.conformance.helpers import memory_entry, user_message
 from tests.conftest import PRIVATE_TARGETS, Backend
 
 WRITERS = 24
@@ -49,3 +52,35 @@ async def test_concurrent_writers_store_every_message_once(backend: Backend, uid
     for writer, batch in sent.items():
         mine = [m.content for m in first_read if m.content.startswith(f"w{writer}-")]
         assert mine == [msg.content for msg in batch]
+
+
+@pytest.mark.requires(Capability.PRUNING)
+async def test_concurrent_writes_of_one_subject_leave_one_head(backend: Backend, uid: str) -> None:
+    """Memories of one subject stored at once by several stores (their own connections):
+    exactly one, the newest, is superseded by none; every other is superseded by a newer
+    one of them."""
+    writers = 8
+    stores: list[Memory] = [backend.store() for _ in range(writers)]
+    if backend.target in PRIVATE_TARGETS:
+        stores = [stores[0]] * writers
+    start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+    entries = [
+        memory_entry(
+            uid, f"lives in city {n}", category="home", custom_fields={"subject": "home"}
+        ).model_copy(update={"created_at": start + n * dt.timedelta(minutes=1)})
+        for n in range(writers)
+    ]
+    try:
+        await asyncio.gather(*(store.open() for store in set(stores)))
+        await asyncio.gather(*(s.store_memory(e) for s, e in zip(stores, entries, strict=True)))
+        stored = [await stores[0].get_memory(entry.id) for entry in entries]
+    finally:
+        for store in set(stores):
+            await store.close()
+
+    position = {str(entry.id): n for n, entry in enumerate(entries)}
+    links = [entry.metadata.custom_fields.get("superseded_by") if entry else "" for entry in stored]
+    assert links[-1] is None
+    for n, successor in enumerate(links[:-1]):
+        assert successor in position
+        assert position[successor] > n

@@ -212,7 +212,8 @@ class MemoryManager:
 
     @staticmethod
     async def _existing(uow: UnitOfWork, memory_id: uuid.UUID) -> models.Memory:
-        row = await uow.memories.get(memory_id)
+        """The row an update changes, locked: its links are those of the last commit."""
+        row = await uow.memories.get(memory_id, for_update=True)
         if row is None:
             raise _not_found(memory_id)
         return row

@@ -12,11 +12,15 @@ from sqlalchemy import Row, delete, exists, func, or_, select, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
+from bruno_memory.db.types import json_dumps
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import MEMORY_ORDER
 from bruno_memory.priority import SUBJECT, is_pinned, is_superseded
 from bruno_memory.repositories.base import Repository
 from bruno_memory.repositories.scope import memory_conditions
+
+#: Seed of the hash of a subject's advisory lock key (PostgreSQL), apart from other locks.
+SUBJECT_LOCK_SEED = 0x6272756E6F  # "bruno"
 
 #: The columns of the keys of :data:`~bruno_memory.ports.storage.MEMORY_ORDER`.
 _ORDER_KEYS = {"importance": Memory.importance, "created": Memory.created_at, "stored": Memory.pk}
@@ -30,9 +34,13 @@ class MemoryRepository(Repository):
         self.session.add(row)
         await self.session.flush()
 
-    async def get(self, memory_id: uuid.UUID) -> Memory | None:
-        """The memory with its tags, or None."""
-        return (await self.session.scalars(select(Memory).where(Memory.id == memory_id))).first()
+    async def get(self, memory_id: uuid.UUID, *, for_update: bool = False) -> Memory | None:
+        """The memory with its tags, or None; ``for_update``: locked until the unit ends
+        (PostgreSQL), read as committed after any writer holding it."""
+        statement = select(Memory).where(Memory.id == memory_id)
+        if for_update:
+            statement = statement.with_for_update(of=Memory)
+        return (await self.session.scalars(statement)).first()
 
     async def query(
         self,
@@ -121,8 +129,20 @@ class MemoryRepository(Repository):
         return {row.id: row for row in rows}
 
     async def heads(self, user_id: str, category: str | None, subject: str) -> list[Memory]:
-        """The user's memories of ``category`` and ``subject`` that nothing supersedes
-        (locked until the unit commits, where the database locks rows)."""
+        """The user's memories of ``category`` and ``subject`` that nothing supersedes, read
+        once no other transaction is linking into that subject.
+
+        SQLite runs one writer at a time. On PostgreSQL, locking the heads alone is not
+        enough: two transactions storing into one subject would each read the heads before
+        the other's new memory commits, and neither would link to the other. So the unit
+        first takes a transaction-level advisory lock on the subject's key (released at
+        commit or rollback); the heads are then read after the previous writer committed.
+        """
+        if self.dialect == "postgresql":
+            key = json_dumps([user_id, category, subject])
+            await self.session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(key, SUBJECT_LOCK_SEED)))
+            )
         same = Memory.category.is_(None) if category is None else Memory.category == category
         rows = await self.session.scalars(
             select(Memory)
@@ -131,7 +151,7 @@ class MemoryRepository(Repository):
                 same,
                 Memory.custom_fields[SUBJECT].as_string() == subject,
             )
-            .with_for_update()  # PostgreSQL: two writes of one subject link in turn
+            .with_for_update()  # an update of a head (which locks it too) finishes first
         )
         return [row for row in rows if not is_superseded(row.custom_fields)]
 
