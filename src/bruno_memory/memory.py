@@ -60,11 +60,11 @@ from bruno_memory.ports.storage import (
 from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.priority import (
     DEFAULT_WEIGHTS,
+    Pruner,
     Weights,
     best_of,
     pool_size,
     ranked,
-    to_archive,
 )
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.stopwords import content_words
@@ -93,6 +93,8 @@ _Part = TypeVar("_Part")
 
 #: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
 CONTEXT_ATTEMPTS = 3
+#: Memories read, and at most archived, at a time by ``prune_memories``.
+PRUNE_BATCH = 1_000
 
 
 class Memory(MemoryInterface):
@@ -582,14 +584,20 @@ class Memory(MemoryInterface):
         rest; pinned ones (``custom_fields["pinned"] is True``) are never archived and
         count toward ``keep``. Nothing is deleted: archived memories leave retrieval,
         search and context, and come back with :meth:`restore_memories`. How many were
-        archived (``Capability.PRUNING``)."""
+        archived (``Capability.PRUNING``). The memories are read and archived in batches
+        of :data:`PRUNE_BATCH` (memory bounded by ``keep`` at any size): an interrupted
+        prune has archived part of what it would archive, and running it again finishes."""
         owner = require_id(user_id, "user_id")
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
             raise InvalidInputError("keep must be a non-negative int", details={"keep": keep})
         pruning = self._pruning("prune_memories")
+        pruner = Pruner(keep, self._weights)
+        archived = 0
         async with self._operation("prune_memories"):
-            active = await pruning.active_memories(owner)
-            return await pruning.archive_memories(owner, to_archive(active, keep, self._weights))
+            async for batch in pruning.active_memories(owner, batch=PRUNE_BATCH):
+                if out := pruner.offer(batch):
+                    archived += await pruning.archive_memories(owner, out)
+            return archived + await pruning.archive_memories(owner, pruner.finish())
 
     async def restore_memories(
         self, user_id: str, memory_ids: Sequence[uuid.UUID | str] | None = None

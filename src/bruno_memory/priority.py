@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -208,19 +209,50 @@ async def best_of(
     return await storage.touch_memories(chosen)
 
 
-def to_archive(
-    entries: Iterable[MemoryEntry], keep: int, weights: Weights = DEFAULT_WEIGHTS
-) -> list[uuid.UUID]:
-    """The ids pruning to ``keep`` archives: pinned memories are always kept and count
-    toward ``keep``; the other slots go to the highest-scored; the rest are archived."""
-    pool = list(entries)
-    pinned = [e for e in pool if is_pinned(e.metadata.custom_fields)]
-    others = rank(
-        [e for e in pool if not is_pinned(e.metadata.custom_fields)],
-        by_relevance=False,
-        weights=weights,
-    )
-    return [entry.id for entry in others[max(0, keep - len(pinned)) :]]
+class Pruner:
+    """Which memories pruning to ``keep`` archives, chosen from the active memories offered
+    batch by batch, in memory bounded by ``keep``.
+
+    The result is that of ranking every unpinned memory by :func:`score` (one ``now``, ties
+    kept in the order offered) and keeping the first ``keep - pinned``: pinned memories are
+    never archived and count toward ``keep``. The best ``keep`` unpinned memories offered so
+    far are held in a min-heap; one pushed out has ``keep`` better ones, and at most
+    ``keep`` are kept in the end, so it is archived at once (:meth:`offer`). Once every
+    memory is offered, the held ones beyond ``keep - pinned`` are archived too
+    (:meth:`finish`).
+    """
+
+    def __init__(
+        self, keep: int, weights: Weights = DEFAULT_WEIGHTS, now: dt.datetime | None = None
+    ) -> None:
+        self._keep = keep
+        self._weights = weights
+        self._now = now or utc_now()
+        self._held: list[tuple[float, int, uuid.UUID]] = []  # (score, -order, id): worst first
+        self._offered = 0
+        self._pinned = 0
+
+    def offer(self, entries: Iterable[MemoryEntry]) -> list[uuid.UUID]:
+        """Take the next active memories; the ids of those certainly archived."""
+        out = []
+        for entry in entries:
+            self._offered += 1
+            if is_pinned(entry.metadata.custom_fields):
+                self._pinned += 1
+                continue
+            item = (score(entry, now=self._now, weights=self._weights), -self._offered, entry.id)
+            if len(self._held) < self._keep:
+                heapq.heappush(self._held, item)
+            elif self._keep and item > self._held[0]:
+                out.append(heapq.heapreplace(self._held, item)[2])
+            else:
+                out.append(entry.id)
+        return out
+
+    def finish(self) -> list[uuid.UUID]:
+        """The ids of the held memories beyond ``keep - pinned`` (all are offered)."""
+        slots = max(0, self._keep - self._pinned)
+        return [heapq.heappop(self._held)[2] for _ in range(len(self._held) - slots)]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
+import bruno_memory.memory as facade
 from bruno_memory import Capability, ConflictError, InvalidInputError, Memory
 from tests.conformance.helpers import memory_entry
 
@@ -87,6 +88,24 @@ async def test_prune_archives_the_lowest_scored_and_deletes_nothing(
     for entry in entries:
         assert await memory.get_memory(entry.id) is not None
     assert await memory.prune_memories(uid, keep=2) == 0
+
+
+@prunes
+async def test_prune_in_batches_chooses_as_over_everything(
+    memory: Memory, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read and archived two at a time, pruning keeps the same best memories (and the
+    pinned one, which counts toward keep) as when every memory is read at once."""
+    monkeypatch.setattr(facade, "PRUNE_BATCH", 2)
+    entries = [_aged(uid, f"note {n}", n * 10, importance=1 - n / 10) for n in range(7)]
+    pinned = _aged(uid, "pinned note", 900, importance=0.0, custom_fields={"pinned": True})
+    for entry in [*entries[::-1], pinned]:
+        await memory.store_memory(entry)
+
+    assert await memory.prune_memories(uid, keep=4) == 4
+
+    assert await _contents(memory, uid) == ["note 0", "note 1", "note 2", "pinned note"]
+    assert await memory.prune_memories(uid, keep=4) == 0
 
 
 @prunes

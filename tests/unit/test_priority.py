@@ -15,6 +15,7 @@ from bruno_memory import ConfigurationError
 from bruno_memory.priority import (
     DEFAULT_WEIGHTS,
     SUPERSEDED_BY,
+    Pruner,
     Weights,
     emotion,
     frequency,
@@ -23,7 +24,6 @@ from bruno_memory.priority import (
     recency,
     score,
     supersession,
-    to_archive,
 )
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.timezone.utc)
@@ -139,13 +139,41 @@ def test_weights_are_checked_and_used() -> None:
     assert rank(both[::-1], by_relevance=False, weights=recency_only)[0] is new_unimportant
 
 
-def test_to_archive_keeps_pinned_and_the_best() -> None:
+def _pruned(batches: list[list[MemoryEntry]], keep: int) -> set[uuid.UUID]:
+    pruner = Pruner(keep, now=NOW)
+    out = {memory_id for batch in batches for memory_id in pruner.offer(batch)}
+    return out | set(pruner.finish())
+
+
+def test_pruning_keeps_pinned_and_the_best() -> None:
     pinned = _entry("pinned", age_days=900, importance=0.0, pinned=True)
     best = _entry("best", importance=1.0)
     worst = _entry("worst", age_days=100, importance=0.0)
-    assert to_archive([worst, pinned, best], keep=2) == [worst.id]
-    assert to_archive([worst, pinned, best], keep=0) == [best.id, worst.id]
-    assert to_archive([worst, pinned, best], keep=5) == []
+    assert _pruned([[worst, pinned, best]], keep=2) == {worst.id}
+    assert _pruned([[worst], [pinned], [best]], keep=2) == {worst.id}
+    assert _pruned([[worst, pinned], [best]], keep=0) == {best.id, worst.id}
+    assert _pruned([[worst, pinned, best]], keep=5) == set()
+
+
+@given(
+    st.lists(st.tuples(ages, unit, st.booleans()), max_size=40),
+    st.integers(min_value=0, max_value=45),
+    st.integers(min_value=1, max_value=7),
+)
+def test_pruning_in_batches_archives_what_ranking_everything_would(
+    memories: list[tuple[float, float, bool]], keep: int, size: int
+) -> None:
+    """Offered in batches of any size, the pruner archives exactly the unpinned memories
+    past the first ``keep - pinned`` of :func:`rank` over all of them (ties included:
+    equal memories keep the order offered)."""
+    entries = [_entry(age_days=age, importance=imp, pinned=pin) for age, imp, pin in memories]
+    entries += entries[:3]  # the same memory twice: a tie
+    entries = [e.model_copy(update={"id": uuid.uuid4()}) for e in entries]
+    unpinned = [e for e in entries if not e.metadata.custom_fields.get("pinned")]
+    slots = max(0, keep - (len(entries) - len(unpinned)))
+    expected = {e.id for e in rank(unpinned, by_relevance=False, now=NOW)[slots:]}
+    batches = [entries[start : start + size] for start in range(0, len(entries), size)]
+    assert _pruned(batches, keep) == expected
 
 
 def test_supersession_links_the_newer_to_the_older() -> None:

@@ -166,7 +166,14 @@ class Memory(Base):
         Index("ix_memories_user_id_category", "user_id", "category"),
         Index("ix_memories_user_id_created_at", "user_id", "created_at"),
         Index("ix_memories_user_id_expires_at", "user_id", "expires_at"),
-        Index("ix_memories_user_id_archived_at", "user_id", "archived_at"),
+        Index("ix_memories_user_id_archived_at_pk", "user_id", "archived_at", "pk"),
+        Index(
+            "ix_memories_user_id_importance_created_at_pk",
+            "user_id",
+            "importance",
+            "created_at",
+            "pk",
+        ),
     )
 
     pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
@@ -175,18 +175,24 @@ class MemoryManager:
             await uow.commit()
         return [counted(entry, counts[entry.id], now) for entry in entries if entry.id in counts]
 
-    async def active(self, user_id: str) -> list[MemoryEntry]:
-        """The user's unarchived entries."""
-        return await self._of_user(user_id, archived=False)
+    async def active(self, user_id: str, batch: int) -> AsyncIterator[list[MemoryEntry]]:
+        """The user's unarchived entries in ``pk`` order, ``batch`` at a time: a keyset
+        page per read, each in its own short unit of work."""
+        after = 0
+        while True:
+            async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+                rows = await uow.memories.active_page(user_id, after=after, limit=batch)
+                page = [memory_from_row(row) for row in rows]
+            if page:
+                yield page
+            if len(rows) < batch:
+                return
+            after = rows[-1].pk
 
     async def archived(self, user_id: str) -> list[MemoryEntry]:
         """The user's archived entries, the most recently archived first."""
-        return await self._of_user(user_id, archived=True)
-
-    async def _of_user(self, user_id: str, *, archived: bool) -> list[MemoryEntry]:
         async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
-            rows = await uow.memories.of_user(user_id, archived=archived)
-            return [memory_from_row(row) for row in rows]
+            return [memory_from_row(row) for row in await uow.memories.archived_of(user_id)]
 
     async def archive(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
         """Archive the user's active, unpinned entries of ``memory_ids``; how many."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -125,8 +125,10 @@ class Pruning(Protocol):
     it to the older ones of its subject (:func:`~bruno_memory.priority.supersession`), in
     the same write; an update keeps the links (:func:`~bruno_memory.priority.keep_links`)."""
 
-    async def active_memories(self, user_id: str) -> list[MemoryEntry]:
-        """The user's memories that are not archived (expired ones too); not an access."""
+    def active_memories(self, user_id: str, *, batch: int) -> AsyncIterator[list[MemoryEntry]]:
+        """The user's memories that are not archived (expired ones too), in batches of at
+        most ``batch``, each read when asked for (memory bounded at any size); a memory
+        archived meanwhile may still come; not an access."""
         ...
 
     async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:

@@ -155,15 +155,24 @@ class MemoryRepository(Repository):
         )
         return [row for row in rows if not is_superseded(row.custom_fields)]
 
-    async def of_user(self, user_id: str, *, archived: bool) -> list[Memory]:
-        """The user's archived memories (most recently archived first), or active ones."""
-        statement = select(Memory).where(Memory.user_id == user_id)
-        if archived:
-            statement = statement.where(Memory.archived_at.is_not(None)).order_by(
-                Memory.archived_at.desc(), Memory.pk.desc()
-            )
-        else:
-            statement = statement.where(Memory.archived_at.is_(None)).order_by(Memory.pk)
+    async def active_page(self, user_id: str, *, after: int, limit: int) -> list[Memory]:
+        """Up to ``limit`` of the user's active memories with a ``pk`` above ``after``, in
+        ``pk`` order (a range of the ``(user_id, archived_at, pk)`` index)."""
+        statement = (
+            select(Memory)
+            .where(Memory.user_id == user_id, Memory.archived_at.is_(None), Memory.pk > after)
+            .order_by(Memory.pk)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def archived_of(self, user_id: str) -> list[Memory]:
+        """The user's archived memories, the most recently archived first."""
+        statement = (
+            select(Memory)
+            .where(Memory.user_id == user_id, Memory.archived_at.is_not(None))
+            .order_by(Memory.archived_at.desc(), Memory.pk.desc())
+        )
         return list(await self.session.scalars(statement))
 
     async def archive(self, user_id: str, ids: Sequence[uuid.UUID], when: dt.datetime) -> int:
