@@ -21,12 +21,14 @@ in rank order while they fit the same 2,000 tokens (each message counted with
 not fit ends the list). Target (reported, never asserted): hybrid >= 0.90 and above the
 baseline.
 
-Every question is asked of every sample: ``benchmarks.locomo`` has no split (its file is
-six of LoCoMo's ten conversations, all used), so neither has this. Each strategy and the
-baseline run on a freshly opened store over the same database. No constant of the library
-is tuned here. Data: ``--data``, ``$LOCOMO_PATH`` or ``../shared/data/locomo`` beside the
-repository (as ``benchmarks.locomo``). LoCoMo: Maharana et al., ACL 2024, arXiv 2402.17753,
-CC BY-NC 4.0.
+Every question is asked of every sample: ``benchmarks.locomo`` has no split (its file is six
+of LoCoMo's ten conversations, all used), so neither has this. Each strategy and the
+baseline run on a freshly opened store over the same database. A constant of the library
+chosen with this benchmark is chosen on the first two conversations
+(``--limit-conversations 2``, the development split) and reported on the other four
+(``--skip-conversations 2``, held out) and on all six; its docstring says so. Data:
+``--data``, ``$LOCOMO_PATH`` or ``../shared/data/locomo`` beside the repository (as
+``benchmarks.locomo``). LoCoMo: Maharana et al., ACL 2024, arXiv 2402.17753, CC BY-NC 4.0.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bruno_memory.context.builder import MIN_WINDOW, Candidates, assemble
 from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import default_counter, prompt_tokens
-from bruno_memory.context.window import CUT_MARKER, recall_lines
+from bruno_memory.context.window import CUT_MARKER, recall_line, recall_lines
 from bruno_memory.errors import InvalidInputError
 
 COUNTER = default_counter()
@@ -197,9 +197,27 @@ def test_the_recall_note_names_each_day_once() -> None:
         Message(role=MessageRole.USER, content=f"said {n}", timestamp=t) for n, t in enumerate(days)
     ]
     assert recall_lines(list(reversed(recalled))) == [
-        "[2024-01-01]",
-        "- user: said 0",
-        "- user: said 1",
-        "[2024-01-04]",
-        "- user: said 2",
+        "2024-01-01:",
+        "user: said 0",
+        "user: said 1",
+        "2024-01-04:",
+        "user: said 2",
     ]
+
+
+def test_recall_takes_the_room_its_line_by_line_estimate_leaves() -> None:
+    # Lines ending in punctuation: a line's newline merges with the end of the one before,
+    # so counting lines one by one overestimates the note; the top-up takes the difference.
+    history = _history(
+        [(MessageRole.USER, f"turn {n}: " + "filler, " * 10 + "done!") for n in range(300)]
+    )
+    recalled = history[:250]
+    got = assemble(
+        Candidates(history, recalled=recalled), budget=2_000, counter=COUNTER, strategy="hybrid"
+    )
+    assert got.token_count <= 2_000
+    shown = {m.id for m in got.window} | {m.id for m in got.recalled}
+    left = [m for m in recalled if m.id not in shown]
+    room = 2_000 - got.token_count
+    assert left
+    assert all(COUNTER.count("\n" + recall_line(m)) > room for m in left)

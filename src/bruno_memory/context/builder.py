@@ -24,6 +24,11 @@ The rules, in the order they apply:
 6. **Check**: the exact count of :meth:`ContextWindow.to_messages` decides; while it is
    over budget, the last recalled message, then the last memory, then the oldest summary,
    then the oldest window message goes. Nothing is ever over budget.
+7. **Top-up**: a note's lines are counted one by one, which overestimates the note (a
+   line's leading newline often merges with the end of the line before it), so the exact
+   count usually leaves room. The candidates not yet recalled are taken into it, best
+   first, as recall took them, and the result is checked again (rule 6), up to
+   :data:`TOP_UPS` times or until a round takes nothing.
 
 A share the memories or the summaries do not use goes to recall when there are messages
 to recall (the window keeps its own share, what the three others leave), and what recall
@@ -78,6 +83,8 @@ SHARES: dict[ContextStrategy, tuple[float, float, float]] = {
 
 #: Newest messages the window keeps before recall, where they fit: the last few turns.
 MIN_WINDOW = 6
+#: Most rounds of the top-up (rule 7), each one exact count of the prompt.
+TOP_UPS = 3
 
 _Item = TypeVar("_Item", MemoryEntry, Message, Summary)
 
@@ -158,6 +165,7 @@ def assemble(
     assembly = _checked(
         Assembly(window, memories, recalled, summaries, 0), required, budget, counter
     )
+    _top_up(assembly, candidates.recalled, required, budget, counter)
     assembly.cut = cut
     assembly.omitted = _omissions(candidates, assembly, counter, cost)
     return assembly
@@ -216,15 +224,21 @@ def _take(
     *,
     gapless: bool = False,
     group: Any = None,
+    opened: Collection[str] | None = None,
 ) -> list[_Item]:
     """The best items, in order, while their note fits ``allowance`` (skipping one that does
     not fit for a smaller one after it, unless ``gapless``: then the first that does not fit
     ends the list). With ``group``, an item's note line sits under its group's line, which
-    the first item of the group pays for."""
+    the first item of the group pays for. ``opened``: the groups of a note already in the
+    context (its header paid for); None when the note is not there yet."""
     chosen: list[_Item] = []
-    groups: set[str] = set()
+    groups: set[str] = set(opened or ())
     spent = 0
-    base = message_tokens(counter, Message(role=MessageRole.SYSTEM, content=header))
+    base = (
+        0
+        if opened is not None
+        else message_tokens(counter, Message(role=MessageRole.SYSTEM, content=header))
+    )
     for item in items:
         extra = counter.count("\n" + line(item)) + (0 if chosen else base)
         key = None if group is None else group(item)
@@ -281,6 +295,33 @@ def _note_cost(counter: TokenCounter, header: str, lines: list[str]) -> int:
         return 0
     note = Message(role=MessageRole.SYSTEM, content=header)
     return message_tokens(counter, note) + sum(counter.count("\n" + line) for line in lines)
+
+
+def _top_up(
+    assembly: Assembly,
+    recalled: Sequence[Message],
+    required: set[uuid.UUID],
+    budget: int,
+    counter: TokenCounter,
+) -> None:
+    """Rule 7: ``assembly`` (checked) with the recall candidates it left out taken into the
+    room its exact count leaves, best first. Each round takes what the estimate says fits,
+    then :func:`_checked` counts exactly and drops the last recalled (the newest taken)
+    while over budget; what a round considered is not considered again, so it ends."""
+    shown = {m.id for m in assembly.window} | {m.id for m in assembly.recalled}
+    left = list({m.id: m for m in recalled if m.id not in shown}.values())
+    for _ in range(TOP_UPS):
+        room = budget - assembly.token_count
+        opened = {recall_day(m) for m in assembly.recalled} if assembly.recalled else None
+        taken = _take(
+            left, room, counter, RECALL_HEADER, recall_line, group=recall_day, opened=opened
+        )
+        if not taken:
+            return
+        considered = {m.id for m in taken}
+        left = [m for m in left if m.id not in considered]
+        assembly.recalled = [*assembly.recalled, *taken]
+        _checked(assembly, required, budget, counter)
 
 
 def _checked(

@@ -128,13 +128,15 @@ def transcript_line(message: Message) -> str:
 
 
 def recall_day(message: Message) -> str:
-    """The line that opens a day's recalled messages in the recall note."""
-    return f"[{message.timestamp:%Y-%m-%d}]"
+    """The line that opens a day's recalled messages in the recall note (a bracketed date
+    costs two tokens more)."""
+    return f"{message.timestamp:%Y-%m-%d}:"
 
 
 def recall_line(message: Message) -> str:
-    """How a recalled message reads in the recall note, under its day's line."""
-    return f"- {MessageRole(message.role).value}: {message.content}"
+    """How a recalled message reads in the recall note, under its day's line: its role, then
+    its text (a line of its own needs no bullet, which would cost a token a message)."""
+    return f"{MessageRole(message.role).value}: {message.content}"
 
 
 def recall_lines(recalled: Sequence[Message]) -> list[str]:
