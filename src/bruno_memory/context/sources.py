@@ -8,11 +8,9 @@ one read of :func:`first_read` rows, not thousands.
 Memories come ranked by the priority score (:func:`bruno_memory.priority.ranked`), with
 the query's relevance (semantic where the storage embeds, full text of its content words
 otherwise) unless the strategy is ``importance``; reading them counts as an access, as any
-retrieval does.
-Summaries are the conversation's frontier (where the storage keeps summaries). Recalled
-messages are the conversation's messages ranked for the query: by the storage's hybrid
-search with a round of feedback (:mod:`bruno_memory.retrieval.feedback`) where it has
-``Capability.RETRIEVAL``, else by full text.
+retrieval does. Summaries are the conversation's frontier (where the storage keeps
+summaries). Recalled messages are the conversation's messages ranked for the query: by the
+storage's hybrid search where it has ``Capability.RETRIEVAL``, else by full text.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from bruno_memory.errors import MessageNotFoundError
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
 from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, ranked
-from bruno_memory.retrieval.feedback import recall_messages
 from bruno_memory.retrieval.stopwords import content_words
 
 #: Most history messages read for one context (a message costs at least its overhead).
@@ -172,8 +169,14 @@ async def _recalled(
 ) -> list[Message]:
     retrieval = storage.retrieval
     if retrieval is not None and Capability.RETRIEVAL in storage.capabilities:
-        scope = SearchScope(user_id=user_id, conversation_id=conversation_id)
-        return await recall_messages(retrieval, text, scope, limit)
+        hits = await retrieval.search(
+            text,
+            scope=SearchScope(user_id=user_id, conversation_id=conversation_id),
+            limit=limit,
+            mode="hybrid",
+            kinds=("message",),
+        )
+        return [hit.message for hit in hits if hit.message is not None]
     parsed = content_words(text)
     if parsed.is_empty:
         return []
