@@ -15,7 +15,10 @@ storage's hybrid search where it has ``Capability.RETRIEVAL``, else by full text
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
+from typing import Any, TypeVar, overload
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message, MessageRole
@@ -30,6 +33,10 @@ from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import Storage
 from bruno_memory.priority import DEFAULT_WEIGHTS, Weights, ranked
 from bruno_memory.retrieval.stopwords import content_words
+
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
 
 #: Most history messages read for one context (a message costs at least its overhead).
 MAX_HISTORY = 2_000
@@ -129,22 +136,41 @@ async def gather(
     budget: int,
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> Candidates:
-    """The candidates of a ``budget``-token context."""
-    summaries = await _summaries(storage, conversation_id)
-    if strategy == "recent":
-        return Candidates(history, summaries=summaries)
+    """The candidates of a ``budget``-token context. The summaries, the memories and the
+    recalled messages are read at the same time (each on its own pooled connection: the
+    database works on them in parallel); if one read fails, the others are cancelled."""
     text = query if query is not None and query.strip() else None
+    summaries = _summaries(storage, conversation_id)
+    if strategy == "recent":
+        return Candidates(history, summaries=await summaries)
     if strategy == "importance" or text is None:
-        memories = await _memories(storage, user_id, None, weights)
-        return Candidates(history, memories=memories, summaries=summaries)
-    return Candidates(
-        history,
-        memories=await _memories(storage, user_id, text, weights),
-        recalled=await _recalled(
-            storage, user_id, conversation_id, text, recall_candidates(budget)
-        ),
-        summaries=summaries,
+        found, memories = await _together(summaries, _memories(storage, user_id, None, weights))
+        return Candidates(history, memories=memories, summaries=found)
+    found, memories, recalled = await _together(
+        summaries,
+        _memories(storage, user_id, text, weights),
+        _recalled(storage, user_id, conversation_id, text, recall_candidates(budget)),
     )
+    return Candidates(history, memories=memories, recalled=recalled, summaries=found)
+
+
+@overload
+async def _together(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
+@overload
+async def _together(
+    first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /
+) -> tuple[A, B, C]: ...
+async def _together(*reads: Awaitable[Any]) -> tuple[Any, ...]:
+    """The results of ``reads``, run concurrently; the first failure cancels the others
+    (and waits for them) before it is raised."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return tuple(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _summaries(storage: Storage, conversation_id: str) -> list[Summary]:
