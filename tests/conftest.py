@@ -33,7 +33,7 @@ from tests.redis_servers import (
     redis_stack_server,
     unique_prefix,
 )
-from tests.servers import PostgresServer, pgserver_postgres, system_postgres
+from tests.servers import PostgresServer, run_pgserver, system_postgres
 from tests.sync_twin import AsyncOverSync
 
 #: Targets that run the suite through the sync twin (SyncMemory), and the target each
@@ -119,10 +119,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pgserver_server() -> Iterator[PostgresServer]:
-    """A private PostgreSQL 16 + pgvector for the whole run."""
-    with pgserver_postgres() as server:
-        yield server
+def pgserver_server() -> PostgresServer:
+    """A private PostgreSQL 16 + pgvector for the whole run (stopped when it ends)."""
+    return run_pgserver()
 
 
 @pytest.fixture(scope="session")

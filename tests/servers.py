@@ -5,14 +5,16 @@ PostgreSQL targets:
   PostgreSQL 15). Absent variable: the target is skipped with that reason; unreachable
   server: the tests fail.
 - ``pgserver``: a throwaway PostgreSQL 16 with pgvector from the PyPI package ``pgserver``,
-  started once per test run in a temporary folder.
+  started once per test run in a temporary folder (:func:`run_pgserver`).
 
 Every test run works in databases of its own, created here and dropped at the end.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import tempfile
 import uuid
@@ -49,6 +51,17 @@ class PostgresServer:
             "database": url.database or "postgres",
         }
 
+    async def create_database(self, name: str, template: str | None = None) -> str:
+        """Create the database ``name`` (empty, or a copy of the database ``template``, which
+        nothing may be connected to); return its URL."""
+        copy = f' TEMPLATE "{template}"' if template is not None else ""
+        admin = await asyncpg.connect(**self.connect_args())
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+        finally:
+            await admin.close()
+        return self.database_url(name)
+
     @contextlib.asynccontextmanager
     async def fresh_database(self) -> AsyncIterator[str]:
         """Create an empty database, yield its URL, drop it afterwards."""
@@ -66,6 +79,16 @@ def system_postgres() -> PostgresServer | None:
     """The server named by the environment, or None when the variable is not set."""
     raw = os.environ.get(POSTGRES_URL_VARIABLE)
     return PostgresServer("postgres", make_url(raw)) if raw else None
+
+
+@functools.cache
+def run_pgserver() -> PostgresServer:
+    """The test process's :func:`pgserver_postgres`, started on first use and stopped when
+    the process exits: the PostgreSQL targets and the congruence suite's SQL index share it
+    (starting one takes seconds)."""
+    server = contextlib.ExitStack()
+    atexit.register(server.close)
+    return server.enter_context(pgserver_postgres())
 
 
 @contextlib.contextmanager
