@@ -22,10 +22,12 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def install_groups(session: nox.Session, *groups: str) -> None:
-    """Install the project's dependency groups (PEP 735) into the session."""
+def install(session: nox.Session, *requirements: str, groups: tuple[str, ...] = ()) -> None:
+    """Install ``requirements`` (e.g. ``".[all]"``) and the project's dependency groups
+    (PEP 735) into the session in one pip run: one resolution, not one per group."""
     for group in groups:
-        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+        requirements += tuple(nox.project.dependency_groups(PYPROJECT, group))
+    session.install(*requirements)
 
 
 @nox.session
@@ -36,23 +38,21 @@ def tests(session: nox.Session) -> None:
     (unit, congruence, configuration) run once, and the install (over a minute from a
     clean clone) is paid once. `-- --backend=sqlite` (or postgres, redis) runs one backend.
     """
-    session.install(".[all]")
-    install_groups(session, "test")
+    install(session, ".[all]", groups=("test",))
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def migrations(session: nox.Session) -> None:
     """Upgrade, drift check, downgrade and upgrade again, on SQLite and PostgreSQL."""
-    session.install(".[postgresql]")
-    install_groups(session, "test")
+    install(session, ".[postgresql]", groups=("test",))
     session.run("pytest", "tests/integration/test_migrations.py", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    install_groups(session, "lint")
+    install(session, groups=("lint",))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -60,16 +60,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict on src/."""
-    session.install(".[all]")
-    install_groups(session, "typing")
+    install(session, ".[all]", groups=("typing",))
     session.run("mypy")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Foundation (beside raw drivers), semantic and cache benchmarks; `-- --quick`: smoke run."""
-    session.install(".[all]")
-    install_groups(session, "bench")
+    install(session, ".[all]", groups=("bench",))
     session.run("python", "-m", "benchmarks.foundation", *session.posargs)
     session.run("python", "-m", "benchmarks.semantic", *session.posargs)
     session.run("python", "-m", "benchmarks.cache", *session.posargs)
@@ -82,7 +80,6 @@ def bench(session: nox.Session) -> None:
 def bench_locomo(session: nox.Session) -> None:
     """LoCoMo evidence recall@k of search() and evidence inside build_context (data:
     LOCOMO_PATH or ../shared/data/locomo)."""
-    session.install(".[all]")
-    install_groups(session, "bench")
+    install(session, ".[all]", groups=("bench",))
     session.run("python", "-m", "benchmarks.locomo", *session.posargs)
     session.run("python", "-m", "benchmarks.locomo_context", *session.posargs)
