@@ -91,6 +91,12 @@ def run_pgserver() -> PostgresServer:
     return server.enter_context(pgserver_postgres())
 
 
+#: The throwaway server keeps nothing past the run, so it needs no durability. With the
+#: defaults its commits wait for the disk, and so does stopping it: the shutdown checkpoint
+#: writes every database the run made (minutes on a busy disk). Clients see no difference.
+THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 @contextlib.contextmanager
 def pgserver_postgres() -> Iterator[PostgresServer]:
     """Start a private PostgreSQL (with pgvector) from the ``pgserver`` package."""
@@ -99,6 +105,11 @@ def pgserver_postgres() -> Iterator[PostgresServer]:
     with tempfile.TemporaryDirectory(prefix="bruno-pgserver-") as data_dir:
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
         try:
+            settings = "".join(
+                f"ALTER SYSTEM SET {name} = {value};\n"
+                for name, value in THROWAWAY_SETTINGS.items()
+            )
+            server.psql(settings + "SELECT pg_reload_conf();\n")
             yield PostgresServer("pgserver", make_url(server.get_uri()))
         finally:
             server.cleanup()
