@@ -1,7 +1,7 @@
 """Developer sessions: `nox` runs lint, typing and the suite on every backend.
 
-- `nox -s tests`                 the suite on SQLite, PostgreSQL and Redis
-- `nox -s "tests(backend='sqlite')"` one backend
+- `nox -s tests`                 the suite on SQLite, PostgreSQL and Redis, in one run
+- `nox -s tests -- --backend=sqlite` one backend (any other pytest options after `--` too)
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
 - `nox -s bench`                 foundation, semantic, cache, hot-path and context benchmarks
@@ -20,36 +20,39 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-BACKENDS = ["sqlite", "postgres", "redis"]
 
 
-def install_groups(session: nox.Session, *groups: str) -> None:
-    """Install the project's dependency groups (PEP 735) into the session."""
+def install(session: nox.Session, *requirements: str, groups: tuple[str, ...] = ()) -> None:
+    """Install ``requirements`` (e.g. ``".[all]"``) and the project's dependency groups
+    (PEP 735) into the session in one pip run: one resolution, not one per group."""
     for group in groups:
-        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+        requirements += tuple(nox.project.dependency_groups(PYPROJECT, group))
+    session.install(*requirements)
 
 
 @nox.session
-@nox.parametrize("backend", BACKENDS)
-def tests(session: nox.Session, backend: str) -> None:
-    """The whole suite on one backend, against the installed wheel (every extra)."""
-    session.install(".[all]")
-    install_groups(session, "test")
-    session.run("pytest", f"--backend={backend}", *session.posargs)
+def tests(session: nox.Session) -> None:
+    """The whole suite on every backend, against the installed wheel (every extra).
+
+    One run and one virtualenv for all backends: the tests that do not depend on a backend
+    (unit, congruence, configuration) run once, and the install (over a minute from a
+    clean clone) is paid once. `-- --backend=sqlite` (or postgres, redis) runs one backend.
+    """
+    install(session, ".[all]", groups=("test",))
+    session.run("pytest", *session.posargs)
 
 
 @nox.session
 def migrations(session: nox.Session) -> None:
     """Upgrade, drift check, downgrade and upgrade again, on SQLite and PostgreSQL."""
-    session.install(".[postgresql]")
-    install_groups(session, "test")
+    install(session, ".[postgresql]", groups=("test",))
     session.run("pytest", "tests/integration/test_migrations.py", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    install_groups(session, "lint")
+    install(session, groups=("lint",))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -57,16 +60,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict on src/."""
-    session.install(".[all]")
-    install_groups(session, "typing")
+    install(session, ".[all]", groups=("typing",))
     session.run("mypy")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Foundation (beside raw drivers), semantic and cache benchmarks; `-- --quick`: smoke run."""
-    session.install(".[all]")
-    install_groups(session, "bench")
+    install(session, ".[all]", groups=("bench",))
     session.run("python", "-m", "benchmarks.foundation", *session.posargs)
     session.run("python", "-m", "benchmarks.semantic", *session.posargs)
     session.run("python", "-m", "benchmarks.cache", *session.posargs)
@@ -79,7 +80,6 @@ def bench(session: nox.Session) -> None:
 def bench_locomo(session: nox.Session) -> None:
     """LoCoMo evidence recall@k of search() and evidence inside build_context (data:
     LOCOMO_PATH or ../shared/data/locomo)."""
-    session.install(".[all]")
-    install_groups(session, "bench")
+    install(session, ".[all]", groups=("bench",))
     session.run("python", "-m", "benchmarks.locomo", *session.posargs)
     session.run("python", "-m", "benchmarks.locomo_context", *session.posargs)

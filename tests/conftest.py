@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from tests.redis_servers import (
     redis_stack_server,
     unique_prefix,
 )
-from tests.servers import PostgresServer, pgserver_postgres, system_postgres
+from tests.servers import PostgresServer, run_pgserver, system_postgres
 from tests.sync_twin import AsyncOverSync
 
 #: Targets that run the suite through the sync twin (SyncMemory), and the target each
@@ -118,10 +119,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pgserver_server() -> Iterator[PostgresServer]:
-    """A private PostgreSQL 16 + pgvector for the whole run."""
-    with pgserver_postgres() as server:
-        yield server
+def pgserver_server() -> PostgresServer:
+    """A private PostgreSQL 16 + pgvector for the whole run (stopped when it ends)."""
+    return run_pgserver()
 
 
 @pytest.fixture(scope="session")
@@ -209,18 +209,46 @@ def redis_server_url(request: pytest.FixtureRequest, target: str) -> str | None:
     return machine_redis_url()
 
 
+@pytest.fixture(scope="session")
+async def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite file at the head revision, migrated once for the whole run.
+
+    Each test on a SQLite file starts from a copy of it (:func:`copy_of_migrated`): the
+    same database a store makes when it first opens a new file, for a file copy instead of
+    the whole migration chain per test. Migrating a new file is what the migration and
+    open-error tests test, on files of their own (``fresh_url``).
+    """
+    path = tmp_path_factory.mktemp("migrated") / "memory.db"
+    async with create_memory(f"sqlite+aiosqlite:///{path}", embedder=None):
+        pass
+    return path
+
+
+def copy_of_migrated(template: Path, folder: Path) -> str:
+    """The URL of ``folder/memory.db``, a copy of the migrated ``template`` (closed, so its
+    write-ahead log is already in the main file)."""
+    path = folder / "memory.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture
 async def backend(
-    target: str, shared_postgres_url: str | None, redis_server_url: str | None, tmp_path: Path
+    target: str,
+    shared_postgres_url: str | None,
+    redis_server_url: str | None,
+    migrated_sqlite_file: Path,
+    tmp_path: Path,
 ) -> AsyncIterator[Backend]:
-    """The database a test runs on: a new one for SQLite, the run's shared one for
-    PostgreSQL, the Redis server under a key prefix of the test's own (deleted after)."""
+    """The database a test runs on: a new one for SQLite (a file: a copy of the run's
+    migrated one), the run's shared one for PostgreSQL, the Redis server under a key prefix
+    of the test's own (deleted after)."""
     if redis_server_url is not None:
         prefix = unique_prefix()
         if target in REDIS_BACKEND_TARGETS:
             yield Backend(target, redis_server_url, key_prefix=prefix)
         else:
-            url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
+            url = copy_of_migrated(migrated_sqlite_file, tmp_path)
             yield Backend(target, url, key_prefix=prefix, cache_url=redis_server_url)
         with redis.Redis.from_url(redis_server_url) as client:
             delete_prefix(client, prefix)
@@ -232,7 +260,7 @@ async def backend(
     elif target == "memory":
         url = "memory://"
     elif target == "sqlite-file":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
+        url = copy_of_migrated(migrated_sqlite_file, tmp_path)
     else:
         assert shared_postgres_url is not None
         url = shared_postgres_url

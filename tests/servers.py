@@ -5,14 +5,16 @@ PostgreSQL targets:
   PostgreSQL 15). Absent variable: the target is skipped with that reason; unreachable
   server: the tests fail.
 - ``pgserver``: a throwaway PostgreSQL 16 with pgvector from the PyPI package ``pgserver``,
-  started once per test run in a temporary folder.
+  started once per test run in a temporary folder (:func:`run_pgserver`).
 
 Every test run works in databases of its own, created here and dropped at the end.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import tempfile
 import uuid
@@ -49,6 +51,17 @@ class PostgresServer:
             "database": url.database or "postgres",
         }
 
+    async def create_database(self, name: str, template: str | None = None) -> str:
+        """Create the database ``name`` (empty, or a copy of the database ``template``, which
+        nothing may be connected to); return its URL."""
+        copy = f' TEMPLATE "{template}"' if template is not None else ""
+        admin = await asyncpg.connect(**self.connect_args())
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+        finally:
+            await admin.close()
+        return self.database_url(name)
+
     @contextlib.asynccontextmanager
     async def fresh_database(self) -> AsyncIterator[str]:
         """Create an empty database, yield its URL, drop it afterwards."""
@@ -68,6 +81,22 @@ def system_postgres() -> PostgresServer | None:
     return PostgresServer("postgres", make_url(raw)) if raw else None
 
 
+@functools.cache
+def run_pgserver() -> PostgresServer:
+    """The test process's :func:`pgserver_postgres`, started on first use and stopped when
+    the process exits: the PostgreSQL targets and the congruence suite's SQL index share it
+    (starting one takes seconds)."""
+    server = contextlib.ExitStack()
+    atexit.register(server.close)
+    return server.enter_context(pgserver_postgres())
+
+
+#: The throwaway server keeps nothing past the run, so it needs no durability. With the
+#: defaults its commits wait for the disk, and so does stopping it: the shutdown checkpoint
+#: writes every database the run made (minutes on a busy disk). Clients see no difference.
+THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 @contextlib.contextmanager
 def pgserver_postgres() -> Iterator[PostgresServer]:
     """Start a private PostgreSQL (with pgvector) from the ``pgserver`` package."""
@@ -76,6 +105,11 @@ def pgserver_postgres() -> Iterator[PostgresServer]:
     with tempfile.TemporaryDirectory(prefix="bruno-pgserver-") as data_dir:
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
         try:
+            settings = "".join(
+                f"ALTER SYSTEM SET {name} = {value};\n"
+                for name, value in THROWAWAY_SETTINGS.items()
+            )
+            server.psql(settings + "SELECT pg_reload_conf();\n")
             yield PostgresServer("pgserver", make_url(server.get_uri()))
         finally:
             server.cleanup()

@@ -8,7 +8,6 @@ it promises (1.0 for exact indexes). An implementation whose dependency is missi
 
 from __future__ import annotations
 
-import atexit
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bruno_memory import create_memory
@@ -24,7 +22,7 @@ from bruno_memory.adapters.vector.exact import ExactVectorIndex
 from bruno_memory.ports.vector import VectorIndex
 from tests.congruence.dataset import Dataset, make_dataset
 from tests.congruence.sql_index import StoredItemsIndex
-from tests.servers import PostgresServer, pgserver_postgres
+from tests.servers import PostgresServer, run_pgserver
 
 DATASET_ITEMS = 1500  # 2,500 records over two models
 SMALL_DATASET_ITEMS = 150
@@ -65,24 +63,29 @@ async def _sql_sqlite(folder: Path) -> VectorIndex:
 
 
 async def _sql_postgres(_: Path) -> VectorIndex:
-    """A fresh database on this run's pgserver PostgreSQL (pgvector installed)."""
-    server = _PGSERVER.get("server")
-    if server is None:
-        context = pgserver_postgres()
-        server = _PGSERVER["server"] = context.__enter__()
-        atexit.register(context.__exit__, None, None, None)
-    name = f"congruence_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(**server.connect_args())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    store = create_memory(server.database_url(name), embedder=None)
+    """A new database on this run's pgserver PostgreSQL (pgvector installed), a copy of one
+    migrated once (:func:`_migrated_postgres_template`)."""
+    server = run_pgserver()
+    template = await _migrated_postgres_template(server)
+    url = await server.create_database(f"congruence_{uuid.uuid4().hex[:10]}", template=template)
+    store = create_memory(url, embedder=None)
     await store.open()
     return StoredItemsIndex(store)
 
 
-_PGSERVER: dict[str, PostgresServer] = {}
+_TEMPLATES: dict[str, str] = {}
+
+
+async def _migrated_postgres_template(server: PostgresServer) -> str:
+    """The name of an empty database at the head revision, made once per run: copying it
+    (``CREATE DATABASE ... TEMPLATE``) is much cheaper than migrating a database per test."""
+    if server.name not in _TEMPLATES:
+        name = f"congruence_template_{uuid.uuid4().hex[:10]}"
+        async with create_memory(await server.create_database(name), embedder=None):
+            pass  # migrate; closed, so nothing is connected to the template
+        _TEMPLATES[server.name] = name
+    return _TEMPLATES[server.name]
+
 
 IMPLEMENTATIONS = [
     Implementation("exact", _exact),

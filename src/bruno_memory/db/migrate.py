@@ -9,6 +9,7 @@ names a revision the chain does not have (a newer release's, or an edited table)
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,9 +87,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
+def script_directory() -> ScriptDirectory:
+    """The packaged revision chain, read once per process: reading it imports every revision
+    file, which would otherwise happen several times on each open."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
     """The newest revision of the chain."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return script_directory().get_current_head()
 
 
 @asynccontextmanager
@@ -121,7 +129,7 @@ def database_revision(connection: Connection) -> str | None:
     The chain is linear, so a database at one of its revisions has exactly one row.
     """
     heads = MigrationContext.configure(connection).get_current_heads()
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script_directory()
     head = script.get_current_head()
     if len(heads) > 1:
         raise SchemaError(
@@ -187,7 +195,9 @@ async def _run(engine: AsyncEngine, action: Any, revision: str) -> None:
     def run(sync: Connection) -> None:
         # Checked under the lock, so no other migrator can change the revision in between.
         take_migration_lock(sync)
-        database_revision(sync)
+        current = database_revision(sync)
+        if action is command.upgrade and revision == "head" and current == head_revision():
+            return  # already there: skip Alembic's environment, the bulk of an open's cost
         try:
             action(alembic_config(sync), revision)
         except CommandError as exc:
