@@ -294,6 +294,13 @@ class PostgresRaw(RawDriver):
     def _match_any(self, words: list[str]) -> str:
         return " or ".join(word for word in words if word != "or")
 
+    async def rank_any(self, table: str, words: list[str], user_id: str, limit: int) -> list[Any]:
+        """As the library runs it: in a transaction with custom plans (a generic plan of a
+        full-text statement evaluates ``websearch_to_tsquery`` once per row)."""
+        async with self._connection.transaction():
+            await self._connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            return await super().rank_any(table, words, user_id, limit)
+
     def _rank_any_sql(self, table: str) -> str:
         # Explicit $n: the query text is used twice (the library binds it twice).
         query = "websearch_to_tsquery('english', $2)"

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Result, Select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bruno_memory.db.base import Base
 from bruno_memory.db.scoping import SCOPE_INFO_KEY, DataScope
+
+#: Key, in a session's ``info``, of the transaction that runs with custom plans.
+_CUSTOM_PLANS = "bruno_memory_custom_plans"
 
 
 class Repository:
@@ -29,6 +33,21 @@ class Repository:
         where it would reach every user's rows."""
         if not self.scope.restricts:
             raise RuntimeError("this operation needs a unit of work scoped to a user")
+
+    async def run_fulltext(self, statement: Select[Any]) -> Result[Any]:
+        """Run a full-text statement (:func:`~bruno_memory.db.fulltext.apply_fulltext`).
+
+        On PostgreSQL the transaction first switches to custom plans: after five runs a
+        prepared statement may get a generic plan, which cannot know how many rows the
+        query's words match and evaluates ``websearch_to_tsquery`` once per row (10k
+        messages: 81 ms instead of 13). The setting lasts until the transaction ends.
+        """
+        if self.dialect == "postgresql":
+            transaction = self.session.sync_session.get_transaction()
+            if transaction is None or self.session.info.get(_CUSTOM_PLANS) is not transaction:
+                await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+                self.session.info[_CUSTOM_PLANS] = self.session.sync_session.get_transaction()
+        return await self.session.execute(statement)
 
     @property
     def dialect(self) -> str:

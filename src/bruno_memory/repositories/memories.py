@@ -88,8 +88,8 @@ class MemoryRepository(Repository):
                 model=Memory,
                 query=text,
             )
-        else:
-            statement = statement.order_by(*(_ORDER_KEYS[key].desc() for key in MEMORY_ORDER))
+            return list((await self.run_fulltext(statement.limit(query.limit))).scalars())
+        statement = statement.order_by(*(_ORDER_KEYS[key].desc() for key in MEMORY_ORDER))
         return list(await self.session.scalars(statement.limit(query.limit)))
 
     async def search(
@@ -102,7 +102,7 @@ class MemoryRepository(Repository):
             model=Memory,
             query=text,
         )
-        return list(await self.session.scalars(statement.limit(limit)))
+        return list((await self.run_fulltext(statement.limit(limit))).scalars())
 
     async def candidates(
         self, text: FullTextQuery, scope: SearchScope, limit: int, now: dt.datetime
@@ -115,7 +115,7 @@ class MemoryRepository(Repository):
             model=Memory,
             query=text,
         )
-        return list((await self.session.execute(statement.limit(limit))).all())
+        return list((await self.run_fulltext(statement.limit(limit))).all())
 
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime

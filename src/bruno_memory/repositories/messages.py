@@ -134,7 +134,7 @@ class MessageRepository(Repository):
             model=Message,
             query=query,
         )
-        return list(await self.session.scalars(statement.limit(limit)))
+        return list((await self.run_fulltext(statement.limit(limit))).scalars())
 
     async def candidates(
         self, query: FullTextQuery, scope: SearchScope, limit: int
@@ -150,7 +150,7 @@ class MessageRepository(Repository):
             model=Message,
             query=query,
         )
-        return list((await self.session.execute(statement.limit(limit))).all())
+        return list((await self.run_fulltext(statement.limit(limit))).all())
 
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope
