@@ -15,6 +15,8 @@ from sqlalchemy import text
 
 from bruno_memory import CompressionError, CompressionPolicy, Memory
 from bruno_memory.db.engine import Database
+from bruno_memory.db.fulltext import FullTextQuery, MatchMode
+from bruno_memory.ports.scope import SearchScope
 from bruno_memory.uow import Change, UnitOfWork
 from tests.llms import ExtractiveLLM
 
@@ -139,3 +141,23 @@ async def test_an_llm_failure_leaves_every_row_as_it_was(
     with pytest.raises(CompressionError):
         await memory.compress(cid, llm=ExtractiveLLM(fail_on_call=1), policy=POLICY)
     assert await _dump(database) == before
+
+
+async def test_full_text_reads_run_with_custom_plans_on_postgresql(
+    sql: tuple[Memory, Database], uid: str
+) -> None:
+    """A full-text read switches its transaction (and only it) to custom plans: a generic
+    plan of a prepared full-text statement evaluates websearch_to_tsquery once per row."""
+    _, database = sql
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    async with UnitOfWork(database) as uow:
+        before = await uow.session.scalar(setting)
+        await uow.messages.candidates(
+            FullTextQuery.parse("jazz", MatchMode.ANY), SearchScope(user_id=uid), 5
+        )
+        during = await uow.session.scalar(setting)
+    async with UnitOfWork(database) as uow:
+        after = await uow.session.scalar(setting)
+    assert (before, during, after) == ("auto", "force_custom_plan", "auto")
