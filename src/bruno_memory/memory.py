@@ -419,20 +419,26 @@ class Memory(MemoryInterface):
     # -- sessions and context --------------------------------------------------------------
 
     async def create_session(
+        self, user_id: str, metadata: dict[str, Any] | None = None
+    ) -> SessionContext:
+        """Start a session, with a new conversation, for the user."""
+        return await self.start_session(user_id, metadata=metadata)
+
+    async def start_session(
         self,
         user_id: str,
-        metadata: dict[str, Any] | None = None,
         *,
         session_id: str | None = None,
         conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> SessionContext:
-        """Start a session for the user, with a new conversation.
+        """Start a session for the user with the ids given, as an import does (what is not
+        given is new: :meth:`create_session` gives neither).
 
-        To import a session with its own ids: ``conversation_id`` names its conversation
-        (created, or one the user owns or nobody does; another user's raises
-        :class:`~bruno_memory.errors.AccessDeniedError`) and ``session_id`` its id (one
-        already taken raises :class:`~bruno_memory.errors.ConflictError`, and nothing is
-        written)."""
+        ``conversation_id`` names its conversation (created, or one the user owns or nobody
+        does; another user's raises :class:`~bruno_memory.errors.AccessDeniedError`), so a
+        conversation can take several sessions; ``session_id`` is its id (one already taken
+        raises :class:`~bruno_memory.errors.ConflictError`, and nothing is written)."""
         require_id(user_id, "user_id")
         if metadata is not None:
             require_json_object(metadata, "session metadata")

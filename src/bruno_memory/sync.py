@@ -242,17 +242,26 @@ class SyncMemory:
     # -- sessions and context --------------------------------------------------------------
 
     def create_session(
+        self, user_id: str, metadata: dict[str, Any] | None = None
+    ) -> SessionContext:
+        """Start a session, with a new conversation, for the user."""
+        return self._run(self._memory.create_session(user_id, metadata))
+
+    def start_session(
         self,
         user_id: str,
-        metadata: dict[str, Any] | None = None,
         *,
         session_id: str | None = None,
         conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> SessionContext:
-        """Start a session for the user (with the ids given, when importing one)."""
+        """Start a session for the user with the ids given (an import)."""
         return self._run(
-            self._memory.create_session(
-                user_id, metadata, session_id=session_id, conversation_id=conversation_id
+            self._memory.start_session(
+                user_id,
+                session_id=session_id,
+                conversation_id=conversation_id,
+                metadata=metadata,
             )
         )
 

@@ -41,7 +41,7 @@ async def _sessions(memory: Memory, user_id: str, count: int) -> list[str]:
     order under ids that sort as numbered; every other one ended. Their numbers."""
     numbers = [f"{n:02d}" for n in range(count)]
     for number in random.Random(user_id).sample(numbers, len(numbers)):
-        session = await memory.create_session(
+        session = await memory.start_session(
             user_id, session_id=f"{user_id}-s{number}", conversation_id=f"{user_id}-c{number}"
         )
         if int(number) % 2:
@@ -87,7 +87,7 @@ async def test_a_page_boundary_survives_writes_and_deletes(memory: Memory, uid: 
     listing = memory.list_conversations(alice)
     first = [await anext(listing) for _ in range(PAGE)]
     await memory.delete_user(alice)  # everything, the cursor's conversation too
-    await memory.create_session(alice, conversation_id=f"{alice}-c99")
+    await memory.start_session(alice, conversation_id=f"{alice}-c99")
     rest = await collect(listing)
     assert [c.conversation_id for c in first] == [f"{alice}-c0{n}" for n in range(PAGE)]
     assert [c.conversation_id for c in rest] == [f"{alice}-c99"]
@@ -186,12 +186,12 @@ async def test_users_are_listed_by_id_across_pages(memory: Memory, uid: str) -> 
 
 
 async def test_a_session_is_imported_with_its_own_ids(memory: Memory, uid: str) -> None:
-    """create_session takes the ids of an imported session and its conversation; a
+    """start_session takes the ids of an imported session and its conversation; a
     conversation may take several sessions; a session id already taken is a conflict that
     writes nothing, another user's conversation is refused."""
     alice, bob = f"{uid}-alice", f"{uid}-bob"
-    session = await memory.create_session(
-        alice, {"from": "backup"}, session_id=f"{uid}-s1", conversation_id=f"{uid}-c1"
+    session = await memory.start_session(
+        alice, session_id=f"{uid}-s1", conversation_id=f"{uid}-c1", metadata={"from": "backup"}
     )
     assert (session.session_id, session.conversation_id) == (f"{uid}-s1", f"{uid}-c1")
     assert session.user_id == alice
@@ -200,14 +200,14 @@ async def test_a_session_is_imported_with_its_own_ids(memory: Memory, uid: str) 
     assert found is not None
     assert (found.conversation_id, found.metadata) == (f"{uid}-c1", {"from": "backup"})
     await memory.store_message(user_message("hello"), f"{uid}-c1")
-    second = await memory.create_session(alice, session_id=f"{uid}-s2", conversation_id=f"{uid}-c1")
+    second = await memory.start_session(alice, session_id=f"{uid}-s2", conversation_id=f"{uid}-c1")
     assert second.conversation_id == f"{uid}-c1"
 
     for owner, conversation in ((alice, f"{uid}-c1"), (alice, f"{uid}-c2"), (bob, f"{uid}-c3")):
         with pytest.raises(ConflictError):
-            await memory.create_session(owner, session_id=f"{uid}-s1", conversation_id=conversation)
+            await memory.start_session(owner, session_id=f"{uid}-s1", conversation_id=conversation)
     with pytest.raises(AccessDeniedError):
-        await memory.create_session(bob, session_id=f"{uid}-s4", conversation_id=f"{uid}-c1")
+        await memory.start_session(bob, session_id=f"{uid}-s4", conversation_id=f"{uid}-c1")
 
     conversations = await collect(memory.list_conversations(alice))
     assert [c.conversation_id for c in conversations] == [f"{uid}-c1"]
@@ -236,4 +236,4 @@ async def test_listing_input_is_checked_when_called(memory: Memory) -> None:
     with pytest.raises(InvalidInputError):
         memory.iter_memories("")
     with pytest.raises(InvalidInputError):
-        await memory.create_session("alice", session_id="")
+        await memory.start_session("alice", session_id="")
