@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any
 
 from bruno_memory import SyncMemory
 from bruno_memory.ports.storage import Storage
+
+#: The twin's methods that return an iterator (the facade's return an async iterator).
+ITERATORS = frozenset(
+    {"list_users", "list_conversations", "list_sessions", "iter_messages", "iter_memories"}
+)
+
+
+async def _over(items: Iterator[Any]) -> AsyncIterator[Any]:
+    """An async iterator over a blocking one, each item taken in a worker thread."""
+    done = object()
+    while (item := await asyncio.to_thread(next, items, done)) is not done:
+        yield item
 
 
 class AsyncOverSync:
@@ -26,6 +39,13 @@ class AsyncOverSync:
         found = getattr(self._sync, name)
         if not callable(found):
             return found
+        if name in ITERATORS:  # called here (it only checks its input), iterated in threads
+
+            @functools.wraps(found)
+            def iterate(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                return _over(found(*args, **kwargs))
+
+            return iterate
 
         @functools.wraps(found)
         async def call(*args: Any, **kwargs: Any) -> Any:

@@ -46,6 +46,7 @@ from bruno_memory.errors import (
     StorageError,
     UnsupportedOperationError,
 )
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.memory import Memory
 from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.priority import DEFAULT_WEIGHTS, Weights
@@ -80,6 +81,7 @@ __all__ = [
     "ContextSettings",
     "ContextStrategy",
     "ContextWindow",
+    "ConversationInfo",
     "DatabaseSettings",
     "DefaultEmbedder",
     "EmbeddingError",

@@ -39,3 +39,6 @@ class Capability(str, enum.Enum):
     #: (``prune_memories``); a memory stored with a ``subject`` supersedes the older ones of
     #: that subject, which are kept and linked.
     PRUNING = "pruning"
+    #: The storage keeps an index of its users: ``list_users()`` (a whole-store listing)
+    #: reads it. Without one, users are listed by no key scan: the call is refused.
+    USER_LISTING = "user_listing"

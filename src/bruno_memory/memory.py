@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -47,6 +47,7 @@ from bruno_memory.errors import (
     UnsupportedOperationError,
     translate_errors,
 )
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.ports.scope import MetadataValue, SearchScope
 from bruno_memory.ports.storage import (
     Archival,
@@ -90,11 +91,16 @@ if TYPE_CHECKING:
     from bruno_memory.ports.cache import CacheStats
 
 _Part = TypeVar("_Part")
+_Item = TypeVar("_Item")
+_Key = TypeVar("_Key")
 
 #: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
 CONTEXT_ATTEMPTS = 3
 #: Memories read, and at most archived, at a time by ``prune_memories``.
 PRUNE_BATCH = 1_000
+#: Items the listings (``list_users`` ... ``iter_memories``) read at a time: one keyset page
+#: per read, so a listing holds at most this many at any size.
+LIST_PAGE = 500
 
 
 class Memory(MemoryInterface):
@@ -416,11 +422,32 @@ class Memory(MemoryInterface):
         self, user_id: str, metadata: dict[str, Any] | None = None
     ) -> SessionContext:
         """Start a session, with a new conversation, for the user."""
+        return await self.start_session(user_id, metadata=metadata)
+
+    async def start_session(
+        self,
+        user_id: str,
+        *,
+        session_id: str | None = None,
+        conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionContext:
+        """Start a session for the user with the ids given, as an import does (what is not
+        given is new: :meth:`create_session` gives neither).
+
+        ``conversation_id`` names its conversation (created, or one the user owns or nobody
+        does; another user's raises :class:`~bruno_memory.errors.AccessDeniedError`), so a
+        conversation can take several sessions; ``session_id`` is its id (one already taken
+        raises :class:`~bruno_memory.errors.ConflictError`, and nothing is written)."""
         require_id(user_id, "user_id")
         if metadata is not None:
             require_json_object(metadata, "session metadata")
+        sid = optional_id(session_id, "session_id")
+        cid = optional_id(conversation_id, "conversation_id") or str(uuid.uuid4())
         async with self._operation("create_session") as storage:
-            session = await storage.start_session(user_id, str(uuid.uuid4()), metadata, reuse=False)
+            session = await storage.start_session(
+                user_id, cid, metadata, reuse=False, session_id=sid
+            )
         if session is None:
             raise StorageError("a new conversation already had a session")
         await self._events.session_started(session)
@@ -548,6 +575,104 @@ class Memory(MemoryInterface):
             omitted=chosen.omitted,
             cut=chosen.cut,
         )
+
+    # -- listings ----------------------------------------------------------------------------
+
+    def list_users(self) -> AsyncIterator[UserContext]:
+        """Every user with a stored record, by id (``Capability.USER_LISTING``).
+
+        Like every listing, an async iterator reading :data:`LIST_PAGE` items at a time by
+        keyset (memory bounded at any size); each page is read when the previous one is
+        used up, so an item written or deleted meanwhile may or may not come, and none comes
+        twice. Errors are raised when it is called (invalid input, a missing capability) or
+        by the read of a page."""
+        listing = self._part(Capability.USER_LISTING, "list_users", self._storage.user_listing)
+        return self._pages(
+            "list_users",
+            lambda after, limit: listing.page_users(after=after, limit=limit),
+            lambda user: user.user_id,
+        )
+
+    def list_conversations(self, user_id: str) -> AsyncIterator[ConversationInfo]:
+        """The conversations the user owns (branches included), by id, as
+        :class:`~bruno_memory.listing.ConversationInfo` (paged as :meth:`list_users`)."""
+        owner = require_id(user_id, "user_id")
+        return self._pages(
+            "list_conversations",
+            lambda after, limit: self._storage.page_conversations(owner, after=after, limit=limit),
+            lambda conversation: conversation.conversation_id,
+        )
+
+    def list_sessions(
+        self, user_id: str, *, active: bool | None = None
+    ) -> AsyncIterator[SessionContext]:
+        """The user's sessions, by id: all of them, only the open ones (``active=True``) or
+        only the ended ones (``active=False``); paged as :meth:`list_users`."""
+        owner = require_id(user_id, "user_id")
+        if active is not None and not isinstance(active, bool):
+            raise InvalidInputError(
+                "active must be True, False or None", details={"active": active}
+            )
+        return self._pages(
+            "list_sessions",
+            lambda after, limit: self._storage.page_sessions(
+                owner, active=active, after=after, limit=limit
+            ),
+            lambda session: session.session_id,
+        )
+
+    def iter_messages(
+        self, conversation_id: str, *, include_archived: bool = False
+    ) -> AsyncIterator[Message]:
+        """Every message of the conversation in conversation order, oldest first (a
+        branch's history: the inherited messages, then its own), archived ones only with
+        ``include_archived``; paged as :meth:`list_users`, by :meth:`list_messages`'
+        cursors: deleting the last message read before the next page is read raises
+        :class:`~bruno_memory.errors.MessageNotFoundError`."""
+        cid = require_id(conversation_id, "conversation_id")
+        archived = bool(include_archived)
+        return self._pages(
+            "iter_messages",
+            lambda after, limit: self._storage.page_messages(
+                cid, after=after, before=None, limit=limit, include_archived=archived
+            ),
+            lambda message: message.id,
+        )
+
+    def iter_memories(
+        self, user_id: str, *, include_archived: bool = False
+    ) -> AsyncIterator[MemoryEntry]:
+        """Every memory of the user (expired ones too), by creation time then id; archived
+        ones (``Capability.PRUNING``) only with ``include_archived``, as an export wants
+        them. Reading them is not an access; paged as :meth:`list_users`."""
+        owner = require_id(user_id, "user_id")
+        archived = bool(include_archived)
+        return self._pages(
+            "iter_memories",
+            lambda after, limit: self._storage.page_memories(
+                owner, after=after, limit=limit, include_archived=archived
+            ),
+            lambda entry: (as_utc(entry.created_at), entry.id),
+        )
+
+    async def _pages(
+        self,
+        name: str,
+        read: Callable[[_Key | None, int], Awaitable[list[_Item]]],
+        key: Callable[[_Item], _Key],
+    ) -> AsyncIterator[_Item]:
+        """The items of keyset pages of ``LIST_PAGE``, each read in an operation of its
+        own once the previous page is used up (nothing is held open between pages)."""
+        limit = LIST_PAGE
+        after: _Key | None = None
+        while True:
+            async with self._operation(name):
+                page = await read(after, limit)
+            for item in page:
+                yield item
+            if len(page) < limit:
+                return
+            after = key(page[-1])
 
     # -- archive -----------------------------------------------------------------------------
 

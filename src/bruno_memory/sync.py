@@ -20,7 +20,7 @@ import copy
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +37,7 @@ from bruno_memory.context.compression import CompressionPolicy, CompressionRepor
 from bruno_memory.context.summaries import Summary
 from bruno_memory.context.window import ContextStrategy, ContextWindow
 from bruno_memory.errors import ConfigurationError
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.memory import Memory
 from bruno_memory.ports.scope import MetadataValue
 from bruno_memory.ports.vector import ItemKind, VectorIndex
@@ -246,6 +247,24 @@ class SyncMemory:
         """Start a session, with a new conversation, for the user."""
         return self._run(self._memory.create_session(user_id, metadata))
 
+    def start_session(
+        self,
+        user_id: str,
+        *,
+        session_id: str | None = None,
+        conversation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionContext:
+        """Start a session for the user with the ids given (an import)."""
+        return self._run(
+            self._memory.start_session(
+                user_id,
+                session_id=session_id,
+                conversation_id=conversation_id,
+                metadata=metadata,
+            )
+        )
+
     def get_session(self, session_id: str) -> SessionContext | None:
         """The session, or None when there is none with that id."""
         return self._run(self._memory.get_session(session_id))
@@ -281,6 +300,47 @@ class SyncMemory:
         )
 
     # -- archive -----------------------------------------------------------------------------
+
+    # -- listings ----------------------------------------------------------------------------
+
+    def list_users(self) -> Iterator[UserContext]:
+        """Every user, by id (``Capability.USER_LISTING``); each page is read when needed."""
+        return self._iterate(self._memory.list_users())
+
+    def list_conversations(self, user_id: str) -> Iterator[ConversationInfo]:
+        """The conversations the user owns, by id."""
+        return self._iterate(self._memory.list_conversations(user_id))
+
+    def list_sessions(
+        self, user_id: str, *, active: bool | None = None
+    ) -> Iterator[SessionContext]:
+        """The user's sessions (open or ended only, by ``active``), by id."""
+        return self._iterate(self._memory.list_sessions(user_id, active=active))
+
+    def iter_messages(
+        self, conversation_id: str, *, include_archived: bool = False
+    ) -> Iterator[Message]:
+        """Every message of the conversation, oldest first."""
+        return self._iterate(
+            self._memory.iter_messages(conversation_id, include_archived=include_archived)
+        )
+
+    def iter_memories(
+        self, user_id: str, *, include_archived: bool = False
+    ) -> Iterator[MemoryEntry]:
+        """Every memory of the user, by creation time then id."""
+        return self._iterate(self._memory.iter_memories(user_id, include_archived=include_archived))
+
+    def _iterate(self, items: AsyncIterator[T]) -> Iterator[T]:
+        """The items of one of the memory's async iterators, each page read on the twin's
+        loop when needed; leaving early closes it there."""
+        try:
+            while not isinstance(item := self._run(_next(items)), _End):
+                yield item
+        finally:
+            close = getattr(items, "aclose", None)
+            if close is not None and not self.closed:
+                self._run(close())
 
     def archive(self, conversation_id: str, *, before: dt.datetime) -> int:
         """Archive the conversation's older messages (see :meth:`Memory.archive`)."""
@@ -420,6 +480,17 @@ class SyncMemory:
     def sweep_expired(self) -> int:
         """Unindex conversations that expired (``Capability.EXPIRY``)."""
         return self._run(self._memory.sweep_expired())
+
+
+class _End:
+    """The end of an async iterator, as :func:`_next` reports it."""
+
+
+async def _next(items: AsyncIterator[T]) -> T | _End:
+    try:
+        return await items.__anext__()
+    except StopAsyncIteration:
+        return _End()
 
 
 def create_memory_sync(

@@ -46,6 +46,10 @@ async def _prune(memory: Memory) -> Any:
     return await memory.prune_memories("anyone", keep=10)
 
 
+async def _list_users(memory: Memory) -> Any:
+    return [user async for user in memory.list_users()]
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -57,6 +61,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.BRANCHING: _branches,
     Capability.ARCHIVE: _restore,
     Capability.PRUNING: _prune,
+    Capability.USER_LISTING: _list_users,
 }
 
 

@@ -19,7 +19,12 @@ def test_the_memory_url_builds_the_in_memory_storage() -> None:
     memory = create_memory("memory://")
     assert isinstance(memory.storage, InMemoryStorage)
     assert memory.backend == "memory"
-    assert memory.capabilities == {Capability.FULL_TEXT, Capability.RETRIEVAL, Capability.PRUNING}
+    assert memory.capabilities == {
+        Capability.FULL_TEXT,
+        Capability.RETRIEVAL,
+        Capability.PRUNING,
+        Capability.USER_LISTING,
+    }
     assert isinstance(Memory("memory://").storage, InMemoryStorage)  # default embedder: none
 
 

@@ -47,6 +47,7 @@ from bruno_memory.errors import (
     MemoryNotFoundError,
     MessageNotFoundError,
 )
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.mapping import new_session_row, session_from_row
 from bruno_memory.ports.cache import CacheStats
 from bruno_memory.ports.scope import SearchScope
@@ -55,10 +56,12 @@ from bruno_memory.ports.storage import (
     Branching,
     ContextParts,
     Expiry,
+    MemoryCursor,
     Pruning,
     Retrieval,
     Schema,
     Summaries,
+    UserListing,
 )
 from bruno_memory.priority import (
     is_pinned,
@@ -113,7 +116,7 @@ class InMemoryStorage:
     expiry: Expiry | None = None
     cache_stats: CacheStats | None = None
     capabilities: frozenset[Capability] = frozenset(
-        {Capability.FULL_TEXT, Capability.RETRIEVAL, Capability.PRUNING}
+        {Capability.FULL_TEXT, Capability.RETRIEVAL, Capability.PRUNING, Capability.USER_LISTING}
     )
 
     def __init__(
@@ -136,6 +139,7 @@ class InMemoryStorage:
         self.branching: Branching | None = None
         self.archival: Archival | None = None
         self.pruning: Pruning | None = self
+        self.user_listing: UserListing | None = self
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""
@@ -173,6 +177,7 @@ class InMemoryStorage:
             conversation.messages[stored.seq] = stored
             self._tables.homes[stored.message.id] = (conversation_id, stored.seq)
         conversation.last_seq = records[-1].seq
+        conversation.updated_at = utc_now()
         self._touch_sessions(conversation_id, utc_now())
         self._written()
         return conversation.owner
@@ -276,11 +281,18 @@ class InMemoryStorage:
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
         if reuse and self._tables.sessions_of(conversation_id):
             return None
+        if session_id in self._tables.sessions:
+            raise ConflictError(
+                f"a session with id {session_id!r} already exists", details={"id": session_id}
+            )
         self._writable(conversation_id, user_id)
         row = new_session_row(user_id=user_id, conversation_id=conversation_id, metadata=metadata)
+        if session_id is not None:
+            row.id = session_id
         session = through_json(session_from_row(row))
         self._open_conversation(conversation_id, user_id)
         self._tables.sessions[session.session_id] = session
@@ -312,6 +324,37 @@ class InMemoryStorage:
             user=user.model_copy(deep=True),
             messages=self._window(session.conversation_id, window),
         )
+
+    async def page_sessions(
+        self, user_id: str, *, active: bool | None, after: str | None, limit: int
+    ) -> list[SessionContext]:
+        found = [
+            s
+            for s in self._tables.sessions.values()
+            if s.user_id == user_id
+            and (active is None or s.is_active is active)
+            and (after is None or s.session_id > after)
+        ]
+        found.sort(key=lambda s: s.session_id)
+        return [s.model_copy(deep=True) for s in found[:limit]]
+
+    async def page_conversations(
+        self, user_id: str, *, after: str | None, limit: int
+    ) -> list[ConversationInfo]:
+        found = sorted(
+            (cid, c)
+            for cid, c in self._tables.conversations.items()
+            if c.owner == user_id and (after is None or cid > after)
+        )
+        return [
+            ConversationInfo(
+                conversation_id=cid,
+                user_id=user_id,
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+            )
+            for cid, c in found[:limit]
+        ]
 
     def _latest_open(self, user_id: str) -> SessionContext | None:
         """The user's most recently active open session (ties: the newest started)."""
@@ -430,6 +473,26 @@ class InMemoryStorage:
         found = [stored[entry.id] for entry in entries if entry.id in stored]
         return accessed(found, utc_now())
 
+    async def page_memories(
+        self,
+        user_id: str,
+        *,
+        after: MemoryCursor | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[MemoryEntry]:
+        def key(stored: StoredMemory) -> tuple[dt.datetime, str]:
+            return as_utc(stored.entry.created_at), str(stored.entry.id)
+
+        start = None if after is None else (after[0], str(after[1]))
+        found = [
+            m
+            for m in self._of_user(user_id)
+            if (include_archived or m.archived_at is None) and (start is None or key(m) > start)
+        ]
+        found.sort(key=key)
+        return copies(found[:limit])
+
     # -- pruning ---------------------------------------------------------------------------
 
     def _of_user(self, user_id: str) -> list[StoredMemory]:
@@ -475,6 +538,10 @@ class InMemoryStorage:
         return copies(found)
 
     # -- users -----------------------------------------------------------------------------
+
+    async def page_users(self, *, after: str | None, limit: int) -> list[UserContext]:
+        found = sorted(uid for uid in self._tables.users if after is None or uid > after)
+        return [self._tables.users[uid].model_copy(deep=True) for uid in found[:limit]]
 
     async def get_user(self, user_id: str) -> UserContext | None:
         user = self._tables.users.get(user_id)

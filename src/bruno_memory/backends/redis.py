@@ -33,6 +33,7 @@ from bruno_memory.backends._redis.candidates import RedisCandidates
 from bruno_memory.backends._redis.context import RedisContext
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.backends._redis.engine import open_search
+from bruno_memory.backends._redis.listing import Listing
 from bruno_memory.backends._redis.memories import Memories
 from bruno_memory.backends._redis.message_search import MessageSearch
 from bruno_memory.backends._redis.scripts import Scripts
@@ -42,16 +43,19 @@ from bruno_memory.backends._redis.users import Users
 from bruno_memory.capabilities import Capability
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.errors import ConfigurationError
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.ports.cache import CacheStats
 from bruno_memory.ports.storage import (
     Archival,
     Branching,
     ContextParts,
     Expiry,
+    MemoryCursor,
     Pruning,
     Retrieval,
     Schema,
     Summaries,
+    UserListing,
 )
 from bruno_memory.retrieval.options import retrieval_settings
 from bruno_memory.retrieval.ranking import FullTextRetrieval, Retriever
@@ -69,6 +73,7 @@ class _Parts:
     memories: Memories
     users: Users
     sweeper: Sweeper
+    listing: Listing
 
     @classmethod
     def over(cls, context: RedisContext) -> _Parts:
@@ -82,6 +87,7 @@ class _Parts:
             memories=memories,
             users=Users(context, conversations, memories),
             sweeper=Sweeper(context, conversations),
+            listing=Listing(context),
         )
 
 
@@ -116,6 +122,8 @@ class RedisStorage:
         self.branching: Branching | None = None
         self.archival: Archival | None = None
         self.pruning: Pruning | None = None
+        # Redis keeps no index of its users: listing them would scan the keyspace.
+        self.user_listing: UserListing | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,
@@ -252,9 +260,24 @@ class RedisStorage:
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
         async with self._writing("create_session") as parts:
-            return await parts.sessions.start(user_id, conversation_id, metadata, reuse=reuse)
+            return await parts.sessions.start(
+                user_id, conversation_id, metadata, reuse=reuse, session_id=session_id
+            )
+
+    async def page_sessions(
+        self, user_id: str, *, active: bool | None, after: str | None, limit: int
+    ) -> list[SessionContext]:
+        async with self._operation("list_sessions") as parts:
+            return await parts.listing.sessions(user_id, active=active, after=after, limit=limit)
+
+    async def page_conversations(
+        self, user_id: str, *, after: str | None, limit: int
+    ) -> list[ConversationInfo]:
+        async with self._operation("list_conversations") as parts:
+            return await parts.listing.conversations(user_id, after=after, limit=limit)
 
     async def get_session(self, session_id: str) -> SessionContext | None:
         async with self._operation("get_session") as parts:
@@ -303,6 +326,19 @@ class RedisStorage:
     async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
         async with self._operation("retrieve_memories") as parts:
             return await parts.memories.touch(entries)
+
+    async def page_memories(
+        self,
+        user_id: str,
+        *,
+        after: MemoryCursor | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[MemoryEntry]:
+        """Nothing is archived here (no ``Capability.PRUNING``): ``include_archived`` adds
+        nothing."""
+        async with self._operation("iter_memories") as parts:
+            return await parts.listing.memories(user_id, after=after, limit=limit)
 
     # -- users -----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.lineage import is_root
 from bruno_memory.db.models import ACTIVE, ARCHIVED
 from bruno_memory.errors import SchemaError, translate_errors
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
 from bruno_memory.managers.branches import BranchManager
 from bruno_memory.managers.changes import ChangeFeed
@@ -42,10 +43,12 @@ from bruno_memory.ports.storage import (
     Branching,
     ContextParts,
     Expiry,
+    MemoryCursor,
     Pruning,
     Retrieval,
     Schema,
     Summaries,
+    UserListing,
 )
 from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.results import SearchHit, SearchMode
@@ -110,6 +113,7 @@ class SqlStorage:
         self.branching: Branching | None = BranchManager(self.database)
         self.archival: Archival | None = self
         self.pruning: Pruning | None = _SqlPruning(self._memories, self._invalidate_searches)
+        self.user_listing: UserListing | None = self
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -124,6 +128,7 @@ class SqlStorage:
             Capability.BRANCHING,
             Capability.ARCHIVE,
             Capability.PRUNING,
+            Capability.USER_LISTING,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)
@@ -260,13 +265,26 @@ class SqlStorage:
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
-        started = await self._sessions.start(user_id, conversation_id, metadata, reuse=reuse)
+        started = await self._sessions.start(
+            user_id, conversation_id, metadata, reuse=reuse, session_id=session_id
+        )
         self._invalidate_searches()  # starting may claim the conversation and its messages
         return started
 
     async def get_session(self, session_id: str) -> SessionContext | None:
         return await self._sessions.get(session_id)
+
+    async def page_sessions(
+        self, user_id: str, *, active: bool | None, after: str | None, limit: int
+    ) -> list[SessionContext]:
+        return await self._sessions.page(user_id, active=active, after=after, limit=limit)
+
+    async def page_conversations(
+        self, user_id: str, *, after: str | None, limit: int
+    ) -> list[ConversationInfo]:
+        return await self._conversations.page_owned(user_id, after=after, limit=limit)
 
     async def end_session(self, session_id: str, now: dt.datetime) -> bool:
         return await self._sessions.end(session_id, now)
@@ -308,7 +326,22 @@ class SqlStorage:
     async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
         return await self._memories.touch(entries)
 
+    async def page_memories(
+        self,
+        user_id: str,
+        *,
+        after: MemoryCursor | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[MemoryEntry]:
+        return await self._memories.page(
+            user_id, after=after, limit=limit, include_archived=include_archived
+        )
+
     # -- users -----------------------------------------------------------------------------
+
+    async def page_users(self, *, after: str | None, limit: int) -> list[UserContext]:
+        return await self._users.page(after=after, limit=limit)
 
     async def get_user(self, user_id: str) -> UserContext | None:
         return await self._users.get(user_id)

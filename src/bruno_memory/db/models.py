@@ -83,10 +83,12 @@ class Conversation(Base):
     """
 
     __tablename__ = "conversations"
+    # A user's conversations by id: the keyset pages of ``list_conversations``.
+    __table_args__ = (Index("ix_conversations_user_id_id", "user_id", "id"),)
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(
-        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE")
     )
     # Not a foreign key: adding one to an existing SQLite table means copying it, which
     # cascades to its messages. A branch has its parent's owner and goes with that user.
@@ -111,6 +113,8 @@ class Session(Base):
         Index(
             "ix_sessions_user_id_is_active_last_activity", "user_id", "is_active", "last_activity"
         ),
+        # A user's sessions by id: the keyset pages of ``list_sessions``.
+        Index("ix_sessions_user_id_id", "user_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
@@ -164,7 +168,8 @@ class Memory(Base):
     __table_args__ = (
         Index("ix_memories_user_id_memory_type", "user_id", "memory_type"),
         Index("ix_memories_user_id_category", "user_id", "category"),
-        Index("ix_memories_user_id_created_at", "user_id", "created_at"),
+        # By creation, then id: also the keyset pages of ``iter_memories``.
+        Index("ix_memories_user_id_created_at_id", "user_id", "created_at", "id"),
         Index("ix_memories_user_id_expires_at", "user_id", "expires_at"),
         Index("ix_memories_user_id_archived_at_pk", "user_id", "archived_at", "pk"),
         Index(

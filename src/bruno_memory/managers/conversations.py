@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bruno_memory.db.engine import Database
 from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.lineage import Lineage
+from bruno_memory.db.scoping import DataScope
 from bruno_memory.db.types import utc_now
 from bruno_memory.errors import MessageNotFoundError, StorageError
+from bruno_memory.listing import ConversationInfo
 from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.ownership import open_conversation
@@ -112,6 +114,24 @@ class ConversationManager:
                 include_archived=include_archived,
             )
             return [message_from_row(row) for row in rows]
+
+    async def page_owned(
+        self, user_id: str, *, after: str | None, limit: int
+    ) -> list[ConversationInfo]:
+        """A keyset page of the conversations the user owns, by id."""
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            rows = await uow.conversations.page_in_scope(after=after, limit=limit)
+            return [
+                ConversationInfo(
+                    conversation_id=row.id,
+                    user_id=user_id,
+                    parent_id=row.parent_id,
+                    fork_message_id=row.fork_message_id,
+                    created_at=row.created_at,
+                    updated_at=row.updated_at,
+                )
+                for row in rows
+            ]
 
     async def set_state(
         self,

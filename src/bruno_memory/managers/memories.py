@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -188,6 +189,21 @@ class MemoryManager:
             if len(rows) < batch:
                 return
             after = rows[-1].pk
+
+    async def page(
+        self,
+        user_id: str,
+        *,
+        after: tuple[dt.datetime, uuid.UUID] | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[MemoryEntry]:
+        """A keyset page of the user's entries, by creation time then id."""
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            rows = await uow.memories.page_in_scope(
+                after=after, limit=limit, include_archived=include_archived
+            )
+            return [memory_from_row(row) for row in rows]
 
     async def archived(self, user_id: str) -> list[MemoryEntry]:
         """The user's archived entries, the most recently archived first."""

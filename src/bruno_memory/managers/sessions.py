@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.db import models
 from bruno_memory.db.engine import Database
+from bruno_memory.db.scoping import DataScope
 from bruno_memory.managers.changes import CONVERSATION, ChangeFeed, cache_version
 from bruno_memory.managers.ownership import open_conversation
 from bruno_memory.mapping import (
@@ -42,14 +43,16 @@ class SessionManager:
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
-        """Start a session in the conversation, which becomes the user's. With ``reuse``,
-        None when the conversation has a session already (looked up inside the write, so
-        two callers never both start one)."""
+        """Start a session in the conversation, which becomes the user's (with the id
+        ``session_id``: a taken one is a conflict of the insert). With ``reuse``, None when
+        the conversation has a session already (looked up inside the write, so two callers
+        never both start one)."""
         async with UnitOfWork(self._database, write=True) as uow:
             if reuse and await uow.sessions.latest_of_conversation(conversation_id) is not None:
                 return None
-            row = await self._start(uow, user_id, conversation_id, metadata)
+            row = await self._start(uow, user_id, conversation_id, metadata, session_id)
             uow.record(
                 Change(
                     "create_session",
@@ -116,12 +119,26 @@ class SessionManager:
             )
         return ContextParts(session=session, user=user, messages=messages)
 
+    async def page(
+        self, user_id: str, *, active: bool | None, after: str | None, limit: int
+    ) -> list[SessionContext]:
+        """A keyset page of the user's sessions, by id."""
+        async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
+            rows = await uow.sessions.page_in_scope(active=active, after=after, limit=limit)
+            return [session_from_row(row) for row in rows]
+
     @staticmethod
     async def _start(
-        uow: UnitOfWork, user_id: str, conversation_id: str, metadata: dict[str, Any] | None
+        uow: UnitOfWork,
+        user_id: str,
+        conversation_id: str,
+        metadata: dict[str, Any] | None,
+        session_id: str | None,
     ) -> models.Session:
         await open_conversation(uow, conversation_id, user_id)
         row = new_session_row(user_id=user_id, conversation_id=conversation_id, metadata=metadata)
+        if session_id is not None:
+            row.id = session_id
         await uow.sessions.add(row)
         return row
 

@@ -27,6 +27,11 @@ class UserManager:
             row = await uow.users.get()
             return None if row is None else user_from_row(row)
 
+    async def page(self, *, after: str | None, limit: int) -> list[UserContext]:
+        """A keyset page of every user, by id (an unscoped read: it lists users)."""
+        async with UnitOfWork(self._database) as uow:
+            return [user_from_row(row) for row in await uow.users.page(after=after, limit=limit)]
+
     async def update(self, user_id: str, patch: UserContextPatch) -> UserContext:
         """Apply ``patch`` to the user's context in one write (the row locked meanwhile)."""
         scope = DataScope(user_id=user_id)

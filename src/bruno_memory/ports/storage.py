@@ -9,8 +9,17 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``, ``archival``, ``pruning``) that are None where the storage lacks them;
-``capabilities`` names what is there.
+``branching``, ``archival``, ``pruning``, ``user_listing``) that are None where the storage
+lacks them; ``capabilities`` names what is there.
+
+Listings are keyset pages (``page_*``): up to ``limit`` items strictly after the cursor
+``after`` (the key of the last item of the previous page; None: from the start), in the
+listing's order, and fewer than ``limit`` only when nothing is left; a cursor needs no item
+to exist any more. Users, conversations and sessions are listed by id (byte order; on
+PostgreSQL the database's collation), memories by creation time then id, messages by
+position (``page_messages``). A storage reads one page at a time, by an index (never a
+scan of the keyspace), and lists only what it confirms: hints it keeps about an item that
+is gone are skipped, never counted. The facade builds iterators over these pages.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
     from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
+    from bruno_memory.listing import ConversationInfo
     from bruno_memory.ports.cache import CacheStats
     from bruno_memory.ports.events import EventStream
     from bruno_memory.ports.scope import SearchScope
@@ -47,6 +57,10 @@ if TYPE_CHECKING:
 #: score's (:mod:`bruno_memory.priority`), computed once, above this port.
 MEMORY_ORDER_BY_RELEVANCE = ("relevance", "stored")
 MEMORY_ORDER = ("importance", "created", "stored")
+
+#: The key of a memory in its user's listing (``page_memories``): its creation time, then
+#: its id.
+MemoryCursor = tuple[dt.datetime, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,14 @@ class Summaries(Protocol):
         ...
 
 
+class UserListing(Protocol):
+    """An index of every user (``Capability.USER_LISTING``)."""
+
+    async def page_users(self, *, after: str | None, limit: int) -> list[UserContext]:
+        """A keyset page of the users (those with a stored record), by id."""
+        ...
+
+
 class Storage(Protocol):
     """A system of record for conversations, sessions, memories and users.
 
@@ -198,6 +220,7 @@ class Storage(Protocol):
     branching: Branching | None
     archival: Archival | None
     pruning: Pruning | None
+    user_listing: UserListing | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
@@ -263,9 +286,24 @@ class Storage(Protocol):
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
-        """Start a session in the conversation (created or claimed for the user). With
-        ``reuse``, None when the conversation already has a session."""
+        """Start a session in the conversation (created or claimed for the user), with the
+        id ``session_id`` (a new one when None; one already taken raises ConflictError and
+        writes nothing). With ``reuse``, None when the conversation already has a session."""
+        ...
+
+    async def page_sessions(
+        self, user_id: str, *, active: bool | None, after: str | None, limit: int
+    ) -> list[SessionContext]:
+        """A keyset page of the user's sessions, by id (only the open ones with
+        ``active=True``, only the ended ones with False)."""
+        ...
+
+    async def page_conversations(
+        self, user_id: str, *, after: str | None, limit: int
+    ) -> list[ConversationInfo]:
+        """A keyset page of the conversations the user owns (branches included), by id."""
         ...
 
     async def get_session(self, session_id: str) -> SessionContext | None:
@@ -319,6 +357,18 @@ class Storage(Protocol):
     async def touch_memories(self, entries: Sequence[MemoryEntry]) -> list[MemoryEntry]:
         """Count one access of each entry (as read from this storage); copies of them with
         their new access count and last access, in order (those gone meanwhile left out)."""
+        ...
+
+    async def page_memories(
+        self,
+        user_id: str,
+        *,
+        after: MemoryCursor | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[MemoryEntry]:
+        """A keyset page of the user's memories (expired ones too; archived ones only with
+        ``include_archived``), by creation time then id; not an access."""
         ...
 
     # -- users -------------------------------------------------------------------------------

@@ -111,6 +111,15 @@ class ConversationRepository(Repository):
         self.require_scope()
         return list(await self.session.scalars(select(Conversation.id)))
 
+    async def page_in_scope(self, *, after: str | None, limit: int) -> list[Conversation]:
+        """Up to ``limit`` of the scope's conversations with an id above ``after``, by id (a
+        range of the ``(user_id, id)`` index)."""
+        self.require_scope()
+        statement = select(Conversation).order_by(Conversation.id).limit(limit)
+        if after is not None:
+            statement = statement.where(Conversation.id > after)
+        return list(await self.session.scalars(statement))
+
     async def count_in_scope(self) -> int:
         """How many conversations the unit's scope holds."""
         self.require_scope()

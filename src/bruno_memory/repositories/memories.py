@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.models.memory import MemoryQuery
-from sqlalchemy import Row, delete, exists, func, or_, select, update
+from sqlalchemy import Row, delete, exists, func, literal, or_, select, tuple_, update
 
 from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
@@ -164,6 +164,27 @@ class MemoryRepository(Repository):
             .order_by(Memory.pk)
             .limit(limit)
         )
+        return list(await self.session.scalars(statement))
+
+    async def page_in_scope(
+        self,
+        *,
+        after: tuple[dt.datetime, uuid.UUID] | None,
+        limit: int,
+        include_archived: bool,
+    ) -> list[Memory]:
+        """Up to ``limit`` of the scope's memories after ``after`` by creation time then id
+        (archived ones only with ``include_archived``): a range of the ``(user_id,
+        created_at, id)`` index."""
+        self.require_scope()
+        statement = select(Memory).order_by(Memory.created_at, Memory.id).limit(limit)
+        if after is not None:
+            cursor = tuple_(
+                literal(after[0], Memory.created_at.type), literal(after[1], Memory.id.type)
+            )
+            statement = statement.where(tuple_(Memory.created_at, Memory.id) > cursor)
+        if not include_archived:
+            statement = statement.where(Memory.archived_at.is_(None))
         return list(await self.session.scalars(statement))
 
     async def archived_of(self, user_id: str) -> list[Memory]:

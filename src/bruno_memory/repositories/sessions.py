@@ -55,6 +55,20 @@ class SessionRepository(Repository):
         self.require_scope()
         return list(await self.session.scalars(select(Session.id)))
 
+    async def page_in_scope(
+        self, *, active: bool | None, after: str | None, limit: int
+    ) -> list[Session]:
+        """Up to ``limit`` of the scope's sessions with an id above ``after`` (open or ended
+        ones only, unless ``active`` is None), by id (a range of the ``(user_id, id)``
+        index)."""
+        self.require_scope()
+        statement = select(Session).order_by(Session.id).limit(limit)
+        if after is not None:
+            statement = statement.where(Session.id > after)
+        if active is not None:
+            statement = statement.where(Session.is_active.is_(active))
+        return list(await self.session.scalars(statement))
+
     async def counts_in_scope(self) -> tuple[int, int]:
         """``(all, active)`` counts of the sessions in the unit's scope."""
         self.require_scope()

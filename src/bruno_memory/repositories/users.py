@@ -24,6 +24,13 @@ class UserRepository(Repository):
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).first()
 
+    async def page(self, *, after: str | None, limit: int) -> list[User]:
+        """Up to ``limit`` users with an id above ``after``, by id (a range of the key)."""
+        statement = select(User).order_by(User.id).limit(limit)
+        if after is not None:
+            statement = statement.where(User.id > after)
+        return list(await self.session.scalars(statement))
+
     async def write_context(self, row: User, context: UserContext) -> None:
         """Store ``context``'s name, profile, preferences and metadata on ``row``."""
         row.name = context.name

@@ -65,6 +65,8 @@ class Conversation:
     owner: str | None
     last_seq: int = 0
     messages: dict[int, StoredMessage] = field(default_factory=dict)
+    created_at: dt.datetime = field(default_factory=utc_now)
+    updated_at: dt.datetime = field(default_factory=utc_now)
 
 
 @dataclass

@@ -33,6 +33,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "select_memories": ("ranking",),
     "touch_memories": (),
     "set_user_context": (),
+    "page_members": (),
 }
 
 

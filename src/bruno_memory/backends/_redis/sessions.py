@@ -23,7 +23,7 @@ from bruno_memory.adapters.redis.codec import (
 from bruno_memory.backends._redis.context import MAX_ATTEMPTS, RedisContext, best_effort
 from bruno_memory.backends._redis.conversations import Conversations
 from bruno_memory.db.types import utc_now
-from bruno_memory.errors import AccessDeniedError, StorageError
+from bruno_memory.errors import AccessDeniedError, ConflictError, StorageError
 from bruno_memory.mapping import new_session_row, session_from_row
 from bruno_memory.ports.storage import ContextParts
 
@@ -125,10 +125,16 @@ class Sessions:
         metadata: dict[str, Any] | None,
         *,
         reuse: bool,
+        session_id: str | None = None,
     ) -> SessionContext | None:
         """Start a session in the conversation, which becomes the user's. With ``reuse``,
-        None when the conversation has a session already (checked by the script)."""
+        None when the conversation has a session already (checked by the script). A given
+        ``session_id`` is claimed first (its locator, set if absent): one that names a
+        session that exists raises ConflictError before anything is written."""
         row = new_session_row(user_id=user_id, conversation_id=conversation_id, metadata=metadata)
+        if session_id is not None:
+            row.id = session_id
+            await self._claim_id(session_id, conversation_id)
         session = session_from_row(row)
         conversation = self._context.keys.conversation(conversation_id)
         fields = [item for pair in session_fields(session).items() for item in pair]
@@ -141,6 +147,8 @@ class Sessions:
             )
             if reply[0] == "ok":
                 return session
+            if reply[0] == "conflict":  # its hints are the other session's: left as they are
+                raise _taken(row.id)
             denied = reply[0] == "denied"
             await best_effort(self._forget(session, owner=not denied), "forget session hints")
             if reply[0] == "exists":
@@ -152,6 +160,15 @@ class Sessions:
                 )
             await self._conversations.claim(conversation_id, user_id)
         raise StorageError(f"conversation {conversation_id!r} kept changing while starting")
+
+    async def _claim_id(self, session_id: str, conversation_id: str) -> None:
+        """Take the locator of a given session id; ConflictError if a session has it (a
+        locator whose session is gone is stale, and taken over)."""
+        locator = self._context.keys.session_locator(session_id)
+        if await self._context.client.set(locator, conversation_id, nx=True):
+            return
+        if await self.get(session_id) is not None:
+            raise _taken(session_id)
 
     async def _note(self, session: SessionContext, now: dt.datetime) -> None:
         """Write the hints of a session about to start."""
@@ -177,3 +194,9 @@ class Sessions:
         if not owner:
             pipe.srem(user.conversations, session.conversation_id)
         await pipe.execute()
+
+
+def _taken(session_id: str) -> ConflictError:
+    return ConflictError(
+        f"a session with id {session_id!r} already exists", details={"id": session_id}
+    )

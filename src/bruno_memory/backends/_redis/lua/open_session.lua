@@ -1,8 +1,9 @@
 -- Start a session in a conversation, which the user then owns.
 -- KEYS: conversation, then the session hash. ARGV: user, session id, reuse ('1': do
 -- nothing when the conversation already has a session), ttl, refs ttl, then field/value
--- pairs of the session hash.
+-- pairs of the session hash. A session hash already there is a conflict (an id given twice).
 local user, session_id, reuse = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', KEYS[8]) == 1 then return {'conflict'} end
 local refused = admit(user)
 if refused then return refused end
 if reuse == '1' and redis.call('SCARD', KEYS[6]) > 0 then return {'exists'} end
