@@ -1,8 +1,8 @@
 """Memory read indexes: every memory read of a user walks an index in its own order.
 
-- ``(user_id, archived_at, pk)`` replaces ``(user_id, archived_at)``: the active (or
-  archived) memories of a user in ``pk`` order, the keyset pages pruning reads, without a
-  sort (SQLite's index held ``pk`` implicitly; PostgreSQL's did not).
+- ``(user_id, archived_at, pk)`` replaces ``(user_id, archived_at)``: a user's archived
+  memories, the most recently archived first (``archived_memories``), read in the index's
+  order, without a sort (SQLite's index held ``pk`` implicitly; PostgreSQL's did not).
 - ``(user_id, importance, created_at, pk)``: the most important memories first, newest
   first among equals (``MEMORY_ORDER``: ``retrieve_memories`` without a query, the context's
   ``importance`` strategy) read as the first rows of an index scan, not a sort of all of the

@@ -96,7 +96,7 @@ _Key = TypeVar("_Key")
 
 #: How often ``get_context`` looks again when a session appears or vanishes meanwhile.
 CONTEXT_ATTEMPTS = 3
-#: Memories read, and at most archived, at a time by ``prune_memories``.
+#: Memories ``prune_memories`` archives at a time (at most).
 PRUNE_BATCH = 1_000
 #: Items the listings (``list_users`` ... ``iter_memories``) read at a time: one keyset page
 #: per read, so a listing holds at most this many at any size.
@@ -709,20 +709,29 @@ class Memory(MemoryInterface):
         rest; pinned ones (``custom_fields["pinned"] is True``) are never archived and
         count toward ``keep``. Nothing is deleted: archived memories leave retrieval,
         search and context, and come back with :meth:`restore_memories`. How many were
-        archived (``Capability.PRUNING``). The memories are read and archived in batches
-        of :data:`PRUNE_BATCH` (memory bounded by ``keep`` at any size): an interrupted
-        prune has archived part of what it would archive, and running it again finishes."""
+        archived (``Capability.PRUNING``). The memories are read as :meth:`iter_memories`
+        reads them and archived in batches of :data:`PRUNE_BATCH` (memory bounded by
+        ``keep`` at any size): an interrupted prune has archived part of what it would
+        archive, and running it again finishes."""
         owner = require_id(user_id, "user_id")
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
             raise InvalidInputError("keep must be a non-negative int", details={"keep": keep})
         pruning = self._pruning("prune_memories")
         pruner = Pruner(keep, self._weights)
-        archived = 0
+        archived, out = 0, []
+        async for entry in self.iter_memories(owner):
+            out += pruner.offer([entry])
+            if len(out) >= PRUNE_BATCH:
+                archived += await self._archive(pruning, owner, out)
+                out = []
+        return archived + await self._archive(pruning, owner, [*out, *pruner.finish()])
+
+    async def _archive(self, pruning: Pruning, user_id: str, ids: list[uuid.UUID]) -> int:
+        """Archive ``ids`` of the user's memories (pruning's batches); how many."""
+        if not ids:
+            return 0
         async with self._operation("prune_memories"):
-            async for batch in pruning.active_memories(owner, batch=PRUNE_BATCH):
-                if out := pruner.offer(batch):
-                    archived += await pruning.archive_memories(owner, out)
-            return archived + await pruning.archive_memories(owner, pruner.finish())
+            return await pruning.archive_memories(user_id, ids)
 
     async def restore_memories(
         self, user_id: str, memory_ids: Sequence[uuid.UUID | str] | None = None

@@ -97,6 +97,7 @@ async def test_prune_in_batches_chooses_as_over_everything(
     """Read and archived two at a time, pruning keeps the same best memories (and the
     pinned one, which counts toward keep) as when every memory is read at once."""
     monkeypatch.setattr(facade, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(facade, "LIST_PAGE", 2)
     entries = [_aged(uid, f"note {n}", n * 10, importance=1 - n / 10) for n in range(7)]
     pinned = _aged(uid, "pinned note", 900, importance=0.0, custom_fields={"pinned": True})
     for entry in [*entries[::-1], pinned]:

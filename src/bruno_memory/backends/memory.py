@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -497,13 +497,6 @@ class InMemoryStorage:
 
     def _of_user(self, user_id: str) -> list[StoredMemory]:
         return [m for m in self._tables.memories.values() if m.entry.user_id == user_id]
-
-    async def active_memories(
-        self, user_id: str, *, batch: int
-    ) -> AsyncIterator[list[MemoryEntry]]:
-        active = [m for m in self._of_user(user_id) if m.archived_at is None]
-        for start in range(0, len(active), batch):
-            yield copies(active[start : start + batch])
 
     async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
         wanted = set(memory_ids)

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
@@ -364,9 +364,6 @@ class _SqlPruning:
     def __init__(self, memories: MemoryManager, written: Callable[[], None]) -> None:
         self._memories = memories
         self._written = written
-
-    def active_memories(self, user_id: str, *, batch: int) -> AsyncIterator[list[MemoryEntry]]:
-        return self._memories.active(user_id, batch)
 
     async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
         moved = await self._memories.archive(user_id, memory_ids)

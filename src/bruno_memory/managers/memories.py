@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 
@@ -175,20 +175,6 @@ class MemoryManager:
             counts = await uow.memories.record_access([entry.id for entry in entries], now)
             await uow.commit()
         return [counted(entry, counts[entry.id], now) for entry in entries if entry.id in counts]
-
-    async def active(self, user_id: str, batch: int) -> AsyncIterator[list[MemoryEntry]]:
-        """The user's unarchived entries in ``pk`` order, ``batch`` at a time: a keyset
-        page per read, each in its own short unit of work."""
-        after = 0
-        while True:
-            async with UnitOfWork(self._database, scope=DataScope(user_id=user_id)) as uow:
-                rows = await uow.memories.active_page(user_id, after=after, limit=batch)
-                page = [memory_from_row(row) for row in rows]
-            if page:
-                yield page
-            if len(rows) < batch:
-                return
-            after = rows[-1].pk
 
     async def page(
         self,

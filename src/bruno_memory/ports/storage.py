@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,12 +138,6 @@ class Pruning(Protocol):
     context; kept, listed on request and restorable. Storing a memory with a subject links
     it to the older ones of its subject (:func:`~bruno_memory.priority.supersession`), in
     the same write; an update keeps the links (:func:`~bruno_memory.priority.keep_links`)."""
-
-    def active_memories(self, user_id: str, *, batch: int) -> AsyncIterator[list[MemoryEntry]]:
-        """The user's memories that are not archived (expired ones too), in batches of at
-        most ``batch``, each read when asked for (memory bounded at any size); a memory
-        archived meanwhile may still come; not an access."""
-        ...
 
     async def archive_memories(self, user_id: str, memory_ids: Sequence[uuid.UUID]) -> int:
         """Archive those of the user's memories that are not archived and not pinned

@@ -155,17 +155,6 @@ class MemoryRepository(Repository):
         )
         return [row for row in rows if not is_superseded(row.custom_fields)]
 
-    async def active_page(self, user_id: str, *, after: int, limit: int) -> list[Memory]:
-        """Up to ``limit`` of the user's active memories with a ``pk`` above ``after``, in
-        ``pk`` order (a range of the ``(user_id, archived_at, pk)`` index)."""
-        statement = (
-            select(Memory)
-            .where(Memory.user_id == user_id, Memory.archived_at.is_(None), Memory.pk > after)
-            .order_by(Memory.pk)
-            .limit(limit)
-        )
-        return list(await self.session.scalars(statement))
-
     async def page_in_scope(
         self,
         *,
