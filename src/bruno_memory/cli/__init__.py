@@ -1,0 +1,15 @@
+"""The ``bruno-memory`` command line (typer + rich); also ``python -m bruno_memory``.
+
+- ``db``: the packaged Alembic revisions (:mod:`bruno_memory.cli.db`);
+- ``ls``: what is stored (:mod:`bruno_memory.cli.listing`).
+
+Every command takes ``--url`` (else ``BRUNO_MEMORY_DATABASE_URL``, else the default SQLite
+file) and ``--json``. Exit codes: 0 done, 1 failure (one line on stderr, no traceback),
+2 usage.
+"""
+
+from __future__ import annotations
+
+from bruno_memory.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,21 @@
+"""The root command: its sub-commands, and the entry point of ``[project.scripts]``."""
+
+from __future__ import annotations
+
+import typer
+
+from bruno_memory.cli import db, listing
+
+app = typer.Typer(
+    name="bruno-memory",
+    help="Operate a bruno-memory store: its schema, and what it holds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(listing.app, name="ls")
+
+
+def main() -> None:
+    """``bruno-memory``: exit 0 done, 1 failure, 2 usage."""
+    app()
