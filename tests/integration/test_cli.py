@@ -80,6 +80,12 @@ async def test_ls_lists_what_the_store_holds(fresh_url: str, uid: str) -> None:
     assert table.returncode == 0
     assert "likes tea" in table.stdout
 
+    found = cli("search", "tea", "--user", uid, "--mode", "fulltext", "--json", "--url", fresh_url)
+    assert [(hit["kind"], hit["content"]) for hit in json_lines(found)] == [("memory", "likes tea")]
+    [statistics] = json_lines(cli("stats", uid, "--json", "--url", fresh_url))
+    assert (statistics["total_messages"], statistics["memories"]) == (3, 1)
+    assert cli("search", "tea", "--mode", "fuzzy", "--url", fresh_url).returncode == 2
+
 
 def test_a_mistake_is_one_line_and_a_usage_error_is_exit_2(fresh_url: str) -> None:
     unmigrated = cli("ls", "users", "--url", fresh_url)

@@ -1,7 +1,8 @@
 """The ``bruno-memory`` command line (typer + rich); also ``python -m bruno_memory``.
 
 - ``db``: the packaged Alembic revisions (:mod:`bruno_memory.cli.db`);
-- ``ls``: what is stored (:mod:`bruno_memory.cli.listing`).
+- ``ls``: what is stored (:mod:`bruno_memory.cli.listing`);
+- ``search``, ``stats``: looking into it (:mod:`bruno_memory.cli.lookup`).
 
 Every command takes ``--url`` (else ``BRUNO_MEMORY_DATABASE_URL``, else the default SQLite
 file) and ``--json``. Exit codes: 0 done, 1 failure (one line on stderr, no traceback),

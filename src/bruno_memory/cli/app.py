@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bruno_memory.cli import db, listing
+from bruno_memory.cli import db, listing, lookup
 
 app = typer.Typer(
     name="bruno-memory",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(listing.app, name="ls")
+app.command()(lookup.search)
+app.command()(lookup.stats)
 
 
 def main() -> None:
