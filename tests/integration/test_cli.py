@@ -20,8 +20,9 @@ pytestmark = [pytest.mark.file_databases, pytest.mark.requires(Capability.MIGRAT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the command line (no database URL in the environment: each test passes --url)."""
-    environment = {k: v for k, v in os.environ.items() if k != "BRUNO_MEMORY_DATABASE_URL"}
+    """Run the command line without the library's settings variables (each test passes
+    --url; no cache is configured)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BRUNO_MEMORY_")}
     return subprocess.run(
         [sys.executable, "-m", "bruno_memory", *args],
         env={**environment, "COLUMNS": "200"},
@@ -97,3 +98,18 @@ def test_a_mistake_is_one_line_and_a_usage_error_is_exit_2(fresh_url: str) -> No
     assert "Traceback" not in bad_url.stderr
     assert cli("ls", "nope").returncode == 2
     assert cli("db", "downgrade").returncode == 2  # the revision is required
+
+
+def test_doctor_says_what_each_part_is_and_fails_on_a_broken_one(fresh_url: str) -> None:
+    before = cli("doctor", "--json", "--url", fresh_url)
+    assert before.returncode == 1
+    parts = {row["part"]: row["status"] for row in map(json.loads, before.stdout.splitlines())}
+    assert (parts["store"], parts["schema"], parts["database"]) == ("failed", "failed", "ok")
+
+    assert cli("db", "upgrade", "--url", fresh_url).returncode == 0
+    after = json_lines(cli("doctor", "--json", "--url", fresh_url))
+    parts = {row["part"]: row["status"] for row in after}
+    assert parts["store"] == parts["schema"] == parts["full text"] == "ok"
+    assert parts["cache"] == "not configured"
+    dialect = "SQLite" if fresh_url.startswith("sqlite") else "PostgreSQL"
+    assert next(r for r in after if r["part"] == "database")["detail"].startswith(dialect)

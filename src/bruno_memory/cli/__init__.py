@@ -2,7 +2,8 @@
 
 - ``db``: the packaged Alembic revisions (:mod:`bruno_memory.cli.db`);
 - ``ls``: what is stored (:mod:`bruno_memory.cli.listing`);
-- ``search``, ``stats``: looking into it (:mod:`bruno_memory.cli.lookup`).
+- ``search``, ``stats``: looking into it (:mod:`bruno_memory.cli.lookup`);
+- ``doctor``: what each configured part is and whether it works (:mod:`bruno_memory.cli.doctor`).
 
 Every command takes ``--url`` (else ``BRUNO_MEMORY_DATABASE_URL``, else the default SQLite
 file) and ``--json``. Exit codes: 0 done, 1 failure (one line on stderr, no traceback),

@@ -1,0 +1,147 @@
+"""``bruno-memory doctor``: what each configured part is, and whether it works.
+
+One row per part: the store (backend and capabilities), the SQL database (dialect and
+server version, full-text index, pgvector, schema revision), the Redis cache (when a
+``cache_url`` is set: server version, RediSearch) and the embedder (the offline model,
+loaded and asked to embed a word). Exit code 1 when a part that is configured fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import typer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bruno_memory.adapters.embeddings import default_embedder, missing_dependency
+from bruno_memory.cli.output import AsJson, Url, emit, run
+from bruno_memory.db import migrate
+from bruno_memory.db.engine import create_engine
+from bruno_memory.errors import BrunoMemoryError
+from bruno_memory.memory import Memory
+from bruno_memory.settings import MemorySettings
+
+OK, FAILED, ABSENT = "ok", "failed", "not configured"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One part: its status (:data:`OK`, :data:`FAILED` or :data:`ABSENT`) and what it is."""
+
+    part: str
+    status: str
+    detail: str
+
+    def row(self) -> Mapping[str, Any]:
+        return {"part": self.part, "status": self.status, "detail": self.detail}
+
+
+async def _store(url: str | None) -> Finding:
+    try:
+        async with Memory(url, embedder=None, database_auto_migrate=False) as memory:
+            offered = ", ".join(sorted(c.value for c in memory.capabilities))
+            return Finding("store", OK, f"{memory.backend}: {offered}")
+    except BrunoMemoryError as exc:
+        return Finding("store", FAILED, str(exc))
+
+
+async def _sql_facts(connection: AsyncConnection, dialect: str) -> list[Finding]:
+    if dialect == "sqlite":
+        version = await connection.scalar(text("SELECT sqlite_version()"))
+        fts = await connection.scalar(
+            text("SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts'")
+        )
+        found = [Finding("database", OK, f"SQLite {version}")]
+        found.append(Finding("full text", OK if fts else FAILED, "FTS5 messages_fts"))
+        return found
+    version = await connection.scalar(text("SHOW server_version"))
+    index = await connection.scalar(
+        text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_messages_search_vector'")
+    )
+    vector = await connection.scalar(
+        text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    )
+    return [
+        Finding("database", OK, f"PostgreSQL {version}"),
+        Finding("full text", OK if index else FAILED, "tsvector + GIN ix_messages_search_vector"),
+        Finding(
+            "pgvector",
+            OK if vector else ABSENT,
+            f"extension {vector}" if vector else "extension not installed: exact search in Python",
+        ),
+    ]
+
+
+async def _database(settings: MemorySettings) -> list[Finding]:
+    engine = create_engine(settings)
+    try:
+        dialect = engine.dialect.name
+        async with engine.connect() as connection:
+            facts = await _sql_facts(connection, dialect)
+        revision, head = await migrate.current_revision(engine), migrate.head_revision()
+        at_head = revision == head
+        detail = f"at {revision or 'base (empty)'}" + ("" if at_head else f", head is {head}")
+        return [*facts, Finding("schema", OK if at_head else FAILED, detail)]
+    except BrunoMemoryError as exc:
+        return [Finding("database", FAILED, str(exc))]
+    finally:
+        await engine.dispose()
+
+
+async def _cache(settings: MemorySettings) -> Finding:
+    url = settings.cache.url
+    if url is None:
+        return Finding("cache", ABSENT, "no cache_url")
+    client = aioredis.Redis.from_url(url)
+    try:
+        info = await client.info("server")
+        modules = {module[b"name"].decode() for module in await client.module_list()}
+        search = "RediSearch" if "search" in modules else "no RediSearch"
+        return Finding("cache", OK, f"Redis {info['redis_version']}, {search}")
+    except aioredis.RedisError as exc:
+        return Finding("cache", FAILED, f"{type(exc).__name__}: {exc}")
+    finally:
+        await client.aclose()
+
+
+async def _embedder() -> Finding:
+    embedder = default_embedder()
+    if embedder is None:
+        return Finding(
+            "embedder", ABSENT, f"install bruno-memory[embeddings] ({missing_dependency()})"
+        )
+    try:
+        size = len(await embedder.embed_text("doctor"))
+        return Finding("embedder", OK, f"{embedder.get_model_name()}, {size} dimensions, offline")
+    except BrunoMemoryError as exc:
+        return Finding("embedder", FAILED, str(exc))
+
+
+async def findings(url: str | None) -> AsyncIterator[Finding]:
+    """Every part's finding, in order."""
+    settings = MemorySettings() if url is None else MemorySettings(database_url=url)
+    yield await _store(url)
+    if settings.database.url.startswith(("sqlite", "postgresql")):
+        for finding in await _database(settings):
+            yield finding
+    yield await _cache(settings)
+    yield await _embedder()
+
+
+def doctor(url: Url = None, as_json: AsJson = False) -> None:
+    """What each configured part is and whether it works; exit 1 when one fails."""
+    failed: list[str] = []
+
+    async def rows() -> AsyncIterator[Mapping[str, Any]]:
+        async for finding in findings(url):
+            if finding.status == FAILED:
+                failed.append(finding.part)
+            yield finding.row()
+
+    run(emit(rows(), ("part", "status", "detail"), as_json=as_json, limit=0))
+    if failed:
+        raise typer.Exit(1)
