@@ -58,17 +58,10 @@ class _SqlReader:
         self, kind: ItemKind, query: FullTextQuery, scope: SearchScope, limit: int
     ) -> list[Candidate]:
         if kind == "message":
-            rows = await self._uow.messages.candidates(query, scope, limit)
-            return [
-                Candidate(
-                    row.id,
-                    row.content,
-                    MessageStub(row.id, row.conversation_id, row.seq, row.timestamp),
-                )
-                for row in rows
-            ]
-        found = await self._uow.memories.candidates(query, scope, limit, utc_now())
-        return [Candidate(row.id, row.content) for row in found]
+            messages = await self._uow.messages.candidates(query, scope, limit)
+            return [Candidate(stub.id, content, stub) for stub, content in messages]
+        memories = await self._uow.memories.candidates(query, scope, limit, utc_now())
+        return [Candidate(row.id, row.content) for row in memories]
 
     async def message_stubs(
         self, ids: Sequence[uuid.UUID], scope: SearchScope

@@ -10,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bruno_memory.db.base import Base
+from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.models import Memory, Message
 from bruno_memory.db.scoping import SCOPE_INFO_KEY, DataScope
 
 #: Key, in a session's ``info``, of the transaction that runs with custom plans.
@@ -34,20 +36,29 @@ class Repository:
         if not self.scope.restricts:
             raise RuntimeError("this operation needs a unit of work scoped to a user")
 
-    async def run_fulltext(self, statement: Select[Any]) -> Result[Any]:
-        """Run a full-text statement (:func:`~bruno_memory.db.fulltext.apply_fulltext`).
+    async def fulltext(
+        self,
+        statement: Select[Any],
+        *,
+        model: type[Message | Memory],
+        query: FullTextQuery,
+        limit: int,
+    ) -> Result[Any]:
+        """The best ``limit`` rows of ``statement`` (over ``model``) matching ``query``
+        (:func:`~bruno_memory.db.fulltext.apply_fulltext`).
 
         On PostgreSQL the transaction first switches to custom plans: after five runs a
         prepared statement may get a generic plan, which cannot know how many rows the
         query's words match and evaluates ``websearch_to_tsquery`` once per row (10k
         messages: 81 ms instead of 13). The setting lasts until the transaction ends.
         """
+        statement = apply_fulltext(statement, dialect=self.dialect, model=model, query=query)
         if self.dialect == "postgresql":
             transaction = self.session.sync_session.get_transaction()
             if transaction is None or self.session.info.get(_CUSTOM_PLANS) is not transaction:
                 await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
                 self.session.info[_CUSTOM_PLANS] = self.session.sync_session.get_transaction()
-        return await self.session.execute(statement)
+        return await self.session.execute(statement.limit(limit))
 
     @property
     def dialect(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from bruno_core.models.memory import MemoryQuery
 from sqlalchemy import Row, delete, exists, func, literal, or_, select, tuple_, update
 
-from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.models import EmbeddingJob, Memory, MemoryTag
 from bruno_memory.db.types import json_dumps
 from bruno_memory.ports.scope import SearchScope
@@ -82,13 +82,8 @@ class MemoryRepository(Repository):
         if not query.include_expired:
             statement = statement.where(or_(Memory.expires_at.is_(None), Memory.expires_at > now))
         if text is not None:
-            statement = apply_fulltext(
-                statement,
-                dialect=self.dialect,
-                model=Memory,
-                query=text,
-            )
-            return list((await self.run_fulltext(statement.limit(query.limit))).scalars())
+            found = await self.fulltext(statement, model=Memory, query=text, limit=query.limit)
+            return list(found.scalars())
         statement = statement.order_by(*(_ORDER_KEYS[key].desc() for key in MEMORY_ORDER))
         return list(await self.session.scalars(statement.limit(query.limit)))
 
@@ -96,26 +91,18 @@ class MemoryRepository(Repository):
         self, text: FullTextQuery, scope: SearchScope, limit: int, now: dt.datetime
     ) -> list[Memory]:
         """Unexpired memories in scope matching ``text``, best first."""
-        statement = apply_fulltext(
-            select(Memory).where(*memory_conditions(scope, now)),
-            dialect=self.dialect,
-            model=Memory,
-            query=text,
+        statement = select(Memory).where(*memory_conditions(scope, now))
+        return list(
+            (await self.fulltext(statement, model=Memory, query=text, limit=limit)).scalars()
         )
-        return list((await self.run_fulltext(statement.limit(limit))).scalars())
 
     async def candidates(
         self, text: FullTextQuery, scope: SearchScope, limit: int, now: dt.datetime
     ) -> list[Row[Any]]:
         """The ids and contents of the unexpired memories in scope matching ``text``, best
         first (columns only: nothing else of a row is decoded)."""
-        statement = apply_fulltext(
-            select(Memory.id, Memory.content).where(*memory_conditions(scope, now)),
-            dialect=self.dialect,
-            model=Memory,
-            query=text,
-        )
-        return list((await self.run_fulltext(statement.limit(limit))).all())
+        statement = select(Memory.id, Memory.content).where(*memory_conditions(scope, now))
+        return list((await self.fulltext(statement, model=Memory, query=text, limit=limit)).all())
 
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope, now: dt.datetime

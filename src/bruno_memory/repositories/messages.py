@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 
-from bruno_memory.db.fulltext import FullTextQuery, apply_fulltext
+from bruno_memory.db.fulltext import FullTextQuery
 from bruno_memory.db.lineage import Lineage, holds
 from bruno_memory.db.models import Message
 from bruno_memory.mapping import MESSAGE_FIELDS
@@ -34,6 +34,8 @@ from bruno_memory.repositories.scope import message_conditions
 #: ORM-enabled column select of them obeys the unit's scope and yields rows that
 #: :func:`~bruno_memory.mapping.message_from_row` reads as it reads ORM objects.
 MESSAGE_ATTRIBUTES: tuple[Any, ...] = tuple(getattr(Message, name) for name in MESSAGE_FIELDS)
+#: The columns of a :class:`~bruno_memory.ports.retrieval.MessageStub`, in its fields' order.
+_STUB_COLUMNS = (Message.id, Message.conversation_id, Message.seq, Message.timestamp)
 
 
 @dataclass(frozen=True)
@@ -128,29 +130,19 @@ class MessageRepository(Repository):
 
     async def search(self, query: FullTextQuery, scope: SearchScope, limit: int) -> list[Message]:
         """Messages in scope matching ``query``, best match first."""
-        statement = apply_fulltext(
-            select(Message).where(*message_conditions(scope)),
-            dialect=self.dialect,
-            model=Message,
-            query=query,
+        statement = select(Message).where(*message_conditions(scope))
+        return list(
+            (await self.fulltext(statement, model=Message, query=query, limit=limit)).scalars()
         )
-        return list((await self.run_fulltext(statement.limit(limit))).scalars())
 
     async def candidates(
         self, query: FullTextQuery, scope: SearchScope, limit: int
-    ) -> list[Row[Any]]:
-        """The ids, contents and stub columns (conversation, position, timestamp) of the
-        messages in scope matching ``query``, best match first (columns only: nothing else
-        of a row is decoded)."""
-        statement = apply_fulltext(
-            select(
-                Message.id, Message.content, Message.conversation_id, Message.seq, Message.timestamp
-            ).where(*message_conditions(scope)),
-            dialect=self.dialect,
-            model=Message,
-            query=query,
-        )
-        return list((await self.run_fulltext(statement.limit(limit))).all())
+    ) -> list[tuple[MessageStub, str]]:
+        """The stubs and contents of the messages in scope matching ``query``, best match
+        first (columns only: nothing else of a row is decoded)."""
+        statement = select(*_STUB_COLUMNS, Message.content).where(*message_conditions(scope))
+        found = await self.fulltext(statement, model=Message, query=query, limit=limit)
+        return [(MessageStub(*row[:-1]), row[-1]) for row in found]
 
     async def by_ids(
         self, ids: Sequence[uuid.UUID], scope: SearchScope
@@ -186,9 +178,7 @@ class MessageRepository(Repository):
         return await self._stubs(or_(*chosen), scope) if chosen else []
 
     async def _stubs(self, condition: ColumnElement[bool], scope: SearchScope) -> list[MessageStub]:
-        statement = select(
-            Message.id, Message.conversation_id, Message.seq, Message.timestamp
-        ).where(condition, *message_conditions(scope))
+        statement = select(*_STUB_COLUMNS).where(condition, *message_conditions(scope))
         return [MessageStub(*row) for row in await self.session.execute(statement)]
 
     async def delete_in_conversation(
