@@ -722,11 +722,11 @@ class Memory(MemoryInterface):
         async for entry in self.iter_memories(owner):
             out += pruner.offer([entry])
             if len(out) >= PRUNE_BATCH:
-                archived += await self._archive(pruning, owner, out)
+                archived += await self._archive_pruned(pruning, owner, out)
                 out = []
-        return archived + await self._archive(pruning, owner, [*out, *pruner.finish()])
+        return archived + await self._archive_pruned(pruning, owner, [*out, *pruner.finish()])
 
-    async def _archive(self, pruning: Pruning, user_id: str, ids: list[uuid.UUID]) -> int:
+    async def _archive_pruned(self, pruning: Pruning, user_id: str, ids: list[uuid.UUID]) -> int:
         """Archive ``ids`` of the user's memories (pruning's batches); how many."""
         if not ids:
             return 0

@@ -299,8 +299,6 @@ class SyncMemory:
             )
         )
 
-    # -- archive -----------------------------------------------------------------------------
-
     # -- listings ----------------------------------------------------------------------------
 
     def list_users(self) -> Iterator[UserContext]:
@@ -341,6 +339,8 @@ class SyncMemory:
             close = getattr(items, "aclose", None)
             if close is not None and not self.closed:
                 self._run(close())
+
+    # -- archive -----------------------------------------------------------------------------
 
     def archive(self, conversation_id: str, *, before: dt.datetime) -> int:
         """Archive the conversation's older messages (see :meth:`Memory.archive`)."""

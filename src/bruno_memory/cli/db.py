@@ -11,10 +11,9 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bruno_memory.cli.output import Url, console, errors, run
+from bruno_memory.cli.store import is_sql, settings_of, sql_engine
 from bruno_memory.db import migrate
-from bruno_memory.db.engine import create_engine
 from bruno_memory.errors import ConfigurationError
-from bruno_memory.settings import MemorySettings
 
 app = typer.Typer(help="The database schema: the library's Alembic revisions.")
 
@@ -23,14 +22,11 @@ Revision = Annotated[str, typer.Argument(help="A revision id, 'head' or 'base'."
 
 @asynccontextmanager
 async def _engine(url: str | None) -> AsyncIterator[AsyncEngine]:
-    settings = MemorySettings() if url is None else MemorySettings(database_url=url)
-    if not settings.database.url.startswith(("sqlite", "postgresql")):
+    settings = settings_of(url)
+    if not is_sql(settings):
         raise ConfigurationError("db commands need a SQLite or PostgreSQL URL")
-    engine = create_engine(settings)
-    try:
+    async with sql_engine(settings) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 @app.command()

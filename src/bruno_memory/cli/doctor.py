@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bruno_memory.adapters.embeddings import default_embedder, missing_dependency
 from bruno_memory.cli.output import AsJson, Url, emit, run
+from bruno_memory.cli.store import is_sql, open_store, settings_of, sql_engine
 from bruno_memory.db import migrate
-from bruno_memory.db.engine import create_engine
 from bruno_memory.errors import BrunoMemoryError
-from bruno_memory.memory import Memory
 from bruno_memory.settings import MemorySettings
 
 OK, FAILED, ABSENT = "ok", "failed", "not configured"
@@ -42,7 +41,7 @@ class Finding:
 
 async def _store(url: str | None) -> Finding:
     try:
-        async with Memory(url, embedder=None, database_auto_migrate=False) as memory:
+        async with open_store(url) as memory:
             offered = ", ".join(sorted(c.value for c in memory.capabilities))
             return Finding("store", OK, f"{memory.backend}: {offered}")
     except BrunoMemoryError as exc:
@@ -77,19 +76,16 @@ async def _sql_facts(connection: AsyncConnection, dialect: str) -> list[Finding]
 
 
 async def _database(settings: MemorySettings) -> list[Finding]:
-    engine = create_engine(settings)
     try:
-        dialect = engine.dialect.name
-        async with engine.connect() as connection:
-            facts = await _sql_facts(connection, dialect)
-        revision, head = await migrate.current_revision(engine), migrate.head_revision()
-        at_head = revision == head
-        detail = f"at {revision or 'base (empty)'}" + ("" if at_head else f", head is {head}")
-        return [*facts, Finding("schema", OK if at_head else FAILED, detail)]
+        async with sql_engine(settings) as engine:
+            async with engine.connect() as connection:
+                facts = await _sql_facts(connection, engine.dialect.name)
+            revision, head = await migrate.current_revision(engine), migrate.head_revision()
     except BrunoMemoryError as exc:
         return [Finding("database", FAILED, str(exc))]
-    finally:
-        await engine.dispose()
+    at_head = revision == head
+    detail = f"at {revision or 'base (empty)'}" + ("" if at_head else f", head is {head}")
+    return [*facts, Finding("schema", OK if at_head else FAILED, detail)]
 
 
 async def _cache(settings: MemorySettings) -> Finding:
@@ -123,9 +119,9 @@ async def _embedder() -> Finding:
 
 async def findings(url: str | None) -> AsyncIterator[Finding]:
     """Every part's finding, in order."""
-    settings = MemorySettings() if url is None else MemorySettings(database_url=url)
+    settings = settings_of(url)
     yield await _store(url)
-    if settings.database.url.startswith(("sqlite", "postgresql")):
+    if is_sql(settings):
         for finding in await _database(settings):
             yield finding
     yield await _cache(settings)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from bruno_memory.cli.output import AsJson, Url, emit, run
+from bruno_memory.cli.store import open_store
 from bruno_memory.memory import Memory
 
 app = typer.Typer(help="List users, conversations, sessions, messages or memories.")
@@ -28,7 +29,7 @@ def _show(
     """Open the store (never migrating it), print ``listing``'s items as rows."""
 
     async def work() -> int:
-        async with Memory(url, embedder=None, database_auto_migrate=False) as memory:
+        async with open_store(url) as memory:
             rows = (row(item) async for item in listing(memory))
             return await emit(rows, columns, as_json=as_json, limit=limit)
 

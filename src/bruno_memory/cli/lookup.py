@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast, get_args
 import typer
 
 from bruno_memory.cli.output import AsJson, Url, emit, run
-from bruno_memory.memory import Memory
+from bruno_memory.cli.store import open_store
 from bruno_memory.results import SearchMode
 from bruno_memory.wiring import DefaultEmbedder
 
@@ -34,9 +34,7 @@ def search(
     embeds = mode in ("hybrid", "semantic")
 
     async def hits() -> AsyncIterator[Mapping[str, Any]]:
-        async with Memory(
-            url, embedder=DefaultEmbedder.LOCAL if embeds else None, database_auto_migrate=False
-        ) as memory:
+        async with open_store(url, embedder=DefaultEmbedder.LOCAL if embeds else None) as memory:
             found = await memory.search(
                 query,
                 user_id=user_id,
@@ -65,7 +63,7 @@ def stats(
     """Counts of the user's messages (per role), conversations, sessions and memories."""
 
     async def counts() -> AsyncIterator[Mapping[str, Any]]:
-        async with Memory(url, embedder=None, database_auto_migrate=False) as memory:
+        async with open_store(url) as memory:
             statistics = await memory.get_statistics(user_id)
         if as_json:
             yield statistics
