@@ -15,6 +15,8 @@ app = typer.Typer(help="List users, conversations, sessions, messages or memorie
 
 Limit = Annotated[int, typer.Option("--limit", min=0, help="At most this many rows (0: all).")]
 User = Annotated[str, typer.Argument(help="The user's id.")]
+#: What ``ls sessions`` shows of a session.
+_SESSION_COLUMNS = ("session_id", "conversation_id", "is_active", "started_at", "ended_at")
 
 
 def _show(
@@ -78,10 +80,8 @@ def sessions(
     _show(
         url,
         lambda memory: memory.list_sessions(user_id, active=active),
-        lambda session: session.model_dump(
-            include={"session_id", "conversation_id", "is_active", "started_at", "ended_at"}
-        ),
-        ("session_id", "conversation_id", "is_active", "started_at", "ended_at"),
+        lambda session: session.model_dump(include=set(_SESSION_COLUMNS)),
+        _SESSION_COLUMNS,
         as_json=as_json,
         limit=limit,
     )
