@@ -47,7 +47,10 @@ __all__ = [
     "CompressionError",
     "ConfigurationError",
     "ConflictError",
+    "CopyVerificationError",
     "EmbeddingError",
+    "ImportFormatError",
+    "ImportRecordError",
     "InvalidEmbeddingError",
     "InvalidInputError",
     "InvalidQueryError",
@@ -59,6 +62,7 @@ __all__ = [
     "SchemaError",
     "SessionNotFoundError",
     "StorageError",
+    "TransferError",
     "UnsupportedOperationError",
     "translate_errors",
 ]
@@ -146,6 +150,25 @@ class CompressionError(BrunoMemoryError):
     The failed step left nothing behind; ``report`` lists what earlier steps wrote."""
 
     report: CompressionReport | None = None
+
+
+class TransferError(BrunoMemoryError):
+    """An export, import or copy could not go on; what it names did not land (batches
+    committed before it did: running the import again resumes it)."""
+
+
+class ImportFormatError(TransferError, InvalidInputError):
+    """A line of an import file is not a record (``details["line"]`` names it)."""
+
+
+class ImportRecordError(TransferError, InvalidInputError):
+    """A record the store cannot take: it refers to something that is not stored, or it
+    contradicts what is (``details["line"]`` names it when read from a file)."""
+
+
+class CopyVerificationError(TransferError):
+    """After a copy the target does not hold what the source does (``details`` has the
+    counts and checksums of both)."""
 
 
 class EmbeddingError(BrunoMemoryError):

@@ -10,7 +10,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -57,6 +65,7 @@ from bruno_memory.ports.storage import (
     Retrieval,
     Storage,
     Summaries,
+    Transfer,
 )
 from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.priority import (
@@ -69,6 +78,18 @@ from bruno_memory.priority import (
 )
 from bruno_memory.results import SearchHit, SearchMode
 from bruno_memory.retrieval.stopwords import content_words
+from bruno_memory.transfer.export import (
+    CSV_COLUMNS,
+    CsvTable,
+    Progress,
+    watermark,
+    write_csv,
+    write_jsonl,
+)
+from bruno_memory.transfer.jsonl import Destination
+from bruno_memory.transfer.load import BATCH_SIZE, import_file, import_records
+from bruno_memory.transfer.records import Header, Record
+from bruno_memory.transfer.reports import ExportReport, ImportReport
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
     batch_user,
@@ -673,6 +694,101 @@ class Memory(MemoryInterface):
             if len(page) < limit:
                 return
             after = key(page[-1])
+
+    # -- export and import -----------------------------------------------------------------
+
+    def _transfer(self, operation: str) -> Transfer:
+        return self._part(Capability.TRANSFER, operation, self._storage.transfer)
+
+    def export_records(
+        self, *, since: dt.datetime | None = None, embeddings: bool = False
+    ) -> AsyncIterator[Record]:
+        """Every stored row as an export record (:mod:`bruno_memory.transfer.records`), kind
+        by kind in the order an import needs, all read from one consistent snapshot held
+        while the iterator runs (``Capability.TRANSFER``); only rows changed at or after
+        ``since`` when given; vectors with ``embeddings``."""
+        transfer = self._transfer("export_records")
+        start = _bound(since, "since")
+        return self._streamed(
+            "export_records",
+            lambda: transfer.dump(since=start, embeddings=bool(embeddings), page_size=LIST_PAGE),
+        )
+
+    async def export(
+        self,
+        target: Destination,
+        *,
+        since: dt.datetime | None = None,
+        embeddings: bool = False,
+        progress: Progress | None = None,
+    ) -> ExportReport:
+        """Write the store to a JSON Lines file (a path, ``.gz`` compressed, or a text
+        stream) that :meth:`import_file` reads back exactly; streamed, in bounded memory.
+        ``since`` (a previous export's ``exported_at``) exports what changed since then."""
+        header = Header(
+            exported_at=watermark(),
+            since=_bound(since, "since"),
+            source_backend=self.backend,
+            embeddings=bool(embeddings),
+        )
+        records = self.export_records(since=since, embeddings=embeddings)
+        with translate_errors("export"):
+            return await write_jsonl(records, target, header, progress=progress)
+
+    async def export_csv(
+        self,
+        target: Destination,
+        table: CsvTable = "messages",
+        *,
+        since: dt.datetime | None = None,
+        progress: Progress | None = None,
+    ) -> ExportReport:
+        """Write the messages or the memories as CSV, for spreadsheets (one row each; JSON
+        Lines is the export that imports back)."""
+        if table not in CSV_COLUMNS:
+            raise InvalidInputError(
+                f"table must be one of {sorted(CSV_COLUMNS)}", details={"table": table}
+            )
+        records = self.export_records(since=since)
+        with translate_errors("export_csv"):
+            return await write_csv(records, target, table, progress=progress)
+
+    async def import_file(
+        self,
+        source: Destination,
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import a JSON Lines export exactly (ids, timestamps, positions, branches,
+        summaries), in batches of one transaction each; importing the same file again
+        changes nothing, and an interrupted import resumes when run again. A bad line
+        raises :class:`~bruno_memory.errors.ImportFormatError` naming it."""
+        transfer = self._transfer("import_file")
+        size = require_limit(batch_size)
+        async with self._operation("import_file"):
+            return await import_file(transfer, source, batch_size=size, progress=progress)
+
+    async def import_records(
+        self,
+        records: AsyncIterable[Record] | Iterable[Record],
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import records (another store's :meth:`export_records`), as :meth:`import_file`."""
+        transfer = self._transfer("import_records")
+        size = require_limit(batch_size)
+        async with self._operation("import_records"):
+            return await import_records(transfer, records, batch_size=size, progress=progress)
+
+    async def _streamed(
+        self, name: str, produce: Callable[[], AsyncIterator[_Item]]
+    ) -> AsyncIterator[_Item]:
+        """The items of ``produce()``, its errors translated."""
+        async with self._operation(name):
+            async for item in produce():
+                yield item
 
     # -- archive -----------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from bruno_memory.repositories import (
     SummaryRepository,
     UserRepository,
 )
+from bruno_memory.repositories.transfer import TransferRepository
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,21 @@ class UnitOfWork:
     memories: MemoryRepository
     embeddings: EmbeddingRepository
     summaries: SummaryRepository
+    transfer: TransferRepository
 
     def __init__(
-        self, database: Database, *, write: bool = False, scope: DataScope | None = None
+        self,
+        database: Database,
+        *,
+        write: bool = False,
+        scope: DataScope | None = None,
+        snapshot: bool = False,
     ) -> None:
+        """``snapshot``: every read of the unit sees the database as of its first read
+        (PostgreSQL's ``REPEATABLE READ``; a SQLite transaction always does)."""
         self._database = database
         self._write = write
+        self._snapshot = snapshot
         self.scope = scope or DataScope()
         self._stack = AsyncExitStack()
         self._session: AsyncSession | None = None
@@ -84,6 +94,8 @@ class UnitOfWork:
         if self._write:
             # SQLite: take the write lock at BEGIN, not half way through the transaction.
             await session.connection(execution_options={SQLITE_WRITE_OPTION: True})
+        elif self._snapshot and self._database.dialect == "postgresql":
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         self._session = session
         self.users = UserRepository(session)
         self.conversations = ConversationRepository(session)
@@ -92,6 +104,7 @@ class UnitOfWork:
         self.memories = MemoryRepository(session)
         self.embeddings = EmbeddingRepository(session)
         self.summaries = SummaryRepository(session)
+        self.transfer = TransferRepository(session)
         return self
 
     async def __aexit__(

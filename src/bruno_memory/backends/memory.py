@@ -61,6 +61,7 @@ from bruno_memory.ports.storage import (
     Retrieval,
     Schema,
     Summaries,
+    Transfer,
     UserListing,
 )
 from bruno_memory.priority import (
@@ -140,6 +141,7 @@ class InMemoryStorage:
         self.archival: Archival | None = None
         self.pruning: Pruning | None = self
         self.user_listing: UserListing | None = self
+        self.transfer: Transfer | None = None
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""

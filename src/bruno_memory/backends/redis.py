@@ -55,6 +55,7 @@ from bruno_memory.ports.storage import (
     Retrieval,
     Schema,
     Summaries,
+    Transfer,
     UserListing,
 )
 from bruno_memory.retrieval.options import retrieval_settings
@@ -124,6 +125,7 @@ class RedisStorage:
         self.pruning: Pruning | None = None
         # Redis keeps no index of its users: listing them would scan the keyspace.
         self.user_listing: UserListing | None = None
+        self.transfer: Transfer | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,

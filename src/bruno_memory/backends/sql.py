@@ -33,6 +33,7 @@ from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
 from bruno_memory.managers.retriever import Retriever, SqlCandidates
 from bruno_memory.managers.summaries import SummaryManager
+from bruno_memory.managers.transfer import TransferManager
 from bruno_memory.managers.vectors import SqlVectorIndex
 from bruno_memory.ports.cache import CacheStats, EntityCache
 from bruno_memory.ports.embedding import embedder_key
@@ -48,6 +49,7 @@ from bruno_memory.ports.storage import (
     Retrieval,
     Schema,
     Summaries,
+    Transfer,
     UserListing,
 )
 from bruno_memory.ports.vector import ItemKind, VectorIndex
@@ -114,6 +116,12 @@ class SqlStorage:
         self.archival: Archival | None = self
         self.pruning: Pruning | None = _SqlPruning(self._memories, self._invalidate_searches)
         self.user_listing: UserListing | None = self
+        self.transfer: Transfer | None = TransferManager(
+            self.database,
+            self._changes,
+            external_index=vector_index,
+            on_loaded=self._invalidate_searches,
+        )
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -129,6 +137,7 @@ class SqlStorage:
             Capability.ARCHIVE,
             Capability.PRUNING,
             Capability.USER_LISTING,
+            Capability.TRANSFER,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)

@@ -93,6 +93,12 @@ class ChangeFeed:
         """Messages of a conversation changed state (archived or restored)."""
         await self._invalidate([(CONVERSATION, conversation_id)])
 
+    async def records_imported(self, conversation_ids: Sequence[str]) -> None:
+        """An import stored records (changing these conversations' messages or sessions)."""
+        await self._invalidate([(CONVERSATION, c) for c in conversation_ids])
+        if self._indexer is not None:
+            self._indexer.notify()
+
     async def session_started(self, session: SessionContext) -> None:
         """A session began (and may have claimed its conversation)."""
         await self._invalidate([(CONVERSATION, session.conversation_id)])

@@ -9,8 +9,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``, ``archival``, ``pruning``, ``user_listing``) that are None where the storage
-lacks them; ``capabilities`` names what is there.
+``branching``, ``archival``, ``pruning``, ``user_listing``, ``transfer``) that are None
+where the storage lacks them; ``capabilities`` names what is there.
 
 Listings are keyset pages (``page_*``): up to ``limit`` items strictly after the cursor
 ``after`` (the key of the last item of the previous page; None: from the start), in the
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from bruno_memory.ports.scope import SearchScope
     from bruno_memory.ports.vector import ItemKind
     from bruno_memory.results import SearchHit, SearchMode
+    from bruno_memory.transfer.records import Record
+    from bruno_memory.transfer.reports import LoadCounts
     from bruno_memory.user_context import UserContextPatch
 
 
@@ -196,6 +198,24 @@ class UserListing(Protocol):
         ...
 
 
+class Transfer(Protocol):
+    """The store as export records, and records stored back (``Capability.TRANSFER``; the
+    format is :mod:`bruno_memory.transfer.records`)."""
+
+    def dump(
+        self, *, since: dt.datetime | None, embeddings: bool, page_size: int
+    ) -> AsyncIterator[Record]:
+        """Every record (those changed at or after ``since`` when given), kind by kind in
+        the load order, all read from one consistent snapshot, a page at a time."""
+        ...
+
+    async def load(self, records: Sequence[Record]) -> LoadCounts:
+        """Store a batch of records of one kind in one transaction: absent ones inserted,
+        identical ones left, others replaced unless the stored row changed later; a record
+        that cannot be stored raises ImportRecordError and nothing of the batch lands."""
+        ...
+
+
 class Storage(Protocol):
     """A system of record for conversations, sessions, memories and users.
 
@@ -215,6 +235,7 @@ class Storage(Protocol):
     archival: Archival | None
     pruning: Pruning | None
     user_listing: UserListing | None
+    transfer: Transfer | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
