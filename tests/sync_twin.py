@@ -18,7 +18,14 @@ from bruno_memory.ports.storage import Storage
 
 #: The twin's methods that return an iterator (the facade's return an async iterator).
 ITERATORS = frozenset(
-    {"list_users", "list_conversations", "list_sessions", "iter_messages", "iter_memories"}
+    {
+        "list_users",
+        "list_conversations",
+        "list_sessions",
+        "iter_messages",
+        "iter_memories",
+        "export_records",
+    }
 )
 
 

@@ -34,7 +34,10 @@ from bruno_memory.errors import (
     CompressionError,
     ConfigurationError,
     ConflictError,
+    CopyVerificationError,
     EmbeddingError,
+    ImportFormatError,
+    ImportRecordError,
     InvalidInputError,
     InvalidQueryError,
     MemoryNotFoundError,
@@ -44,6 +47,7 @@ from bruno_memory.errors import (
     SchemaError,
     SessionNotFoundError,
     StorageError,
+    TransferError,
     UnsupportedOperationError,
 )
 from bruno_memory.listing import ConversationInfo
@@ -61,6 +65,7 @@ from bruno_memory.settings import (
     VectorSettings,
 )
 from bruno_memory.sync import SyncMemory, create_memory_sync
+from bruno_memory.transfer.reports import ExportReport, ImportReport, LoadCounts
 from bruno_memory.wiring import DefaultEmbedder
 
 __version__ = "0.1.0"
@@ -82,14 +87,20 @@ __all__ = [
     "ContextStrategy",
     "ContextWindow",
     "ConversationInfo",
+    "CopyVerificationError",
     "DatabaseSettings",
     "DefaultEmbedder",
     "EmbeddingError",
     "EmbeddingSettings",
+    "ExportReport",
+    "ImportFormatError",
+    "ImportRecordError",
+    "ImportReport",
     "InvalidInputError",
     "InvalidQueryError",
     "LLMTokenCounter",
     "LLMUsage",
+    "LoadCounts",
     "Memory",
     "MemoryNotFoundError",
     "MemorySettings",
@@ -107,6 +118,7 @@ __all__ = [
     "SyncMemory",
     "TiktokenCounter",
     "TokenCounter",
+    "TransferError",
     "UnsupportedOperationError",
     "VectorSettings",
     "Weights",

@@ -20,7 +20,7 @@ import copy
 import datetime as dt
 import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +43,11 @@ from bruno_memory.ports.scope import MetadataValue
 from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.priority import Weights
 from bruno_memory.results import SearchHit, SearchMode
+from bruno_memory.transfer.export import CsvTable, Progress
+from bruno_memory.transfer.jsonl import Destination
+from bruno_memory.transfer.load import BATCH_SIZE
+from bruno_memory.transfer.records import Record
+from bruno_memory.transfer.reports import ExportReport, ImportReport
 from bruno_memory.wiring import DefaultEmbedder
 
 if TYPE_CHECKING:
@@ -339,6 +344,61 @@ class SyncMemory:
             close = getattr(items, "aclose", None)
             if close is not None and not self.closed:
                 self._run(close())
+
+    # -- export and import -----------------------------------------------------------------
+
+    def export_records(
+        self, *, since: dt.datetime | None = None, embeddings: bool = False
+    ) -> Iterator[Record]:
+        """Every stored row as an export record, from one snapshot (see
+        :meth:`Memory.export_records`)."""
+        return self._iterate(self._memory.export_records(since=since, embeddings=embeddings))
+
+    def export(
+        self,
+        target: Destination,
+        *,
+        since: dt.datetime | None = None,
+        embeddings: bool = False,
+        progress: Progress | None = None,
+    ) -> ExportReport:
+        """Write the store to a JSON Lines file (see :meth:`Memory.export`)."""
+        return self._run(
+            self._memory.export(target, since=since, embeddings=embeddings, progress=progress)
+        )
+
+    def export_csv(
+        self,
+        target: Destination,
+        table: CsvTable = "messages",
+        *,
+        since: dt.datetime | None = None,
+        progress: Progress | None = None,
+    ) -> ExportReport:
+        """Write the messages or memories as CSV (see :meth:`Memory.export_csv`)."""
+        return self._run(self._memory.export_csv(target, table, since=since, progress=progress))
+
+    def import_file(
+        self,
+        source: Destination,
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import a JSON Lines export exactly and idempotently (see :meth:`Memory.import_file`)."""
+        return self._run(self._memory.import_file(source, batch_size=batch_size, progress=progress))
+
+    def import_records(
+        self,
+        records: Iterable[Record],
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import records (see :meth:`Memory.import_records`)."""
+        return self._run(
+            self._memory.import_records(records, batch_size=batch_size, progress=progress)
+        )
 
     # -- archive -----------------------------------------------------------------------------
 

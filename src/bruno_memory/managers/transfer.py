@@ -66,7 +66,9 @@ def changed_at(record: Record) -> dt.datetime | None:
     if isinstance(record, SessionRecord):
         return max(record.last_activity, record.ended_at or _NEVER)
     if isinstance(record, MemoryRecord):
-        return max(record.updated_at, record.last_accessed, record.archived_at or _NEVER)
+        # Accesses are bookkeeping, not changes: a replica that is read never refuses its
+        # source's edits (and takes the source's access counts).
+        return max(record.updated_at, record.archived_at or _NEVER)
     return None
 
 

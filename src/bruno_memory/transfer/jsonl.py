@@ -17,7 +17,7 @@ from typing import IO, cast
 
 from pydantic import ValidationError
 
-from bruno_memory.errors import ImportFormatError
+from bruno_memory.errors import ImportFormatError, InvalidInputError
 from bruno_memory.transfer.records import (
     FORMAT,
     FORMAT_VERSION,
@@ -39,12 +39,17 @@ def open_text(target: Destination, mode: str) -> Iterator[IO[str]]:
         yield target
         return
     path = Path(target)
-    if path.suffix == ".gz":
-        with gzip.open(path, f"{mode}t", encoding="utf-8", newline="") as stream:
-            yield cast(IO[str], stream)
-    else:
-        with path.open(mode, encoding="utf-8", newline="") as stream:
-            yield stream
+    try:
+        if path.suffix == ".gz":
+            stream = cast(IO[str], gzip.open(path, f"{mode}t", encoding="utf-8", newline=""))  # noqa: SIM115
+        else:
+            stream = path.open(mode, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot open {path}: {exc.strerror or exc}", details={"path": str(path)}
+        ) from exc
+    with stream:
+        yield stream
 
 
 def header_line(header: Header) -> str:
@@ -58,7 +63,16 @@ def record_line(record: Record) -> str:
 def read_lines(stream: IO[str]) -> Iterator[tuple[int, Header | Record]]:
     """``(line number, header or record)`` of each line; the header first."""
     number = 0
-    for number, line in enumerate(stream, start=1):
+    lines = enumerate(stream, start=1)
+    while True:
+        try:
+            number, line = next(lines)
+        except StopIteration:
+            break
+        except (UnicodeDecodeError, OSError, EOFError) as exc:
+            raise ImportFormatError(
+                f"line {number + 1}: unreadable ({exc})", details={"line": number + 1}
+            ) from exc
         if number == 1:
             yield number, _header(line)
         elif line.strip():

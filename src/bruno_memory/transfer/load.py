@@ -1,6 +1,7 @@
 """Importing records: in batches of one kind, each in its own transaction.
 
-Records are stored in the order they come, a batch of up to ``batch_size`` consecutive
+A file is checked whole first (a line that is not a record stores nothing). Records
+are stored in the order they come, a batch of up to ``batch_size`` consecutive
 records of one kind at a time (:meth:`~bruno_memory.ports.storage.Transfer.load`). A
 batch lands whole or not at all; the batches before a failure stay, and since storing a
 record again changes nothing, running the same import again resumes it.
@@ -34,8 +35,13 @@ async def import_file(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import every record of a JSON Lines export."""
+    """Import every record of a JSON Lines export. A file (any seekable stream) is read
+    twice: every line must parse before anything is stored."""
     with open_text(source, "r") as stream:
+        if stream.seekable():
+            for _ in read_lines(stream):
+                pass
+            stream.seek(0)
         records = (
             (number, item) for number, item in read_lines(stream) if not isinstance(item, Header)
         )
