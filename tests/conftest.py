@@ -46,6 +46,8 @@ POSTGRES_TARGETS = ("postgres", "pgserver", "pgserver-sync")
 REDIS_TARGETS = ("redis", "redis-stack", "sqlite-redis-cache")
 #: Targets whose store is the Redis-only backend.
 REDIS_BACKEND_TARGETS = ("redis", "redis-stack")
+#: One target per SQL database, reached directly.
+DATABASE_TARGETS = ("sqlite-file", "postgres", "pgserver")
 #: Targets whose database lives inside one store: stores opened apart do not share it.
 PRIVATE_TARGETS = ("sqlite-memory", "memory")
 
@@ -75,6 +77,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             targets = [target for target in targets if target in POSTGRES_TARGETS]
         if metafunc.definition.get_closest_marker("file_databases"):
             targets = [target for target in targets if target not in PRIVATE_TARGETS]
+        if metafunc.definition.get_closest_marker("one_per_database"):
+            targets = [target for target in targets if target in DATABASE_TARGETS]
         metafunc.parametrize("target", targets, scope="session")
 
 

@@ -65,7 +65,14 @@ from bruno_memory.settings import (
     VectorSettings,
 )
 from bruno_memory.sync import SyncMemory, create_memory_sync
-from bruno_memory.transfer.reports import ExportReport, ImportReport, LoadCounts
+from bruno_memory.transfer.copy import copy_store
+from bruno_memory.transfer.reports import (
+    CopyReport,
+    ExportReport,
+    ImportReport,
+    KindDigest,
+    LoadCounts,
+)
 from bruno_memory.wiring import DefaultEmbedder
 
 __version__ = "0.1.0"
@@ -87,6 +94,7 @@ __all__ = [
     "ContextStrategy",
     "ContextWindow",
     "ConversationInfo",
+    "CopyReport",
     "CopyVerificationError",
     "DatabaseSettings",
     "DefaultEmbedder",
@@ -98,6 +106,7 @@ __all__ = [
     "ImportReport",
     "InvalidInputError",
     "InvalidQueryError",
+    "KindDigest",
     "LLMTokenCounter",
     "LLMUsage",
     "LoadCounts",
@@ -123,6 +132,7 @@ __all__ = [
     "VectorSettings",
     "Weights",
     "__version__",
+    "copy_store",
     "create_memory",
     "create_memory_sync",
     "register_vector_store",

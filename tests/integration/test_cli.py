@@ -3,20 +3,29 @@ each SQL target's fresh database: the schema commands, the listings, and exit co
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import gzip
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bruno_core.models.message import Message, MessageRole
+from typer.testing import CliRunner, Result
 
 from bruno_memory import Capability, Memory
+from bruno_memory.cli.app import app
 from bruno_memory.db import migrate
 from tests.conformance.helpers import memory_entry
 
-pytestmark = [pytest.mark.file_databases, pytest.mark.requires(Capability.MIGRATIONS)]
+pytestmark = [pytest.mark.one_per_database, pytest.mark.requires(Capability.MIGRATIONS)]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -33,8 +42,21 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def json_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
-    assert result.returncode == 0, result.stderr
+async def invoke(*args: str) -> Result:
+    """Run a command in this process (typer's runner, in a worker thread: a command runs
+    its own event loop), as ``cli`` does but without starting Python again."""
+    environment: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("BRUNO_MEMORY_")
+    }
+    runner = CliRunner(env={**environment, "COLUMNS": "200"})
+    return await asyncio.to_thread(runner.invoke, app, list(args))
+
+
+def json_lines(result: subprocess.CompletedProcess[str] | Result) -> list[dict[str, Any]]:
+    code = (
+        result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
+    )
+    assert code == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -113,3 +135,100 @@ def test_doctor_says_what_each_part_is_and_fails_on_a_broken_one(fresh_url: str)
     assert parts["cache"] == "not configured"
     dialect = "SQLite" if fresh_url.startswith("sqlite") else "PostgreSQL"
     assert next(r for r in after if r["part"] == "database")["detail"].startswith(dialect)
+
+
+async def _store_conversation(url: str, uid: str, messages: int) -> None:
+    async with Memory(url, embedder=None) as memory:
+        session = await memory.start_session(uid, conversation_id=f"{uid}-c")
+        await memory.store_messages(
+            [Message(role=MessageRole.USER, content=f"message {n}") for n in range(messages)],
+            session.conversation_id,
+        )
+        await memory.store_memory(memory_entry(uid, "likes tea", tags=["drinks"]))
+
+
+def _records(path: Path) -> list[str]:
+    """The records of an export (its header left out), in a canonical order."""
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return sorted(json.dumps(json.loads(line), sort_keys=True) for line in lines)
+
+
+async def test_export_and_import_round_trip_a_store(
+    fresh_url: str, uid: str, tmp_path: Path
+) -> None:
+    await _store_conversation(fresh_url, uid, 5)
+    exported = await invoke("export", str(tmp_path / "a.jsonl"), "--json", "--url", fresh_url)
+    counts = {row["kind"]: row["records"] for row in json_lines(exported)}
+    assert counts == {"user": 1, "conversation": 1, "session": 1, "message": 5, "memory": 1}
+
+    target = f"sqlite+aiosqlite:///{tmp_path / 'target.db'}"
+    backup = str(tmp_path / "a.jsonl")
+    imported = json_lines(await invoke("import", backup, "--json", "--url", target))
+    assert {row["kind"]: row["inserted"] for row in imported} == counts
+    again = json_lines(await invoke("import", backup, "--json", "--url", target))
+    assert {row["kind"]: row["unchanged"] for row in again} == counts
+    assert (await invoke("export", str(tmp_path / "b.jsonl.gz"), "--url", target)).exit_code == 0
+    with gzip.open(tmp_path / "b.jsonl.gz", "rt", encoding="utf-8") as stream:
+        (tmp_path / "b.jsonl").write_text(stream.read(), encoding="utf-8")
+    assert _records(tmp_path / "b.jsonl") == _records(tmp_path / "a.jsonl")
+
+    table = await invoke("export", str(tmp_path / "m.csv"), "--csv", "messages", "--url", target)
+    assert table.exit_code == 0, table.stderr
+    rows = list(csv.DictReader((tmp_path / "m.csv").open(encoding="utf-8")))
+    assert [row["content"] for row in rows] == [f"message {n}" for n in range(5)]
+
+
+def test_a_bad_import_file_is_one_line_naming_it(fresh_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"kind": "header", "exported_at": "2026-12-01T00:00:00Z", '
+        '"source_backend": "sqlite"}\n{"kind": "user"}\n',
+        encoding="utf-8",
+    )
+    result = cli("import", str(path), "--url", fresh_url)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: line 2: not a record")
+    assert "Traceback" not in result.stderr
+
+
+def _count_messages(path: Path) -> int:
+    try:
+        with sqlite3.connect(path) as connection:
+            return int(connection.execute("SELECT count(*) FROM messages").fetchone()[0])
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def _kill_once_copying(arguments: list[str], target: Path) -> None:
+    """Run the command and kill it (SIGKILL) as soon as messages land in ``target``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BRUNO_MEMORY_")}
+    command = [sys.executable, "-m", "bruno_memory", *arguments, "--batch-size", "20"]
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count_messages(target) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+
+async def test_copy_verifies_and_resumes_after_being_killed(
+    fresh_url: str, uid: str, tmp_path: Path
+) -> None:
+    """A copy killed half way, run again, ends verified with every record once."""
+    total = 3000
+    await _store_conversation(fresh_url, uid, total)
+    target_path = tmp_path / "copy.db"
+    target = f"sqlite+aiosqlite:///{target_path}"
+    await asyncio.to_thread(_kill_once_copying, ["copy", fresh_url, target], target_path)
+    landed = _count_messages(target_path)
+    assert 0 < landed < total, "the copy was not interrupted half way"
+
+    resumed = json_lines(cli("copy", fresh_url, target, "--json"))
+    by_kind = {row["kind"]: row for row in resumed}
+    assert by_kind["message"]["records"] == total
+    assert by_kind["message"]["copied"] == total - landed
+    assert _count_messages(target_path) == total

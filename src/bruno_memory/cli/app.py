@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bruno_memory.cli import db, doctor, listing, lookup
+from bruno_memory.cli import db, doctor, listing, lookup, transfer
 
 app = typer.Typer(
     name="bruno-memory",
@@ -17,6 +17,9 @@ app.add_typer(listing.app, name="ls")
 app.command()(lookup.search)
 app.command()(lookup.stats)
 app.command()(doctor.doctor)
+app.command()(transfer.export)
+app.command(name="import")(transfer.import_)
+app.command()(transfer.copy)
 
 
 def main() -> None:
