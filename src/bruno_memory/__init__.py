@@ -20,7 +20,7 @@ from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
-from bruno_memory.bootstrap import register_vector_store
+from bruno_memory.bootstrap import register_storage, register_vector_store
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.budget import ContextBudget
@@ -113,6 +113,7 @@ __all__ = [
     "__version__",
     "create_memory",
     "create_memory_sync",
+    "register_storage",
     "register_vector_store",
 ]
 
