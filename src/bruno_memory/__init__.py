@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.events.bus import EventBus
@@ -119,7 +120,7 @@ __all__ = [
 
 
 def create_memory(
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
@@ -139,7 +140,11 @@ def create_memory(
     ``redis+cluster://``, ``redis+sentinel://``: the Redis storage) or ``memory://`` (the
     in-memory storage: ``context_window`` and ``search_*`` options only); by default
     ``BRUNO_MEMORY_DATABASE_URL`` or a SQLite file ``bruno_memory.db`` in the working
-    directory. ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``):
+    directory. A sequence of URLs is a fallback chain: when the memory opens, the first
+    storage that answers is used (:mod:`bruno_memory.backends.fallback`; ``memory.backend``
+    and ``memory.capabilities`` are its once the memory is open); ``options`` apply to each,
+    and a scheme added with :func:`register_storage` builds a third party's storage.
+    ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``):
     a section as a dict or model (``database={"pool_size": 3}``) or one field as
     ``<section>_<field>`` (``database_pool_size=3``, ``context_window=5``,
     ``search_rrf_k=30``, ``cache_url="redis://..."``). The schema is brought to the head

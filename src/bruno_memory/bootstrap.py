@@ -15,7 +15,7 @@ installed package, by an entry point of the group :data:`STORAGE_ENTRY_POINTS` o
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -244,14 +244,18 @@ def register_storage(scheme: str, factory: StorageFactory) -> None:
 
 
 def build_storage(
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
     **options: Any,
 ) -> Storage:
     """The storage for ``url`` (default: ``BRUNO_MEMORY_DATABASE_URL``, else a SQLite file
-    ``bruno_memory.db``), configured by ``options``."""
+    ``bruno_memory.db``), configured by ``options``; for a sequence of URLs, a
+    :class:`~bruno_memory.backends.fallback.FallbackStorage` over a storage of each, all
+    configured by ``options``."""
+    if url is not None and not isinstance(url, str):
+        return _fallback_chain(url, embedder=embedder, vector_index=vector_index, **options)
     chosen = url or os.environ.get(DATABASE_URL_VARIABLE)
     scheme = urlsplit(chosen).scheme if chosen else ""
     if chosen is None or not scheme or scheme.partition("+")[0] in SQL_BACKENDS:
@@ -266,3 +270,24 @@ def build_storage(
             "more with register_storage",
         )
     return factory(chosen, embedder=embedder, vector_index=vector_index, **options)
+
+
+def _fallback_chain(
+    urls: Sequence[str],
+    *,
+    embedder: EmbeddingInterface | DefaultEmbedder | None,
+    vector_index: VectorIndex | None,
+    **options: Any,
+) -> Storage:
+    from bruno_memory.backends.fallback import FallbackStorage
+
+    if vector_index is not None:
+        raise ConfigurationError(
+            "a fallback chain builds a vector store for each of its storages: "
+            "give vector_url, not vector_index"
+        )
+    if any(not isinstance(url, str) or not url for url in urls):
+        raise ConfigurationError("a fallback chain is a sequence of URLs (non-empty strings)")
+    return FallbackStorage(
+        [(url, build_storage(url, embedder=embedder, **options)) for url in urls]
+    )
