@@ -169,6 +169,32 @@ async def test_the_chain_uses_the_first_storage_that_answers(
         assert [m.content for m in await again.retrieve_messages("c")] == ["kept"]
 
 
+class Refusing(InMemoryStorage):
+    """A third party's storage whose server refuses, naming its URL, password and all."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__("memory://")
+        self.url = url
+
+    async def open(self) -> None:
+        raise ConnectionRefusedError(f"refused by {self.url}")
+
+
+async def test_a_third_party_failure_is_logged_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bruno_memory")
+    register_storage("refusing", lambda url, **_: Refusing(url))
+    url = f"refusing://user:{PASSWORD}@host/db"
+    async with create_memory([url, "memory://"], embedder=None) as memory:
+        assert memory.backend == "memory"
+    assert logged(caplog, logging.WARNING) == [
+        "storage refusing://***@host/db did not answer: ConnectionRefusedError: "
+        "refused by refusing://user:***@host/db"
+    ]
+    assert logged(caplog, logging.INFO) == ["using storage memory://"]
+
+
 async def test_capabilities_before_open_are_those_of_every_candidate() -> None:
     """Before it opens, a chain offers what every candidate offers; once open, its own."""
     memory = create_memory(["memory://", "sqlite+aiosqlite://"], embedder=None)

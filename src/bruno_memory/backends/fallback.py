@@ -24,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from bruno_memory.capabilities import Capability
 from bruno_memory.errors import BrunoMemoryError, ConfigurationError, StorageError
@@ -70,7 +71,7 @@ class FallbackStorage:
                 await storage.ping()
             except Exception as exc:
                 failure = {"url": redacted_url(url), "error": type(exc).__name__}
-                failure["reason"] = exc.message if isinstance(exc, BrunoMemoryError) else str(exc)
+                failure["reason"] = _reason(exc, url)
                 failures.append(failure)
                 logger.warning("storage %(url)s did not answer: %(error)s: %(reason)s", failure)
                 with contextlib.suppress(Exception):
@@ -106,3 +107,11 @@ class FallbackStorage:
                 details={"member": name, "urls": [redacted_url(url) for url, _ in self.candidates]},
             )
         return getattr(self._chosen[1], name)
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """Why a candidate failed: the error's message, with the URL's password (should a third
+    party's message hold it) masked."""
+    reason = exc.message if isinstance(exc, BrunoMemoryError) else str(exc)
+    password = urlsplit(url).password
+    return reason.replace(password, "***") if password else reason
