@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
-from bruno_memory.bootstrap import register_vector_store
+from bruno_memory.bootstrap import register_storage, register_vector_store
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.budget import ContextBudget
@@ -135,12 +136,13 @@ __all__ = [
     "copy_store",
     "create_memory",
     "create_memory_sync",
+    "register_storage",
     "register_vector_store",
 ]
 
 
 def create_memory(
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,
@@ -160,7 +162,11 @@ def create_memory(
     ``redis+cluster://``, ``redis+sentinel://``: the Redis storage) or ``memory://`` (the
     in-memory storage: ``context_window`` and ``search_*`` options only); by default
     ``BRUNO_MEMORY_DATABASE_URL`` or a SQLite file ``bruno_memory.db`` in the working
-    directory. ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``):
+    directory. A sequence of URLs is a fallback chain: when the memory opens, the first
+    storage that answers is used (:mod:`bruno_memory.backends.fallback`; ``memory.backend``
+    and ``memory.capabilities`` are its once the memory is open); ``options`` apply to each,
+    and a scheme added with :func:`register_storage` builds a third party's storage.
+    ``options`` are :class:`MemorySettings` fields (Redis: ``RedisSettings``):
     a section as a dict or model (``database={"pool_size": 3}``) or one field as
     ``<section>_<field>`` (``database_pool_size=3``, ``context_window=5``,
     ``search_rrf_k=30``, ``cache_url="redis://..."``). The schema is brought to the head

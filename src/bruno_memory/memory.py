@@ -137,14 +137,15 @@ class Memory(MemoryInterface):
 
     ``Memory(url, **options)`` builds its storage like :func:`~bruno_memory.create_memory`
     (so bruno-core's ``MemoryBackendRegistry`` can instantiate it); ``storage=`` wraps one
-    already built. ``event_bus=`` (a bruno-core ``EventBus``) hears each committed change
-    (:mod:`bruno_memory.bus`); :meth:`for_user` is the memory bruno-core's
-    ``ContextManager`` should be given.
+    already built; a sequence of URLs is a fallback chain, whose storage is chosen when the
+    memory opens (:mod:`bruno_memory.backends.fallback`). ``event_bus=`` (a bruno-core
+    ``EventBus``) hears each committed change (:mod:`bruno_memory.bus`); :meth:`for_user`
+    is the memory bruno-core's ``ContextManager`` should be given.
     """
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
         *,
         storage: Storage | None = None,
         embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,

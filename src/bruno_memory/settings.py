@@ -27,7 +27,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -372,6 +372,14 @@ def legacy_vector_url(
     if qdrant_path in (None, "", ":memory:"):
         return "qdrant+local://"
     return f"qdrant+local:///{qdrant_path}"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its credentials (``***@host``), fit for messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def deprecated_variables() -> dict[str, str]:

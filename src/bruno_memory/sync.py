@@ -554,7 +554,7 @@ async def _next(items: AsyncIterator[T]) -> T | _End:
 
 
 def create_memory_sync(
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     *,
     embedder: EmbeddingInterface | DefaultEmbedder | None = DefaultEmbedder.LOCAL,
     vector_index: VectorIndex | None = None,

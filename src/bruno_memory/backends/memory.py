@@ -156,6 +156,9 @@ class InMemoryStorage:
     async def close(self) -> None:
         """Nothing to release; what is stored stays until the object goes (it can reopen)."""
 
+    async def ping(self) -> None:
+        """Nothing to reach: the storage is this process's memory."""
+
     def event_stream(self) -> None:
         """The in-memory storage publishes no event streams."""
         return

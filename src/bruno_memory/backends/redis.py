@@ -204,6 +204,11 @@ class RedisStorage:
             await self._parts.context.client.aclose()
             self._parts = None
 
+    async def ping(self) -> None:
+        """``PING``."""
+        async with self._operation("ping") as parts:
+            await parts.context.client.ping()
+
     def event_stream(self) -> None:
         """The Redis storage publishes no event streams."""
         return

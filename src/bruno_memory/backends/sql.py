@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.models.context import SessionContext, UserContext
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
@@ -197,6 +198,12 @@ class SqlStorage:
             self._changes.cache, self._changes.events = self._given
         await self.database.dispose()
         self._open = False
+
+    async def ping(self) -> None:
+        """``SELECT 1`` on a pooled connection."""
+        with translate_errors("ping"):
+            async with self.database.reading() as connection:
+                await connection.execute(sa.text("SELECT 1"))
 
     @property
     def cache_stats(self) -> CacheStats | None:

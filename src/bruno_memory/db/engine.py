@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 SQLITE_WRITE_OPTION = "bruno_memory_write"
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+#: The URL schemes (without ``+driver``) of the SQL storage.
+SQL_BACKENDS = ("postgres", *_ASYNC_DRIVERS)
 _DRIVER_EXTRAS = {"asyncpg": ("asyncpg", "postgresql"), "aiosqlite": ("aiosqlite", "sqlite")}
 
 

@@ -245,6 +245,11 @@ class Storage(Protocol):
         """Release every connection and background task; the storage can reopen."""
         ...
 
+    async def ping(self) -> None:
+        """One cheap round trip to the open storage (its health check); raises the typed
+        error of the failure when it does not answer."""
+        ...
+
     @property
     def cache_stats(self) -> CacheStats | None:
         """Counters of the cache in front of the storage, if any."""

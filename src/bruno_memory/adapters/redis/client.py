@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from bruno_memory.adapters.redis.settings import RedisSettings
 from bruno_memory.errors import ConfigurationError, MissingDependencyError
+from bruno_memory.settings import redacted_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -78,7 +79,7 @@ def parse_redis_url(url: str, *, cluster: bool = False) -> RedisTarget:
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
         raise ConfigurationError(
-            f"not a Redis URL: {_redacted(url)!r}",
+            f"not a Redis URL: {redacted_url(url)!r}",
             details={"schemes": sorted(_SCHEMES)},
         )
     topology, ssl = _SCHEMES[parts.scheme]
@@ -157,7 +158,7 @@ def _node(entry: str, url: str) -> tuple[str, int]:
     try:
         port = int(port_text) if port_text else 6379
     except ValueError as exc:
-        raise ConfigurationError(f"bad port in Redis URL {_redacted(url)!r}") from exc
+        raise ConfigurationError(f"bad port in Redis URL {redacted_url(url)!r}") from exc
     return host or "127.0.0.1", port
 
 
@@ -165,16 +166,9 @@ def _database(path: list[str], url: str) -> int:
     if not path:
         return 0
     if len(path) > 1 or not path[0].isdigit():
-        raise ConfigurationError(f"bad database number in Redis URL {_redacted(url)!r}")
+        raise ConfigurationError(f"bad database number in Redis URL {redacted_url(url)!r}")
     return int(path[0])
 
 
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
