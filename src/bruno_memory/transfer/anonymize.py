@@ -49,7 +49,7 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TypeAlias
 
@@ -118,8 +118,8 @@ _PO_BOX = re.compile(r"\b(?i:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box)[
 _ADDRESSES = (_STREET, _FRENCH, _CITY_STATE_ZIP, _POSTCODE, _PO_BOX)
 
 # Where libphonenumber looks: runs of digits and phone punctuation with 7 digits or more
-# (its matcher costs about 0.3 ms a region; most texts have no such run). A date is none.
-_PHONE_RUN = re.compile(r"(?<![\w+(.])[+(]{0,2}\d[\d \t().\-/]{5,30}\d")
+# (parsing costs about 0.1 ms a region; most texts have no such run). A date is none.
+_PHONE_RUN = re.compile(r"(?<![\w+(.])[+(]{0,2}\d[\d \t().\-]{5,30}\d")
 _DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 _DIGIT = re.compile(r"\d")
 # Entries of the memos of an instance (phone runs, tokens), emptied when full.
@@ -136,7 +136,8 @@ _ID_BEFORE = re.compile(
     r"serial|id)\b[ \t:#.-]*)$"
 )
 
-_WORD = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-][^\W\d_]+)*")
+# A capitalized word, a possessive 's left out ("Emma's" is "Emma").
+_WORD = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-](?!s\b)[^\W\d_]+)*")
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
 _NAME_CUE = re.compile(
     rf"(?:\b(?:[Mm]y[ \t]+name[ \t]+is|[Mm]y[ \t]+name['\u2019]s|[Cc]all[ \t]+me"
@@ -144,7 +145,6 @@ _NAME_CUE = re.compile(
     rf"|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mme|Mlle|Madame|Monsieur|Sir)\b\.?)"
     rf"[ \t]+({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
 )
-_POSSESSIVE = re.compile(r"['\u2019]s$")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -246,6 +246,8 @@ class _Spans:
 
     def apply(self, text: str) -> str:
         """The text with every span replaced."""
+        if not self.spans:
+            return text
         parts: list[str] = []
         position = 0
         for start, end, token in sorted(self.spans):
@@ -276,6 +278,7 @@ class Anonymizer:
         self._regions = tuple(regions)
         self._first, self._last = _name_lists()
         self._learned: set[str] = set()
+        self._known: frozenset[str] = self._first
         self._phone_cache: dict[str, list[tuple[int, int, str]]] = {}
         self._tokens: dict[tuple[str, str], str] = {}
         self.learn_names(names)
@@ -290,6 +293,7 @@ class Anonymizer:
             for word in re.findall(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*", name):
                 if len(word) > 1 and word.casefold() not in _STOP:
                     self._learned.add(word.casefold())
+        self._known = self._first | self._learned
 
     def token(self, kind: str, normalized: str) -> str:
         """The token of a normalized value of a kind (EMAIL, PHONE, NAME, ADDRESS...)."""
@@ -358,13 +362,17 @@ class Anonymizer:
     def _phone_normal(self, raw: str) -> str:
         """E.164 when a region makes the number valid, else its digits (and leading +)."""
         for region in self._regions:
-            try:
-                number = phonenumbers.parse(raw, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(number):
-                return _e164(number)
+            if self._valid_in(raw, region):
+                return _e164(phonenumbers.parse(raw, region))
         return ("+" if raw.lstrip().startswith("+") else "") + re.sub(r"\D", "", raw)
+
+    @staticmethod
+    def _valid_in(raw: str, region: str) -> bool:
+        """Whether the string as a whole is a valid number read in the region."""
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(raw, region))
+        except phonenumbers.NumberParseException:
+            return False
 
     def _find_userinfo(self, text: str, spans: _Spans) -> None:
         for match in _USERINFO.finditer(text):
@@ -421,21 +429,26 @@ class Anonymizer:
                 spans.add(start, end, self.token("PHONE", self._phone_normal(raw)))
 
     def _phones_in(self, candidate: str) -> list[tuple[int, int, str]]:
-        """The valid numbers of a run, as spans in it and E.164, memoized by the run."""
+        """The valid numbers of a run, as spans in it and E.164, memoized by the run.
+
+        libphonenumber's matcher (about 0.3 ms a region) decides, with its checks that
+        the digits are grouped as the region groups them. Most runs that hold a number are
+        that number: a parse a region (about 0.1 ms) picks the one region to match in. Only
+        a run that is a number in no region, and has separators, is matched in every region.
+        """
         found = self._phone_cache.get(candidate)
         if found is None:
             if len(self._phone_cache) >= _MEMO_SIZE:
                 self._phone_cache.clear()
+            whole = next((r for r in self._regions if self._valid_in(candidate, r)), None)
             found = []
-            for region in self._regions:
+            for region in (whole,) if whole else () if candidate.isdigit() else self._regions:
                 matcher = phonenumbers.PhoneNumberMatcher(
                     candidate, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
                 )
-                found.extend(
-                    (match.start, match.end, _e164(match.number))
-                    for match in matcher
-                    if all(match.end <= start or match.start >= end for start, end, _ in found)
-                )
+                found = [(match.start, match.end, _e164(match.number)) for match in matcher]
+                if found:
+                    break
             self._phone_cache[candidate] = found
         return found
 
@@ -450,30 +463,24 @@ class Anonymizer:
                 start = text.index(word, position)
                 position = start + len(word)
                 self._add_name(text, start, position, spans)
-        words = list(self._words(text))
+        words = [
+            (match.start(), match.end(), match[0].casefold()) for match in _WORD.finditer(text)
+        ]
         for index, (start, end, folded) in enumerate(words):
-            if folded in self._learned or (folded in self._first and folded not in _AMBIGUOUS):
+            if folded not in self._known:
+                continue
+            if folded in self._learned or folded not in _AMBIGUOUS:
                 self._add_name(text, start, end, spans)
                 if folded in self._learned:
                     continue
                 follower = self._follower(text, words, index)
                 if follower is not None and follower[2] not in _STOP:
                     self._add_name(text, follower[0], follower[1], spans)
-            elif folded in self._first:
+            else:
                 follower = self._follower(text, words, index)
                 if follower is not None and follower[2] in self._last:
                     self._add_name(text, start, end, spans)
                     self._add_name(text, follower[0], follower[1], spans)
-
-    @staticmethod
-    def _words(text: str) -> Iterator[tuple[int, int, str]]:
-        """The capitalized words of a text, a possessive 's left out, case-folded."""
-        for match in _WORD.finditer(text):
-            start, end = match.span()
-            possessive = _POSSESSIVE.search(match[0])
-            if possessive:
-                end -= 2
-            yield start, end, text[start:end].casefold()
 
     @staticmethod
     def _follower(
