@@ -74,6 +74,7 @@ BENIGN = [
     "Chapter 12 covers 3 key ideas: 250 ms latency, 99.9% uptime and 1,000,000 users.",
     "The function returned 404 after 3 retries; see RFC 7231 section 6.5.4.",
     "Take 2 tablets every 8 hours for 5 days, about 20 mg/kg.",
+    "Serve it on 127.0.0.1:8000 or [::1]:8000, not 0.0.0.0.",
 ]
 
 

@@ -18,7 +18,7 @@ dropped, so a card number is never also a phone number):
 - IBANs (mod-97 checked), card numbers (13-19 digits, an issuer's prefix, Luhn checked),
   US SSNs (the SSA's never-issued areas, groups and serials excluded), IPv4 and IPv6
   addresses (validated by :mod:`ipaddress`; a dotted quad after "version" or "build" is
-  a version): patterns with checks;
+  a version, and loopback and unspecified addresses name no one): patterns with checks;
 - street addresses: a number, capitalized words and a street suffix (St, Avenue, Road,
   Blvd, Close, Mews...), an optional unit and city, state and ZIP code; French ones
   (``12 bis rue de la Paix, 75002 Paris``); "City, ST 12345"; UK postcodes; PO boxes;
@@ -70,7 +70,8 @@ _EMAIL = re.compile(
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[0-8]|6")
+# Visa, Mastercard, American Express, Diners, JCB, Discover, UnionPay and Maestro.
+_CARD_PREFIX = re.compile(r"4|5[0-9]|2[2-7]|3[04-8]|6")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _VERSION_BEFORE = re.compile(r"(?i)\b(?:version|build|release|ver)\.?\s*$")
@@ -274,7 +275,8 @@ class Anonymizer:
         names: Iterable[str] = (),
         regions: Sequence[str] = ("US", "GB", "FR"),
     ) -> None:
-        self._hmac = hmac.new(secret or secrets.token_bytes(32), digestmod=hashlib.sha256)
+        key = secrets.token_bytes(32) if secret is None else secret
+        self._hmac = hmac.new(key, digestmod=hashlib.sha256)
         self._regions = tuple(regions)
         self._first, self._last = _name_lists()
         self._learned: set[str] = set()
@@ -398,20 +400,25 @@ class Anonymizer:
         for match in _SSN.finditer(text):
             spans.add(match.start(), match.end(), self.token("SSN", match[0]))
         for match in _IPV4.finditer(text):
-            if _VERSION_BEFORE.search(text, 0, match.start()):
-                continue
-            try:
-                address = str(ipaddress.IPv4Address(match[0]))
-            except ValueError:
-                continue
-            spans.add(match.start(), match.end(), self.token("IP", address))
+            if not _VERSION_BEFORE.search(text, 0, match.start()):
+                self._add_ip(match, ipaddress.IPv4Address, spans)
         if ":" in text:
             for match in _IPV6.finditer(text):
-                try:
-                    address = str(ipaddress.IPv6Address(match[0]))
-                except ValueError:
-                    continue
-                spans.add(match.start(), match.end(), self.token("IP", address))
+                self._add_ip(match, ipaddress.IPv6Address, spans)
+
+    def _add_ip(
+        self,
+        match: re.Match[str],
+        parse: Callable[[str], ipaddress.IPv4Address | ipaddress.IPv6Address],
+        spans: _Spans,
+    ) -> None:
+        """An IP address unless invalid, or one that names no host (127.0.0.1, ::, ::1)."""
+        try:
+            address = parse(match[0])
+        except ValueError:
+            return
+        if not (address.is_loopback or address.is_unspecified):
+            spans.add(match.start(), match.end(), self.token("IP", str(address)))
 
     def _find_phones(self, text: str, spans: _Spans) -> None:
         for run in _PHONE_RUN.finditer(text):
