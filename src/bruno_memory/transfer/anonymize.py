@@ -28,7 +28,8 @@ dropped, so a card number is never also a phone number):
   its variable-length plan makes most digit groups valid), plus any digit group after a
   cue ("call me at", "phone:", "mobile"...), which catches fictional and local numbers;
 - person names: names learned from the store (:meth:`Anonymizer.learn_names`); the words
-  after a cue ("my name is", "call me", "I'm", a title such as "Mrs."); and the first
+  after a cue ("my name is", "call me", "I'm", "my wife", "Regards,", a title such as
+  "Mrs."); and the first
   names of Faker's en_US, en_GB and fr_FR person providers (MIT, maintained, offline;
   about 930 names), with the capitalized word that follows one. First names that are also
   common words, months or places ("April", "Grace", "Jordan", "Claude"...) count only when a
@@ -100,6 +101,7 @@ _UNIT = (
     r"|,?[ \t]*#[ \t]*[\w-]+)"
 )
 _STREET = re.compile(
+    rf"(?:\b(?i:flat|apt|apartment|unit|suite)\.?[ \t]*[\w-]+,?[ \t]+)?"
     rf"\b\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?,?[ \t]+"
     rf"(?:(?:[NSEW]|N[EW]|S[EW]|North|South|East|West)\.?[ \t]+)?"
     rf"(?:(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th))[ \t]+){{1,4}}{_SUFFIX}"
@@ -138,13 +140,21 @@ _ID_BEFORE = re.compile(
 )
 
 # A capitalized word, a possessive 's left out ("Emma's" is "Emma").
-_WORD = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-](?!s\b)[^\W\d_]+)*")
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-](?!s\b)[^\W\d_]+)*"
+_WORD = re.compile(rf"(?<![\w'\u2019-]){_NAME_WORD}")
+_RELATIVE = (
+    r"husband|wife|partner|boyfriend|girlfriend|fianc[eé]e?|son|daughter|brother|sister|mom|"
+    r"mum|mother|dad|father|friend|best[ \t]+friend|colleague|coworker|co-worker|boss|manager|"
+    r"neighbou?r|cousin|uncle|aunt|niece|nephew|grandma|grandpa|grandmother|grandfather|"
+    r"kid|child|baby|roommate|flatmate|therapist|doctor|dentist|teacher|coach|dog|cat|puppy"
+)
 _NAME_CUE = re.compile(
     rf"(?:\b(?:[Mm]y[ \t]+name[ \t]+is|[Mm]y[ \t]+name['\u2019]s|[Cc]all[ \t]+me"
-    rf"|(I)[ \t]+am|(I)['\u2019]m)"
+    rf"|(I)[ \t]+am|(I)['\u2019]m"
+    rf"|[Mm]y[ \t]+(?:{_RELATIVE})(?:['\u2019]s[ \t]+name[ \t]+is)?,?"
+    rf"|(?:[Kk]ind[ \t]+|[Bb]est[ \t]+|[Ww]arm[ \t]+)?[Rr]egards,?|[Ss]incerely,?|[Cc]heers,?)"
     rf"|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mme|Mlle|Madame|Monsieur|Sir)\b\.?)"
-    rf"[ \t]+({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
+    rf"(?:[ \t]+|[ \t]*\n[ \t]*)({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
 )
 
 
