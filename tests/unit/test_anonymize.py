@@ -181,22 +181,20 @@ def test_names_by_cue_and_by_list(anonymizer: Anonymizer, text: str, names: list
 
 
 @pytest.mark.parametrize(
-    ("text", "kept"),
+    ("text", "expected"),
     [
-        ("Our office: 1600 Amphitheatre Parkway, Mountain View, CA 94043.", ["Our office: "]),
-        ("Send it to 350 Fifth Avenue, Suite 3300, New York, NY 10118-3300.", ["Send it to "]),
-        ("Flat 4, 22 Acacia Avenue, Bristol BS1 4DJ.", []),
-        ("Mail PO Box 1234, Austin, TX 78701.", ["Mail ", ", "]),
-        ("Address: 1234 W 5th St, Los Angeles, CA 90017", ["Address: "]),
-        ("Je suis au 5 avenue Anatole France, 75007 Paris.", ["Je suis au "]),
-        ("He lives at 10 Downing Street, London SW1A 2AA.", ["He lives at "]),
+        ("Our office: 1600 Amphitheatre Parkway, Mountain View, CA 94043.", "Our office: @."),
+        ("Send it to 350 Fifth Avenue, Suite 3300, New York, NY 10118-3300.", "Send it to @."),
+        ("Flat 4, 22 Acacia Avenue, Bristol BS1 4DJ.", "@."),
+        ("Mail PO Box 1234, Austin, TX 78701.", "Mail @, @."),
+        ("Address: 1234 W 5th St, Los Angeles, CA 90017", "Address: @"),
+        ("Je suis au 5 avenue Anatole France, 75007 Paris.", "Je suis au @."),
+        ("He lives at 10 Downing Street, London SW1A 2AA.", "He lives at @."),
     ],
 )
-def test_addresses(anonymizer: Anonymizer, text: str, kept: list[str]) -> None:
+def test_addresses(anonymizer: Anonymizer, text: str, expected: str) -> None:
     """US, UK and French street addresses with their unit, city, state and postcode."""
-    assert re.sub(r"<ADDRESS_[0-9a-f]{12}>", "", anonymizer.text(text)) == "".join(kept) + (
-        "." if text.endswith(".") else ""
-    )
+    assert re.sub(r"<ADDRESS_[0-9a-f]{12}>", "@", anonymizer.text(text)) == expected
 
 
 def test_im_before_a_nationality_or_state_is_no_name(anonymizer: Anonymizer) -> None:
