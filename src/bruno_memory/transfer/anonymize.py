@@ -23,17 +23,19 @@ dropped, so a card number is never also a phone number):
   Blvd, Close, Mews...), an optional unit and city, state and ZIP code; French ones
   (``12 bis rue de la Paix, 75002 Paris``); "City, ST 12345"; UK postcodes; PO boxes;
 - phone numbers: Google's libphonenumber (the ``phonenumbers`` package, maintained and
-  offline) through ``PhoneNumberMatcher``, valid numbers only, in international format or
-  the national format of each of ``regions`` (US, GB and FR by default; DE is not, since
-  its variable-length plan makes most digit groups valid), plus any digit group after a
-  cue ("call me at", "phone:", "mobile"...), which catches fictional and local numbers;
+  offline) through ``PhoneNumberMatcher`` with ``STRICT_GROUPING`` (valid numbers whose
+  digits are grouped as their region groups them, so "4417-2291-88" is none), in
+  international format or the national format of each of ``regions`` (US, GB and FR by
+  default; DE is not, since its variable-length plan makes most digit groups valid), not
+  after "order", "ticket", "#"...; plus any digit group after a cue ("call me at",
+  "phone:", "mobile"...), which catches fictional and local numbers;
 - person names: names learned from the store (:meth:`Anonymizer.learn_names`); the words
   after a cue ("my name is", "call me", "I'm", "my wife", "Regards,", a title such as
-  "Mrs."); and the first
-  names of Faker's en_US, en_GB and fr_FR person providers (MIT, maintained, offline;
-  about 930 names), with the capitalized word that follows one. First names that are also
-  common words, months or places ("April", "Grace", "Jordan", "Claude"...) count only when a
-  surname of those lists follows them ("Grace Smith").
+  "Mrs."); and the first names of Faker's en_US, en_GB and fr_FR person providers (MIT,
+  maintained, offline; about 930 names), with the capitalized word that follows one.
+  First names that are also common words, months or places ("April", "Grace", "Jordan",
+  "Claude"...) count only when a surname of those lists follows them ("Grace Smith").
+  Each word of a name is its own token, so "Jane", "Jane Doe" and "Ms. Doe" agree.
 
 **Alternatives considered.** presidio-analyzer needs a spaCy model that is not on PyPI;
 scrubadub's name detection needs NLTK/TextBlob data downloaded at run time; commonregex
@@ -45,6 +47,7 @@ narrow that gap.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import ipaddress
@@ -239,29 +242,40 @@ def _iban_valid(iban: str) -> bool:
 
 
 class _Spans:
-    """The non-overlapping spans of one text found so far, each with its replacement."""
+    """The non-overlapping spans of one text found so far, each with its replacement.
+
+    Kept sorted by start; since they do not overlap, their ends are sorted too, so a new
+    span overlaps one iff it overlaps its neighbour on either side (found by bisection: a
+    text with thousands of matches stays linear-logarithmic).
+    """
 
     def __init__(self) -> None:
-        self.spans: list[tuple[int, int, str]] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.tokens: list[str] = []
 
     def free(self, start: int, end: int) -> bool:
         """Whether [start, end) overlaps no span taken."""
-        return all(
-            end <= taken_start or start >= taken_end for taken_start, taken_end, _ in self.spans
-        )
+        index = bisect.bisect_right(self.starts, start)
+        if index and self.ends[index - 1] > start:
+            return False
+        return index == len(self.starts) or self.starts[index] >= end
 
     def add(self, start: int, end: int, token: str) -> None:
         """Take [start, end) for the token unless part of it is taken."""
         if start < end and self.free(start, end):
-            self.spans.append((start, end, token))
+            index = bisect.bisect_right(self.starts, start)
+            self.starts.insert(index, start)
+            self.ends.insert(index, end)
+            self.tokens.insert(index, token)
 
     def apply(self, text: str) -> str:
         """The text with every span replaced."""
-        if not self.spans:
+        if not self.starts:
             return text
         parts: list[str] = []
         position = 0
-        for start, end, token in sorted(self.spans):
+        for start, end, token in zip(self.starts, self.ends, self.tokens, strict=True):
             parts.append(text[position:start])
             parts.append(token)
             position = end
@@ -318,7 +332,10 @@ class Anonymizer:
         return token
 
     def identifier(self, value: str, kind: str = "user") -> str:
-        """A stable, unique pseudonym of an id: ``<kind>_<16 hex digits>``."""
+        """A stable, unique pseudonym of an id: ``<kind>_<16 hex digits>``.
+
+        The digits key the exact id alone, so one id has the same digits under any kind.
+        """
         return f"{kind}_{self._digest('ID', value, _ID_HEX)}"
 
     def text(self, value: str) -> str:
@@ -410,7 +427,7 @@ class Anonymizer:
         for match in _SSN.finditer(text):
             spans.add(match.start(), match.end(), self.token("SSN", match[0]))
         for match in _IPV4.finditer(text):
-            if not _VERSION_BEFORE.search(text, 0, match.start()):
+            if not _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
                 self._add_ip(match, ipaddress.IPv4Address, spans)
         if ":" in text:
             for match in _IPV6.finditer(text):
