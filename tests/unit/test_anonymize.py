@@ -277,3 +277,14 @@ def test_valid_us_numbers_are_replaced(number: str) -> None:
     result = Anonymizer(SECRET).text(f"Call {number} today")
     if phonenumbers.is_valid_number(phonenumbers.parse(number, "US")):
         assert tokens(result, "PHONE"), number
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.emails(), min_size=2, max_size=5, unique_by=str.lower))
+def test_emails_are_consistent_and_distinct(emails: list[str]) -> None:
+    """Property: one address is one token in any case and message; two addresses, two."""
+    anonymizer = Anonymizer(SECRET)
+    first = [tokens(anonymizer.text(f"write to {email} now"), "EMAIL") for email in emails]
+    again = [tokens(anonymizer.text(f"{email.upper()}"), "EMAIL") for email in emails]
+    assert first == again
+    assert len({token for found in first for token in found}) == len(emails)
