@@ -89,7 +89,6 @@ def tokens(text: str, kind: str) -> list[str]:
 
 def test_no_personal_data_survives(anonymizer: Anonymizer) -> None:
     """Every name, email, phone, address, card, IBAN, SSN, IP and password is replaced."""
-    anonymizer.learn_names(["Nell"])
     result = anonymizer.text(CONVERSATION)
     for value in PII:
         assert value not in result, value
@@ -163,7 +162,7 @@ def test_the_secret_keys_the_tokens() -> None:
     [
         ("My name is Zorblax Quux.", ["Zorblax", "Quux"]),
         ("Hello, I'm Anika Szabo-Ruiz from Lyon.", ["Anika", "Szabo-Ruiz"]),
-        ("Please call me Thandiwe.", ["Thandiwe"]),
+        ("Please call me Thandiwe; friends go by Tandi.", ["Thandiwe", "Tandi"]),
         ("Mrs. Okonkwo and Mr Van Dijk agreed.", ["Okonkwo", "Van", "Dijk"]),
         ("Grace Walker wrote it; Jordan Smith read it.", ["Grace", "Walker", "Jordan", "Smith"]),
         ("Thanks, Kevin! Olivia says hi to Zoé.", ["Kevin", "Olivia", "Zoé"]),
