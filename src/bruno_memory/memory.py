@@ -89,6 +89,7 @@ from bruno_memory.transfer.export import (
 from bruno_memory.transfer.jsonl import Destination
 from bruno_memory.transfer.load import BATCH_SIZE, import_file, import_records
 from bruno_memory.transfer.records import Header, Record
+from bruno_memory.transfer.redact import anonymized, new_anonymizer
 from bruno_memory.transfer.reports import ExportReport, ImportReport
 from bruno_memory.user_context import UserContextPatch
 from bruno_memory.validation import (
@@ -721,18 +722,27 @@ class Memory(MemoryInterface):
         *,
         since: dt.datetime | None = None,
         embeddings: bool = False,
+        anonymize: bool = False,
         progress: Progress | None = None,
     ) -> ExportReport:
         """Write the store to a JSON Lines file (a path, ``.gz`` compressed, or a text
         stream) that :meth:`import_file` reads back exactly; streamed, in bounded memory.
-        ``since`` (a previous export's ``exported_at``) exports what changed since then."""
+        ``since`` (a previous export's ``exported_at``) exports what changed since then.
+        ``anonymize`` replaces names, emails, phone numbers, addresses and other personal
+        data, and string ids, by tokens consistent across the file
+        (:mod:`bruno_memory.transfer.redact`; the ``anonymize`` extra); it takes no vectors."""
+        if anonymize and embeddings:
+            raise InvalidInputError("an anonymized export has no embeddings (they tell the text)")
         header = Header(
             exported_at=watermark(),
             since=_bound(since, "since"),
             source_backend=self.backend,
             embeddings=bool(embeddings),
+            anonymized=bool(anonymize),
         )
         records = self.export_records(since=since, embeddings=embeddings)
+        if anonymize:
+            records = anonymized(records, new_anonymizer())
         with translate_errors("export"):
             return await write_jsonl(records, target, header, progress=progress)
 

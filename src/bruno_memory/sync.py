@@ -360,11 +360,14 @@ class SyncMemory:
         *,
         since: dt.datetime | None = None,
         embeddings: bool = False,
+        anonymize: bool = False,
         progress: Progress | None = None,
     ) -> ExportReport:
         """Write the store to a JSON Lines file (see :meth:`Memory.export`)."""
         return self._run(
-            self._memory.export(target, since=since, embeddings=embeddings, progress=progress)
+            self._memory.export(
+                target, since=since, embeddings=embeddings, anonymize=anonymize, progress=progress
+            )
         )
 
     def export_csv(

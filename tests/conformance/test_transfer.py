@@ -321,3 +321,42 @@ async def test_vectors_come_along_and_are_not_embedded_again(
         hits = await copy.search("lighthouse", mode="semantic", conversation_id=f"{uid}-c", limit=1)
         assert [hit.content for hit in hits] == ["the lighthouse keeper"]
         assert _content(await _records(copy, uid, embeddings=True)) == _content(exported)
+
+
+@pytest.mark.one_per_database
+async def test_an_anonymized_export_holds_no_personal_data_and_imports(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    """Names, emails, phone numbers, addresses and string ids are replaced, each value by
+    the same token everywhere; the file still imports (its references hold)."""
+    user = "jane.doe@example.com"
+    personal = [user, "Jane", "Doe", "jane@work.example", "415-555-0132", "221B Baker Street"]
+    async with _empty_store(fresh_url) as memory:
+        await memory.update_user_context(user, name="Jane Doe", profile={"phone": "415-555-0132"})
+        session = await memory.start_session(user, conversation_id=f"{user}/chat")
+        await memory.store_messages(
+            [
+                user_message("Hi, I'm Jane Doe; mail me at jane@work.example"),
+                user_message("Call 415-555-0132 or visit 221B Baker Street, London NW1 6XE"),
+                user_message("Did you get jane@work.example? Jane"),
+            ],
+            session.conversation_id,
+        )
+        await memory.store_memory(memory_entry(user, "Jane lives at 221B Baker Street"))
+        path = tmp_path / "anonymized.jsonl"
+        await memory.export(path, anonymize=True)
+    text = path.read_text(encoding="utf-8")
+    for value in personal:
+        assert value not in text
+    contents = [json.loads(line).get("content", "") for line in text.splitlines()]
+    emails = {token for content in contents for token in content.split() if "EMAIL" in token}
+    assert len({token.strip("?.,") for token in emails}) == 1
+    assert json.loads(text.splitlines()[0])["anonymized"] is True
+    async with _empty_store(f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}") as copy:
+        report = await copy.import_file(path)
+        assert report.kinds["message"].inserted == 3
+        users = [u.user_id async for u in copy.list_users()]
+        assert len(users) == 1
+        assert users[0].startswith("user_")
+        conversations = [c async for c in copy.list_conversations(users[0])]
+        assert len(conversations) == 1

@@ -68,6 +68,10 @@ def export(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Include the stored vectors.")
     ] = False,
+    anonymize: Annotated[
+        bool,
+        typer.Option("--anonymize", help="Replace personal data and ids by consistent tokens."),
+    ] = False,
     csv_table: Annotated[
         str | None,
         typer.Option("--csv", help=f"Write one table as CSV: {', '.join(CSV_COLUMNS)}."),
@@ -88,7 +92,11 @@ def export(
                     table = cast(CsvTable, csv_table)  # checked against CSV_COLUMNS above
                     return await memory.export_csv(file, table, since=start, progress=progress)
                 return await memory.export(
-                    file, since=start, embeddings=embeddings, progress=progress
+                    file,
+                    since=start,
+                    embeddings=embeddings,
+                    anonymize=anonymize,
+                    progress=progress,
                 )
 
     report = run(work())

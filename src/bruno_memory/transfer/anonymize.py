@@ -360,6 +360,10 @@ class Anonymizer:
         self._find_names(value, spans)
         return spans.apply(value)
 
+    def name(self, value: str) -> str:
+        """A person's name (a user's display name), replaced whole, word by word."""
+        return self._whole_name(value)
+
     def json(self, value: JsonValue) -> JsonValue:
         """A JSON value with every string in it anonymized; keys are kept.
 
