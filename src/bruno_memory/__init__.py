@@ -29,6 +29,7 @@ from bruno_memory.context.compression import CompressionPolicy, CompressionRepor
 from bruno_memory.context.summaries import LLMUsage, Summary
 from bruno_memory.context.tokens import LLMTokenCounter, TiktokenCounter, TokenCounter
 from bruno_memory.context.window import ContextStrategy, ContextWindow, Omission
+from bruno_memory.copying import copy_store
 from bruno_memory.errors import (
     AccessDeniedError,
     BrunoMemoryError,
@@ -66,7 +67,6 @@ from bruno_memory.settings import (
     VectorSettings,
 )
 from bruno_memory.sync import SyncMemory, create_memory_sync
-from bruno_memory.transfer.copy import copy_store
 from bruno_memory.transfer.reports import (
     CopyReport,
     ExportReport,

@@ -24,7 +24,7 @@ FORBIDDEN = {
     "managers": ("backends", "root"),
     "retrieval": ("managers", "backends", "repositories", "uow", "root"),
 }
-ROOT = {"bootstrap", "memory", "sync", "__init__"}
+ROOT = {"bootstrap", "memory", "sync", "copying", "__init__"}
 
 
 def _modules() -> Iterator[tuple[str, Path]]:

@@ -14,8 +14,8 @@ from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bruno_memory.cli.output import AsJson, Url, emit, errors, run
+from bruno_memory.copying import copy_store
 from bruno_memory.memory import Memory
-from bruno_memory.transfer.copy import copy_store
 from bruno_memory.transfer.export import CSV_COLUMNS, CsvTable, Progress
 from bruno_memory.transfer.load import BATCH_SIZE
 from bruno_memory.transfer.reports import CopyReport, ExportReport, ImportReport, LoadCounts

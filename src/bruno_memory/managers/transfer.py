@@ -38,7 +38,6 @@ from bruno_memory.managers.vectors import write_vectors
 from bruno_memory.ports.vector import VectorIndex
 from bruno_memory.ports.vector import VectorRecord as IndexedVector
 from bruno_memory.repositories import transfer as rows
-from bruno_memory.repositories.transfer import RecordKey, record_key
 from bruno_memory.transfer.records import (
     LOAD_ORDER,
     ConversationRecord,
@@ -46,10 +45,12 @@ from bruno_memory.transfer.records import (
     MemoryRecord,
     MessageRecord,
     Record,
+    RecordKey,
     SessionRecord,
     SummaryRecord,
     UserRecord,
     decode_vector,
+    record_key,
 )
 from bruno_memory.transfer.reports import LoadCounts
 from bruno_memory.uow import Change, UnitOfWork

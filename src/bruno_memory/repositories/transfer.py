@@ -58,23 +58,16 @@ from bruno_memory.transfer.records import (
     MemoryRecord,
     MessageRecord,
     Record,
+    RecordKey,
     SessionRecord,
     SummaryRecord,
     UserRecord,
     encode_vector,
+    record_key,
 )
 
-#: The key of a record in its kind: an id, or (kind, item id, model) for a vector.
-RecordKey = Any
 #: Where a keyset page ends: an id or a surrogate key.
 Cursor = str | int
-
-
-def record_key(record: Record) -> RecordKey:
-    """What identifies ``record`` among the records of its kind."""
-    if isinstance(record, EmbeddingRecord):
-        return (record.item_kind, record.item_id, record.model)
-    return record.id
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from typing import TypeVar
 
 from bruno_memory.errors import ImportRecordError
 from bruno_memory.ports.storage import Transfer
-from bruno_memory.repositories.transfer import record_key
 from bruno_memory.transfer.export import Progress
 from bruno_memory.transfer.jsonl import Destination, open_text, read_lines
-from bruno_memory.transfer.records import Header, Record
+from bruno_memory.transfer.records import Header, Record, record_key
 from bruno_memory.transfer.reports import ImportReport, LoadCounts
 
 #: Records per transaction of an import.

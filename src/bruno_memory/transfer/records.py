@@ -183,3 +183,15 @@ def encode_vector(values: npt.NDArray[np.float32]) -> str:
 def decode_vector(encoded: str) -> npt.NDArray[np.float32]:
     """The float32 values of a record's vector."""
     return np.frombuffer(base64.b64decode(encoded, validate=True), dtype="<f4").astype(np.float32)
+
+
+#: The key of a record among the records of its kind: an id, or (item kind, item id,
+#: model) for an embedding.
+RecordKey = Any
+
+
+def record_key(record: Record) -> RecordKey:
+    """What identifies ``record`` among the records of its kind."""
+    if isinstance(record, EmbeddingRecord):
+        return (record.item_kind, record.item_id, record.model)
+    return record.id
