@@ -123,6 +123,8 @@ PRUNE_BATCH = 1_000
 #: Items the listings (``list_users`` ... ``iter_memories``) read at a time: one keyset page
 #: per read, so a listing holds at most this many at any size.
 LIST_PAGE = 500
+#: Rows an export reads per statement (one snapshot holds them all).
+DUMP_PAGE = 2_000
 
 
 class Memory(MemoryInterface):
@@ -713,7 +715,7 @@ class Memory(MemoryInterface):
         start = _bound(since, "since")
         return self._streamed(
             "export_records",
-            lambda: transfer.dump(since=start, embeddings=bool(embeddings), page_size=LIST_PAGE),
+            lambda: transfer.dump(since=start, embeddings=bool(embeddings), page_size=DUMP_PAGE),
         )
 
     async def export(

@@ -16,16 +16,14 @@ nothing of the batch lands.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, tuple_
-
 from bruno_memory.db.engine import Database
 from bruno_memory.db.models import (
     Conversation,
-    EmbeddingModel,
     Memory,
     Message,
     Session,
@@ -236,43 +234,40 @@ async def _write_messages(
             raise _moved(record, old)
     await _check_positions(uow, plan.fresh)
     await uow.transfer.insert(Message, [rows.message_values(r) for r in plan.fresh])
-    pks = await uow.transfer.pks(Message, [r.id for r in records])
-    await uow.transfer.update(
-        Message, [_by_pk(rows.message_values(r), pks[r.id]) for r in plan.changed]
-    )
     tops: dict[str, int] = {}
     for record in plan.fresh:
         tops[record.conversation_id] = max(tops.get(record.conversation_id, 0), record.position)
     await uow.transfer.raise_last_positions(tops)
-    edited = [pks[r.id] for r in plan.changed if _content_changed(r, stored)]
-    await _reembed(uow, "message", edited, [pks[r.id] for r in records])
+    models = await uow.transfer.embedding_models()
+    if plan.changed or models:
+        pks = await uow.transfer.pks(Message, [r.id for r in records])
+        await uow.transfer.update(
+            Message, [_by_pk(rows.message_values(r), pks[r.id]) for r in plan.changed]
+        )
+        edited = [pks[r.id] for r in plan.changed if _content_changed(r, stored)]
+        await _reembed(uow, "message", models, edited, [pks[r.id] for r in records])
     conversations = sorted({record.conversation_id for record in records})
     await uow.transfer.new_cache_versions(conversations)
     return conversations
 
 
 async def _check_positions(uow: UnitOfWork, records: Sequence[MessageRecord]) -> None:
-    """Refuse new messages whose position in their conversation another message holds."""
-    if not records:
-        return
-    taken = (
-        await uow.session.execute(
-            select(Message.id, Message.conversation_id, Message.seq).where(
-                tuple_(Message.conversation_id, Message.seq).in_(
-                    [(r.conversation_id, r.position) for r in records]
-                )
-            )
-        )
-    ).all()
-    holders = {(row.conversation_id, row.seq): row.id for row in taken}
+    """Refuse new messages whose position in their conversation another message holds (a
+    range read per conversation of the batch)."""
+    wanted: dict[str, dict[int, uuid.UUID]] = {}
     for record in records:
-        holder = holders.get((record.conversation_id, record.position))
-        if holder is not None and holder != record.id:
-            raise ImportRecordError(
-                f"message {record.id} is at position {record.position} of conversation "
-                f"{record.conversation_id}, where the store holds message {holder}",
-                details={"kind": "message", "id": str(record.id), "holder": str(holder)},
-            )
+        wanted.setdefault(record.conversation_id, {})[record.position] = record.id
+    for conversation_id, positions in wanted.items():
+        for holder, position in await uow.transfer.positions(
+            conversation_id, min(positions), max(positions)
+        ):
+            record_id = positions.get(position)
+            if record_id is not None and record_id != holder:
+                raise ImportRecordError(
+                    f"message {record_id} is at position {position} of conversation "
+                    f"{conversation_id}, where the store holds message {holder}",
+                    details={"kind": "message", "id": str(record_id), "holder": str(holder)},
+                )
 
 
 def _moved(record: MessageRecord, old: MessageRecord) -> ImportRecordError:
@@ -294,12 +289,13 @@ def _content_changed(record: Any, stored: dict[RecordKey, Record]) -> bool:
     return bool(getattr(stored[record.id], "content", None) != record.content)
 
 
-async def _reembed(uow: UnitOfWork, kind: str, edited: list[int], pks: list[int]) -> None:
+async def _reembed(
+    uow: UnitOfWork, kind: str, models: list[str], edited: list[int], pks: list[int]
+) -> None:
     """Drop the vectors of items whose content changed, and queue every item that lacks a
     vector under a model the store has registered (its indexer would not find them)."""
     if edited:
         await uow.transfer.forget_vectors(kind, edited)
-    models = list(await uow.session.scalars(select(EmbeddingModel.key)))
     for model_key in models:
         await uow.transfer.queue_for_embedding(kind, pks, model_key)
 
@@ -339,7 +335,8 @@ async def _write_memories(
     )
     await uow.transfer.replace_tags({pks[r.id]: r.tags for r in records})
     edited = [pks[r.id] for r in plan.changed if _content_changed(r, stored)]
-    await _reembed(uow, "memory", edited, [pks[r.id] for r in records])
+    models = await uow.transfer.embedding_models()
+    await _reembed(uow, "memory", models, edited, [pks[r.id] for r in records])
     return []
 
 

@@ -1,6 +1,7 @@
 """Whole tables as export records, and records stored back: the rows of an export or import.
 
-Reads and writes are Core statements on the tables, outside any user's scope (an export
+Reads and writes are Core statements on the tables (records of rows read are built without
+validation: the columns' types already hold), outside any user's scope (an export
 holds every user), a page of at most ``limit`` rows per statement. Each kind is read in a
 keyset order that is stable under inserts: string-keyed rows by id, the others by their
 surrogate key (the order they were stored in, which an import into an empty store keeps).
@@ -42,6 +43,7 @@ from bruno_memory.db.models import (
     Conversation,
     Embedding,
     EmbeddingJob,
+    EmbeddingModel,
     Memory,
     MemoryTag,
     Message,
@@ -66,6 +68,8 @@ from bruno_memory.transfer.records import (
     record_key,
 )
 
+#: Attribute names that are not their column's name.
+_COLUMN_NAMES = {"metadata_": "metadata"}
 #: Where a keyset page ends: an id or a surrogate key.
 Cursor = str | int
 
@@ -83,7 +87,7 @@ class _Kind:
 
 
 def _user(row: Row[Any]) -> Record:
-    return UserRecord(
+    return UserRecord.model_construct(
         id=row.id,
         name=row.name,
         preferences=row.preferences,
@@ -95,7 +99,7 @@ def _user(row: Row[Any]) -> Record:
 
 
 def _conversation(row: Row[Any]) -> Record:
-    return ConversationRecord(
+    return ConversationRecord.model_construct(
         id=row.id,
         user_id=row.user_id,
         parent_id=row.parent_id,
@@ -109,7 +113,7 @@ def _conversation(row: Row[Any]) -> Record:
 
 
 def _session(row: Row[Any]) -> Record:
-    return SessionRecord(
+    return SessionRecord.model_construct(
         id=row.id,
         user_id=row.user_id,
         conversation_id=row.conversation_id,
@@ -123,7 +127,7 @@ def _session(row: Row[Any]) -> Record:
 
 
 def _message(row: Row[Any]) -> Record:
-    return MessageRecord(
+    return MessageRecord.model_construct(
         id=row.id,
         conversation_id=row.conversation_id,
         user_id=row.user_id,
@@ -140,7 +144,7 @@ def _message(row: Row[Any]) -> Record:
 
 
 def _summary(row: Row[Any]) -> Record:
-    return SummaryRecord(
+    return SummaryRecord.model_construct(
         id=row.id,
         conversation_id=row.conversation_id,
         user_id=row.user_id,
@@ -163,7 +167,7 @@ def _summary(row: Row[Any]) -> Record:
 
 
 def _memory(row: Row[Any]) -> Record:
-    return MemoryRecord(
+    return MemoryRecord.model_construct(
         id=row.id,
         user_id=row.user_id,
         conversation_id=row.conversation_id,
@@ -187,7 +191,7 @@ def _memory(row: Row[Any]) -> Record:
 
 
 def _vector(row: Row[Any]) -> Record:
-    return EmbeddingRecord(
+    return EmbeddingRecord.model_construct(
         item_kind=row.kind,
         item_id=row.item_id,
         model=row.model_key,
@@ -296,7 +300,7 @@ class TransferRepository(Repository):
             statement = statement.where(spec.cursor > after)
         if since is not None:
             statement = statement.where(or_(*(column >= since for column in spec.changed())))
-        rows = (await self.session.execute(statement)).all()
+        rows = await self._rows(statement)
         records = await self._records(kind, rows)
         cursor = rows[-1].transfer_cursor if len(rows) == limit else None
         return records, cursor
@@ -306,8 +310,13 @@ class TransferRepository(Repository):
         if not keys:
             return {}
         spec = KINDS[kind]
-        rows = (await self.session.execute(spec.statement().where(spec.key(keys)))).all()
+        rows = await self._rows(spec.statement().where(spec.key(keys)))
         return {record_key(record): record for record in await self._records(kind, rows)}
+
+    async def _rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        """The rows of a Core statement, on the unit's connection (no ORM loading)."""
+        connection = await self.session.connection()
+        return (await connection.execute(statement)).all()
 
     async def _records(self, kind: str, rows: Sequence[Row[Any]]) -> list[Record]:
         records = [KINDS[kind].record(row) for row in rows]
@@ -349,9 +358,13 @@ class TransferRepository(Repository):
     # -- writes ------------------------------------------------------------------------------
 
     async def insert(self, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows (ORM bulk insert: attribute names, column defaults applied)."""
+        """Insert rows given by attribute name, with one Core ``executemany`` (column
+        defaults applied; no ORM bookkeeping per row)."""
         if rows:
-            await self.session.execute(insert(model), list(rows))
+            table = cast(Table, model.__table__)
+            renamed = [{_COLUMN_NAMES.get(k, k): v for k, v in row.items()} for row in rows]
+            connection = await self.session.connection()
+            await connection.execute(insert(table), renamed)
 
     async def update(self, model: Any, rows: Sequence[dict[str, Any]]) -> None:
         """Update rows by primary key (ORM bulk update: each row names its key)."""
@@ -418,6 +431,19 @@ class TransferRepository(Repository):
         """Surrogate keys of the stored rows of ``model`` among ``ids``."""
         rows = await self.session.execute(select(model.id, model.pk).where(model.id.in_(ids)))
         return {row[0]: int(row[1]) for row in rows.all()}
+
+    async def positions(
+        self, conversation_id: str, first: int, last: int
+    ) -> list[tuple[uuid.UUID, int]]:
+        """``(id, position)`` of the conversation's own messages at positions first..last."""
+        statement = select(Message.id, Message.seq).where(
+            Message.conversation_id == conversation_id, Message.seq.between(first, last)
+        )
+        return [(row[0], int(row[1])) for row in await self._rows(statement)]
+
+    async def embedding_models(self) -> list[str]:
+        """The models the store has registered (each is kept embedded by an indexer)."""
+        return list(await self.session.scalars(select(EmbeddingModel.key)))
 
     async def queue_for_embedding(self, kind: str, pks: Sequence[int], model_key: str) -> None:
         """Queue the items that have no vector of the model (and no job) to be embedded."""
