@@ -42,3 +42,6 @@ class Capability(str, enum.Enum):
     #: The storage keeps an index of its users: ``list_users()`` (a whole-store listing)
     #: reads it. Without one, users are listed by no key scan: the call is refused.
     USER_LISTING = "user_listing"
+    #: ``analytics()``: growth, conversation patterns, topics and usage, aggregated by the
+    #: storage.
+    ANALYTICS = "analytics"

@@ -28,6 +28,7 @@ from bruno_memory.db.models import ACTIVE, ARCHIVED
 from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.listing import ConversationInfo
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
+from bruno_memory.managers.analytics import AnalyticsManager
 from bruno_memory.managers.branches import BranchManager
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
@@ -39,6 +40,7 @@ from bruno_memory.ports.embedding import embedder_key
 from bruno_memory.ports.events import EventSink
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import (
+    Analysis,
     Archival,
     Branching,
     ContextParts,
@@ -114,6 +116,7 @@ class SqlStorage:
         self.archival: Archival | None = self
         self.pruning: Pruning | None = _SqlPruning(self._memories, self._invalidate_searches)
         self.user_listing: UserListing | None = self
+        self.analytics: Analysis | None = AnalyticsManager(self.database)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -129,6 +132,7 @@ class SqlStorage:
             Capability.ARCHIVE,
             Capability.PRUNING,
             Capability.USER_LISTING,
+            Capability.ANALYTICS,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)

@@ -9,8 +9,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``, ``archival``, ``pruning``, ``user_listing``) that are None where the storage
-lacks them; ``capabilities`` names what is there.
+``branching``, ``archival``, ``pruning``, ``user_listing``, ``analytics``) that are None
+where the storage lacks them; ``capabilities`` names what is there.
 
 Listings are keyset pages (``page_*``): up to ``limit`` items strictly after the cursor
 ``after`` (the key of the last item of the previous page; None: from the start), in the
@@ -37,6 +37,7 @@ from bruno_core.models.message import Message
 from bruno_memory.capabilities import Capability
 
 if TYPE_CHECKING:
+    from bruno_memory.analytics.model import Figures, Window
     from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
@@ -196,6 +197,22 @@ class UserListing(Protocol):
         ...
 
 
+class Analysis(Protocol):
+    """Aggregates of what the storage holds (``Capability.ANALYTICS``), computed where it is
+    stored: nothing read grows with the data."""
+
+    async def figures(self, window: Window) -> Figures:
+        """Growth, conversation patterns and LLM and embedding usage of the window."""
+        ...
+
+    async def message_texts(
+        self, window: Window, *, before: int | None, limit: int
+    ) -> list[tuple[int, str]]:
+        """A page of the window's messages, the newest stored first: each one's key (the
+        next page is ``before`` the last key) and its text."""
+        ...
+
+
 class Storage(Protocol):
     """A system of record for conversations, sessions, memories and users.
 
@@ -215,6 +232,7 @@ class Storage(Protocol):
     archival: Archival | None
     pruning: Pruning | None
     user_listing: UserListing | None
+    analytics: Analysis | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
