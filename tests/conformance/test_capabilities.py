@@ -50,6 +50,10 @@ async def _list_users(memory: Memory) -> Any:
     return [user async for user in memory.list_users()]
 
 
+async def _analytics(memory: Memory) -> Any:
+    return await memory.analytics("anyone")
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -62,6 +66,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.ARCHIVE: _restore,
     Capability.PRUNING: _prune,
     Capability.USER_LISTING: _list_users,
+    Capability.ANALYTICS: _analytics,
 }
 
 
