@@ -1,13 +1,15 @@
 """Durations of the facade's operations, kept in process as bounded histograms.
 
 Each operation name has a fixed array of log-spaced buckets (each 10% wider than the one
-before, from 1 µs to over 15 minutes), so recording is a logarithm and an increment, and the
-memory held is fixed whatever the number of calls; percentiles are read from the counts.
+before, from 1 µs to over 15 minutes), so recording is a binary search of the edges and an
+increment, and the memory held is fixed whatever the number of calls; percentiles are read
+from the counts.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 from bruno_memory.analytics.model import Latency
 
@@ -15,13 +17,8 @@ from bruno_memory.analytics.model import Latency
 SMALLEST = 1e-6
 GROWTH = 1.1
 BUCKETS = 216
-_SCALE = 1 / math.log(GROWTH)
-
-
-def _bucket(seconds: float) -> int:
-    if seconds <= SMALLEST:
-        return 0
-    return min(int(math.log(seconds / SMALLEST) * _SCALE), BUCKETS - 1)
+#: The upper edge of each bucket but the last, which holds everything above.
+_EDGES = [SMALLEST * GROWTH**n for n in range(1, BUCKETS)]
 
 
 def _upper(bucket: int) -> float:
@@ -58,7 +55,7 @@ class LatencyRecorder:
         histogram = self._histograms.get(operation)
         if histogram is None:
             histogram = self._histograms[operation] = _Histogram()
-        histogram.counts[_bucket(seconds)] += 1
+        histogram.counts[bisect_left(_EDGES, seconds)] += 1
         histogram.total += 1
         if seconds > histogram.max:
             histogram.max = seconds
