@@ -11,6 +11,7 @@ from bruno_core.models.message import MessageRole
 
 from bruno_memory import Capability, Memory
 from bruno_memory.adapters.embeddings import HashingEmbedder
+from bruno_memory.analytics import keywords
 from bruno_memory.analytics.model import (
     Analytics,
     DayCount,
@@ -165,6 +166,24 @@ async def test_the_whole_store_holds_every_users_figures(memory: Memory, uid: st
     assert sum(everyone.patterns.hours) >= 2
     assert everyone.topics.sampled_messages >= 2
     assert all(usage.pending is not None for usage in everyone.embeddings)
+
+
+async def test_the_keyword_sample_is_the_newest_messages_read_page_by_page(
+    memory: Memory, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keywords, "PAGE", 2)
+    monkeypatch.setattr(keywords, "SAMPLE", 3)
+    minutes = {"alpha": 0, "bravo": 1, "charlie": 1, "delta": 1, "echo": 2}
+    await memory.store_messages(
+        [user_message(word, **_at(MONDAY, n)) for word, n in minutes.items()],
+        f"{uid}-c",
+        user_id=uid,
+    )
+
+    topics = (await memory.analytics(uid)).topics
+
+    assert topics.sampled_messages == 3  # the last of a timestamp's messages stored first
+    assert [k.word for k in topics.keywords] == ["charlie", "delta", "echo"]
 
 
 async def test_latencies_of_the_operations_run_are_measured(memory: Memory, uid: str) -> None:

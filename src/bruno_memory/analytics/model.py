@@ -13,6 +13,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+#: The key of a message in the keyword sample (newest first): its timestamp, then the
+#: storage's own order of writing.
+TextKey = tuple[dt.datetime, int]
 #: Hours of a day and days of a week (Monday first), the axes of :attr:`Patterns.activity`.
 HOURS = 24
 WEEKDAYS = 7

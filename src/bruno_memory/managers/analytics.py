@@ -9,6 +9,7 @@ from bruno_memory.analytics.model import (
     Growth,
     LlmUsage,
     Patterns,
+    TextKey,
     Window,
     activity_grid,
     day_counts,
@@ -39,8 +40,8 @@ class AnalyticsManager:
             )
 
     async def message_texts(
-        self, window: Window, *, before: int | None, limit: int
-    ) -> list[tuple[int, str]]:
+        self, window: Window, *, before: TextKey | None, limit: int
+    ) -> list[tuple[TextKey, str]]:
         async with UnitOfWork(self._database, scope=DataScope(user_id=window.user_id)) as uow:
             return await AnalyticsRepository(uow.session).message_texts(
                 window, before=before, limit=limit

@@ -37,7 +37,7 @@ from bruno_core.models.message import Message
 from bruno_memory.capabilities import Capability
 
 if TYPE_CHECKING:
-    from bruno_memory.analytics.model import Figures, Window
+    from bruno_memory.analytics.model import Figures, TextKey, Window
     from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
@@ -206,10 +206,10 @@ class Analysis(Protocol):
         ...
 
     async def message_texts(
-        self, window: Window, *, before: int | None, limit: int
-    ) -> list[tuple[int, str]]:
-        """A page of the window's messages, the newest stored first: each one's key (the
-        next page is ``before`` the last key) and its text."""
+        self, window: Window, *, before: TextKey | None, limit: int
+    ) -> list[tuple[TextKey, str]]:
+        """A page of the window's messages, the newest first (by timestamp, then as
+        stored): each one's key (the next page is ``before`` the last key) and its text."""
         ...
 
 

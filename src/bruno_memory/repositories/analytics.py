@@ -19,11 +19,12 @@ from sqlalchemy import (
     cast,
     extract,
     func,
+    or_,
     select,
     type_coerce,
 )
 
-from bruno_memory.analytics.model import Window
+from bruno_memory.analytics.model import TextKey, Window
 from bruno_memory.db.base import Base
 from bruno_memory.db.models import Embedding, EmbeddingJob, Message
 from bruno_memory.db.models import Summary as SummaryRow
@@ -148,20 +149,23 @@ class AnalyticsRepository(Repository):
         return {key: int(n) for key, n in (await self.session.execute(statement)).all()}
 
     async def message_texts(
-        self, window: Window, *, before: int | None, limit: int
-    ) -> list[tuple[int, str]]:
-        """Up to ``limit`` of the window's messages stored before the key ``before`` (all
-        when None), the newest first: their key and indexed text."""
+        self, window: Window, *, before: TextKey | None, limit: int
+    ) -> list[tuple[TextKey, str]]:
+        """Up to ``limit`` of the window's messages before the key ``before`` (all when
+        None), the newest first: their key and indexed text. A backward range of
+        ``(timestamp)`` (its entries end with the row's key), or ``(user_id, timestamp)``."""
         where = within(Message.timestamp, window)
         if before is not None:
-            where.append(Message.pk < before)
+            time, key = before
+            where += [Message.timestamp <= time, or_(Message.timestamp < time, Message.pk < key)]
         statement = (
-            select(Message.pk, Message.search_text)
+            select(Message.timestamp, Message.pk, Message.search_text)
             .where(*where)
-            .order_by(Message.pk.desc())
+            .order_by(Message.timestamp.desc(), Message.pk.desc())
             .limit(limit)
         )
-        return [(int(pk), text or "") for pk, text in (await self.session.execute(statement)).all()]
+        rows = (await self.session.execute(statement)).all()
+        return [((time, int(pk)), text or "") for time, pk, text in rows]
 
 
 def within(column: Any, window: Window) -> list[Any]:

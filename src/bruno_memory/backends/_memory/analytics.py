@@ -14,6 +14,7 @@ from bruno_memory.analytics.model import (
     Figures,
     Growth,
     Patterns,
+    TextKey,
     Window,
     activity_grid,
     day_counts,
@@ -63,15 +64,15 @@ class InMemoryAnalysis:
         )
 
     async def message_texts(
-        self, window: Window, *, before: int | None, limit: int
-    ) -> list[tuple[int, str]]:
+        self, window: Window, *, before: TextKey | None, limit: int
+    ) -> list[tuple[TextKey, str]]:
         found = [
-            (stored.stored, index_text(stored.message.content))
+            ((as_utc(stored.message.timestamp), stored.stored), stored.message.content)
             for conversation in self._conversations(window)
             for stored in conversation
-            if before is None or stored.stored < before
         ]
-        return sorted(found, reverse=True)[:limit]
+        kept = [item for item in found if before is None or item[0] < before]
+        return [(key, index_text(text)) for key, text in sorted(kept, reverse=True)[:limit]]
 
 
 def _within(time: dt.datetime, window: Window) -> bool:
