@@ -70,13 +70,12 @@ async def sample_topics(analysis: Analysis, window: Window) -> Topics:
     counter = TopWords()
     sampled, before = 0, None
     while sampled < SAMPLE:
-        page = await analysis.message_texts(
-            window, before=before, limit=min(PAGE, SAMPLE - sampled)
-        )
+        wanted = min(PAGE, SAMPLE - sampled)
+        page = await analysis.message_texts(window, before=before, limit=wanted)
         for _, text in page:
             counter.add(keywords_of(text))
         sampled += len(page)
-        if not page:
+        if len(page) < wanted:
             break
         before = page[-1][0]
     return Topics(keywords=counter.top(), sampled_messages=sampled)
