@@ -1,8 +1,8 @@
 """Charts as inline SVG, drawn in Python: nothing to load when the page is viewed.
 
-Each chart is one ``<svg>`` with an ``id`` and a ``<title>``; every mark that carries a value
-(a bar, a cell, a point, a line) has the class ``mark`` and a ``<title>`` of its own (the
-browser's tooltip). Every text is escaped. A chart without data draws a "no data" note and
+Each chart is one ``<svg>`` with an ``id`` and a ``<title>``, in a ``<figure>`` captioned
+with that title; every mark that carries a value (a bar, a cell, a point, a line) has the
+class ``mark`` and a ``<title>`` of its own (the browser's tooltip). Every text is escaped. A chart without data draws a "no data" note and
 no mark.
 """
 
@@ -27,13 +27,15 @@ def _number(value: float) -> str:
 
 
 def _svg(chart_id: str, title: str, height: int, body: list[str]) -> str:
-    safe_id = escape(chart_id)
+    """The chart in a figure captioned with its title (the svg's ``<title>`` too)."""
+    safe_id, safe_title = escape(chart_id), escape(title)
     return (
+        f"<figure><figcaption>{safe_title}</figcaption>"
         f'<svg id="{safe_id}" class="chart" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
-        f'aria-labelledby="{safe_id}-title"><title id="{safe_id}-title">{escape(title)}</title>'
+        f'aria-labelledby="{safe_id}-title"><title id="{safe_id}-title">{safe_title}</title>'
         + "".join(body)
-        + "</svg>"
+        + "</svg></figure>"
     )
 
 

@@ -34,6 +34,7 @@ table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
 .figures span { display: inline-block; margin-right: 1.5em; }
+figure { margin: 1em 0; } figcaption { font-size: 0.9em; color: #555; }
 svg.chart text { fill: #333; font-family: system-ui, sans-serif; }
 """
 
