@@ -2,8 +2,8 @@
 
 Each chart is one ``<svg>`` with an ``id`` and a ``<title>``, in a ``<figure>`` captioned
 with that title; every mark that carries a value (a bar, a cell, a point, a line) has the
-class ``mark`` and a ``<title>`` of its own (the browser's tooltip). Every text is escaped. A chart without data draws a "no data" note and
-no mark.
+class ``mark`` and a ``<title>`` of its own (the browser's tooltip). Every text is
+escaped. A chart without data draws a "no data" note and no mark.
 """
 
 from __future__ import annotations
