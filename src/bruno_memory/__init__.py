@@ -21,6 +21,7 @@ from bruno_core.events.bus import EventBus
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from bruno_core.interfaces.llm import LLMInterface
 
+from bruno_memory.analytics import Analytics
 from bruno_memory.bootstrap import register_storage, register_vector_store
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
@@ -81,6 +82,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_WEIGHTS",
     "AccessDeniedError",
+    "Analytics",
     "Branch",
     "BrunoMemoryError",
     "CacheSettings",

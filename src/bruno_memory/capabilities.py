@@ -45,3 +45,6 @@ class Capability(str, enum.Enum):
     #: The whole store can be read as export records and records stored back exactly
     #: (``export``, ``import_file``, ``copy_store``; :mod:`bruno_memory.transfer`).
     TRANSFER = "transfer"
+    #: ``analytics()``: growth, conversation patterns, topics and usage, aggregated by the
+    #: storage.
+    ANALYTICS = "analytics"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import time
 import uuid
 from collections.abc import (
     AsyncIterable,
@@ -31,6 +32,9 @@ from bruno_core.models.context import ConversationContext, SessionContext, UserC
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
+from bruno_memory.analytics.keywords import sample_topics
+from bruno_memory.analytics.latency import LatencyRecorder
+from bruno_memory.analytics.model import Analytics, Window
 from bruno_memory.bootstrap import build_storage
 from bruno_memory.branches import Branch
 from bruno_memory.bus import CoreEvents
@@ -179,6 +183,7 @@ class Memory(MemoryInterface):
         self._background = BackgroundCompression(self.compress) if auto_compress else None
         self._owner: str | None = None  # the user of a for_user view
         self._events = CoreEvents(event_bus)
+        self._latencies = LatencyRecorder()  # shared with for_user views
 
     @property
     def _counter(self) -> TokenCounter:
@@ -239,9 +244,14 @@ class Memory(MemoryInterface):
 
     @asynccontextmanager
     async def _operation(self, name: str) -> AsyncIterator[Storage]:
-        with translate_errors(name):
-            await self._storage.open()
-            yield self._storage
+        """The open storage, errors translated and the time taken recorded as ``name``'s."""
+        started = time.perf_counter()
+        try:
+            with translate_errors(name):
+                await self._storage.open()
+                yield self._storage
+        finally:
+            self._latencies.record(name, time.perf_counter() - started)
 
     def _require(self, capability: Capability, operation: str) -> None:
         if capability not in self._storage.capabilities:
@@ -1092,6 +1102,38 @@ class Memory(MemoryInterface):
         require_id(user_id, "user_id")
         async with self._operation("delete_user") as storage:
             return await storage.erase_user(user_id)
+
+    # -- analytics -------------------------------------------------------------------------
+
+    async def analytics(
+        self,
+        user_id: str | None = None,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Analytics:
+        """Growth per day, conversation patterns (lengths, turn-taking, active hours), the
+        top keywords of the newest messages, LLM usage (the summaries' calls) and embedding
+        usage of one user (everyone when None), from ``since`` (inclusive) until ``until``
+        (exclusive); with the latencies of the operations this memory ran (p50, p95, p99).
+        Aggregated by the storage: memory is bounded at any size
+        (``Capability.ANALYTICS``)."""
+        analysis = self._part(Capability.ANALYTICS, "analytics", self._storage.analytics)
+        window = Window(
+            user_id=optional_id(user_id, "user_id"),
+            since=_bound(since, "since"),
+            until=_bound(until, "until"),
+        )
+        async with self._operation("analytics"):
+            figures = await analysis.figures(window)
+            topics = await sample_topics(analysis, window)
+        return Analytics(
+            **dict(figures),
+            window=window,
+            generated_at=utc_now(),
+            topics=topics,
+            latencies=self._latencies.snapshot(),
+        )
 
     # -- storage extras ------------------------------------------------------------------------
 

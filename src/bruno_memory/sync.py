@@ -31,6 +31,7 @@ from bruno_core.models.context import ConversationContext, SessionContext, UserC
 from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message
 
+from bruno_memory.analytics.model import Analytics
 from bruno_memory.branches import Branch
 from bruno_memory.capabilities import Capability
 from bruno_memory.context.compression import CompressionPolicy, CompressionReport
@@ -535,6 +536,17 @@ class SyncMemory:
     def get_statistics(self, user_id: str) -> dict[str, Any]:
         """Counts of the user's messages, conversations, sessions and memories."""
         return self._run(self._memory.get_statistics(user_id))
+
+    def analytics(
+        self,
+        user_id: str | None = None,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Analytics:
+        """Growth, conversation patterns, topics, usage and latencies
+        (``Capability.ANALYTICS``)."""
+        return self._run(self._memory.analytics(user_id, since=since, until=until))
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Delete the user and all they own; returns what was deleted, per kind."""

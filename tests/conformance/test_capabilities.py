@@ -54,6 +54,10 @@ async def _import_nothing(memory: Memory) -> Any:
     return await memory.import_records([])
 
 
+async def _analytics(memory: Memory) -> Any:
+    return await memory.analytics("anyone")
+
+
 #: A call of the facade that needs each capability.
 GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.RETRIEVAL: _search,
@@ -67,6 +71,7 @@ GATED: dict[Capability, Callable[[Memory], Awaitable[Any]]] = {
     Capability.PRUNING: _prune,
     Capability.USER_LISTING: _list_users,
     Capability.TRANSFER: _import_nothing,
+    Capability.ANALYTICS: _analytics,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import gzip
 import json
 import os
@@ -21,6 +22,7 @@ from bruno_core.models.message import Message, MessageRole
 from typer.testing import CliRunner, Result
 
 from bruno_memory import Capability, Memory
+from bruno_memory.analytics.report import CHARTS
 from bruno_memory.cli.app import app
 from bruno_memory.db import migrate
 from tests.conformance.helpers import memory_entry
@@ -108,6 +110,40 @@ async def test_ls_lists_what_the_store_holds(fresh_url: str, uid: str) -> None:
     [statistics] = json_lines(cli("stats", uid, "--json", "--url", fresh_url))
     assert (statistics["total_messages"], statistics["memories"]) == (3, 1)
     assert cli("search", "tea", "--mode", "fuzzy", "--url", fresh_url).returncode == 2
+
+
+async def test_report_and_stats_give_the_analytics(
+    fresh_url: str, uid: str, tmp_path: Path
+) -> None:
+    monday = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    async with Memory(fresh_url, embedder=None) as memory:
+        session = await memory.create_session(uid)
+        await memory.store_messages(
+            [
+                Message(role=MessageRole.USER, content="A Lisbon trip?", timestamp=monday),
+                Message(role=MessageRole.ASSISTANT, content="Lisbon in spring", timestamp=monday),
+            ],
+            session.conversation_id,
+        )
+
+    out = tmp_path / "report.html"
+    since = ("--since", "2026-01-01")
+    written = cli("report", "--out", str(out), "--user", uid, *since, "--url", fresh_url)
+    assert written.returncode == 0, written.stderr
+    page = out.read_text(encoding="utf-8")
+    assert all(f'<svg id="{chart}"' in page for chart in CHARTS)
+    assert ">lisbon<" in page
+    [statistics] = json_lines(cli("stats", uid, *since, "--json", "--url", fresh_url))
+    assert statistics["total_messages"] == 2
+    analytics = statistics["analytics"]
+    assert analytics["topics"]["keywords"][0] == {"word": "lisbon", "count": 2}
+    assert analytics["patterns"]["turn_taking"]["user_to_assistant_share"] == 1.0
+    assert analytics["growth"]["messages"] == [{"day": "2026-01-05", "count": 2}]
+    everyone = cli("stats", "--url", fresh_url)  # the whole store, as a table
+    assert everyone.returncode == 0, everyone.stderr
+    assert "lisbon (2)" in everyone.stdout
+    unwritable = cli("report", "--out", str(tmp_path / "no" / "r.html"), "--url", fresh_url)
+    assert (unwritable.returncode, unwritable.stderr[:6]) == (1, "error:")
 
 
 def test_a_mistake_is_one_line_and_a_usage_error_is_exit_2(fresh_url: str) -> None:

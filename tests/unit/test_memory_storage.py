@@ -24,6 +24,7 @@ def test_the_memory_url_builds_the_in_memory_storage() -> None:
         Capability.RETRIEVAL,
         Capability.PRUNING,
         Capability.USER_LISTING,
+        Capability.ANALYTICS,
     }
     assert isinstance(Memory("memory://").storage, InMemoryStorage)  # default embedder: none
 

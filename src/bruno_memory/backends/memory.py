@@ -25,6 +25,7 @@ from bruno_core.models.memory import MemoryEntry, MemoryQuery
 from bruno_core.models.message import Message, MessageRole
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bruno_memory.backends._memory.analytics import InMemoryAnalysis
 from bruno_memory.backends._memory.candidates import InMemoryCandidates
 from bruno_memory.backends._memory.fulltext import best
 from bruno_memory.backends._memory.memories import accessed, copies, ordered, selected
@@ -52,6 +53,7 @@ from bruno_memory.mapping import new_session_row, session_from_row
 from bruno_memory.ports.cache import CacheStats
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import (
+    Analysis,
     Archival,
     Branching,
     ContextParts,
@@ -117,7 +119,13 @@ class InMemoryStorage:
     expiry: Expiry | None = None
     cache_stats: CacheStats | None = None
     capabilities: frozenset[Capability] = frozenset(
-        {Capability.FULL_TEXT, Capability.RETRIEVAL, Capability.PRUNING, Capability.USER_LISTING}
+        {
+            Capability.FULL_TEXT,
+            Capability.RETRIEVAL,
+            Capability.PRUNING,
+            Capability.USER_LISTING,
+            Capability.ANALYTICS,
+        }
     )
 
     def __init__(
@@ -142,6 +150,7 @@ class InMemoryStorage:
         self.pruning: Pruning | None = self
         self.user_listing: UserListing | None = self
         self.transfer: Transfer | None = None
+        self.analytics: Analysis | None = InMemoryAnalysis(self._tables)
 
     def _written(self) -> None:
         """After every write: cached search results are stale."""

@@ -46,6 +46,7 @@ from bruno_memory.errors import ConfigurationError
 from bruno_memory.listing import ConversationInfo
 from bruno_memory.ports.cache import CacheStats
 from bruno_memory.ports.storage import (
+    Analysis,
     Archival,
     Branching,
     ContextParts,
@@ -126,6 +127,7 @@ class RedisStorage:
         # Redis keeps no index of its users: listing them would scan the keyspace.
         self.user_listing: UserListing | None = None
         self.transfer: Transfer | None = None
+        self.analytics: Analysis | None = None
         self.capabilities: frozenset[Capability] = frozenset(
             {
                 Capability.FULL_TEXT,

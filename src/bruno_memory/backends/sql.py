@@ -29,6 +29,7 @@ from bruno_memory.db.models import ACTIVE, ARCHIVED
 from bruno_memory.errors import SchemaError, translate_errors
 from bruno_memory.listing import ConversationInfo
 from bruno_memory.managers import ConversationManager, MemoryManager, SessionManager, UserManager
+from bruno_memory.managers.analytics import AnalyticsManager
 from bruno_memory.managers.branches import BranchManager
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.indexer import EmbeddingIndexer
@@ -41,6 +42,7 @@ from bruno_memory.ports.embedding import embedder_key
 from bruno_memory.ports.events import EventSink
 from bruno_memory.ports.scope import SearchScope
 from bruno_memory.ports.storage import (
+    Analysis,
     Archival,
     Branching,
     ContextParts,
@@ -123,6 +125,7 @@ class SqlStorage:
             external_index=vector_index,
             on_loaded=self._invalidate_searches,
         )
+        self.analytics: Analysis | None = AnalyticsManager(self.database)
         self.capabilities: frozenset[Capability] = self._capabilities()
         self._open = False
         self._opening = asyncio.Lock()
@@ -139,6 +142,7 @@ class SqlStorage:
             Capability.PRUNING,
             Capability.USER_LISTING,
             Capability.TRANSFER,
+            Capability.ANALYTICS,
         }
         if self.embedder is not None:
             found.add(Capability.SEMANTIC)

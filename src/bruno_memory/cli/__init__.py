@@ -3,6 +3,7 @@
 - ``db``: the packaged Alembic revisions (:mod:`bruno_memory.cli.db`);
 - ``ls``: what is stored (:mod:`bruno_memory.cli.listing`);
 - ``search``, ``stats``: looking into it (:mod:`bruno_memory.cli.lookup`);
+- ``report``: the analytics as one HTML file of charts (:mod:`bruno_memory.cli.analytics`);
 - ``doctor``: what each configured part is and whether it works (:mod:`bruno_memory.cli.doctor`).
 
 Every command takes ``--url`` (else ``BRUNO_MEMORY_DATABASE_URL``, else the default SQLite

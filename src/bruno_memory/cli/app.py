@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bruno_memory.cli import db, doctor, listing, lookup, transfer
+from bruno_memory.cli import analytics, db, doctor, listing, lookup, transfer
 
 app = typer.Typer(
     name="bruno-memory",
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(listing.app, name="ls")
 app.command()(lookup.search)
 app.command()(lookup.stats)
+app.command()(analytics.report)
 app.command()(doctor.doctor)
 app.command()(transfer.export)
 app.command(name="import")(transfer.import_)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, cast, get_args
 
 import typer
 
+from bruno_memory.capabilities import Capability
+from bruno_memory.cli.analytics import Since, Until, summary
 from bruno_memory.cli.output import AsJson, Url, emit, run
 from bruno_memory.cli.store import open_store
 from bruno_memory.results import SearchMode
@@ -56,19 +58,33 @@ def search(
 
 
 def stats(
-    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    user_id: Annotated[
+        str | None, typer.Argument(help="The user's id (the whole store when not given).")
+    ] = None,
+    since: Since = None,
+    until: Until = None,
     url: Url = None,
     as_json: AsJson = False,
 ) -> None:
-    """Counts of the user's messages (per role), conversations, sessions and memories."""
+    """Counts of the user's messages (per role), conversations, sessions and memories, and
+    the analytics of the user (or store) where the store has them: growth, conversation
+    patterns, keywords, LLM and embedding usage (``--json``: all of it, under "analytics")."""
 
     async def counts() -> AsyncIterator[Mapping[str, Any]]:
         async with open_store(url) as memory:
-            statistics = await memory.get_statistics(user_id)
+            statistics: dict[str, Any] = {}
+            if user_id is not None:
+                statistics = await memory.get_statistics(user_id)
+            analytics = None
+            if Capability.ANALYTICS in memory.capabilities:
+                analytics = await memory.analytics(user_id, since=since, until=until)
         if as_json:
+            if analytics is not None:
+                statistics["analytics"] = analytics.model_dump(mode="json")
             yield statistics
             return
-        for key, value in statistics.items():
+        rows = statistics if analytics is None else statistics | summary(analytics)
+        for key, value in rows.items():
             yield {"statistic": key, "value": value}
 
     run(emit(counts(), ("statistic", "value"), as_json=as_json, limit=0))

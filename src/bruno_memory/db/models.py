@@ -141,6 +141,8 @@ class Message(Base):
         # Pinned system messages of a long conversation are found without a scan.
         Index("ix_messages_conversation_id_role_seq", "conversation_id", "role", "seq"),
         Index("ix_messages_user_id_timestamp", "user_id", "timestamp"),
+        # A store-wide analytics window is a range of it.
+        Index("ix_messages_timestamp", "timestamp"),
     )
 
     pk: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)

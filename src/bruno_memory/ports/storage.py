@@ -9,7 +9,8 @@ only stores and reads. Three storages implement it: SQL (unit of work and reposi
 the in-memory reference (plain Python, :mod:`bruno_memory.backends.memory`).
 
 Optional features are sub-ports (``retrieval``, ``schema``, ``expiry``, ``summaries``,
-``branching``, ``archival``, ``pruning``, ``user_listing``, ``transfer``) that are None
+``branching``, ``archival``, ``pruning``, ``user_listing``, ``transfer``, ``analytics``)
+that are None
 where the storage lacks them; ``capabilities`` names what is there.
 
 Listings are keyset pages (``page_*``): up to ``limit`` items strictly after the cursor
@@ -37,6 +38,7 @@ from bruno_core.models.message import Message
 from bruno_memory.capabilities import Capability
 
 if TYPE_CHECKING:
+    from bruno_memory.analytics.model import Figures, TextKey, Window
     from bruno_memory.branches import Branch
     from bruno_memory.context.summaries import Summary
     from bruno_memory.db.fulltext import FullTextQuery
@@ -216,6 +218,22 @@ class Transfer(Protocol):
         ...
 
 
+class Analysis(Protocol):
+    """Aggregates of what the storage holds (``Capability.ANALYTICS``), computed where it is
+    stored: nothing read grows with the data."""
+
+    async def figures(self, window: Window) -> Figures:
+        """Growth, conversation patterns and LLM and embedding usage of the window."""
+        ...
+
+    async def message_texts(
+        self, window: Window, *, before: TextKey | None, limit: int
+    ) -> list[tuple[TextKey, str]]:
+        """A page of the window's messages, the newest first (by timestamp, then as
+        stored): each one's key (the next page is ``before`` the last key) and its text."""
+        ...
+
+
 class Storage(Protocol):
     """A system of record for conversations, sessions, memories and users.
 
@@ -236,6 +254,7 @@ class Storage(Protocol):
     pruning: Pruning | None
     user_listing: UserListing | None
     transfer: Transfer | None
+    analytics: Analysis | None
 
     async def open(self) -> None:
         """Connect (and migrate, where the settings say so). Idempotent."""
