@@ -4,7 +4,7 @@
 - `nox -s tests -- --backend=sqlite` one backend (any other pytest options after `--` too)
 - `nox -s migrations`            the migration tests on both dialects
 - `nox -s lint` / `nox -s typing`
-- `nox -s bench`                 foundation, semantic, cache, hot-path and context benchmarks
+- `nox -s bench`                 foundation, semantic, cache, hot-path, context, transfer
 - `nox -s bench-locomo`          LoCoMo retrieval recall and context share (LOCOMO_PATH)
 
 PostgreSQL: set BRUNO_MEMORY_TEST_POSTGRES_URL to test an existing server too; a throwaway
@@ -74,6 +74,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.hotpath", *session.posargs)
     session.run("python", "-m", "benchmarks.branches", *session.posargs)
     session.run("python", "-m", "benchmarks.context", *session.posargs)
+    session.run("python", "-m", "benchmarks.transfer", *session.posargs)
 
 
 @nox.session(name="bench-locomo")
