@@ -61,7 +61,12 @@ _WORD = re.compile(r"\w+")
 
 
 def fold(text: str) -> str:
-    """``text`` as search compares it: NFKC, case folded, Latin and Greek letters unaccented."""
+    """``text`` as search compares it: NFKC, case folded, Latin and Greek letters unaccented.
+
+    ASCII text takes a shortcut to the same result: NFKC leaves it as it is, case folding
+    is lower-casing, and it has no accents."""
+    if text.isascii():
+        return text.lower()
     folded = unicodedata.normalize("NFKC", text).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
     return unicodedata.normalize("NFKC", _ACCENTED.sub(_without_accents, decomposed))
@@ -78,7 +83,10 @@ def words(text: str) -> list[str]:
 
 def indexed_words(text: str) -> list[str]:
     """The words of ``text`` that are indexed: the first ones, up to MAX_INDEXED_BYTES."""
-    found = words(text)
+    folded = fold(text)
+    found = _WORD.findall(folded)
+    if 4 * len(folded) + 1 <= MAX_INDEXED_BYTES:
+        return found  # a character is at most 4 bytes; words and separators fit in the text
     total = 0
     for position, word in enumerate(found):
         total += len(word.encode("utf-8", "surrogatepass")) + 1

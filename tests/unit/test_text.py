@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,3 +42,16 @@ def test_indexed_words_fit_the_budget() -> None:
     assert len(indexed.encode()) + 1 <= MAX_INDEXED_BYTES
     assert text.replace("ö", "o").startswith(indexed + " ")
     assert index_text("short Text") == "short text"
+
+
+@given(st.text(st.characters(max_codepoint=127)))
+def test_ascii_text_folds_as_the_full_rule_says(text: str) -> None:
+    """Property: the ASCII shortcut gives what NFKC, case folding and NFKC give."""
+    full = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    assert fold(text) == full
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_a_short_text_is_indexed_whole(text: str) -> None:
+    """Property: a text far below the budget has every word indexed."""
+    assert indexed_words(text) == words(text)
