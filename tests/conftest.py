@@ -115,7 +115,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         needed = {c for marker in item.iter_markers("requires") for c in marker.args}
         callspec = getattr(item, "callspec", None)
         target = callspec.params.get("target") if callspec is not None else None
-        if not needed or target is None:
+        if not needed or not isinstance(target, str):  # no target, or none selected
             continue
         missing = sorted(c.value for c in needed - target_capabilities(target))
         if missing:
