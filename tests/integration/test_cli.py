@@ -268,3 +268,25 @@ async def test_copy_verifies_and_resumes_after_being_killed(
     assert by_kind["message"]["records"] == total
     assert by_kind["message"]["copied"] == total - landed
     assert _count_messages(target_path) == total
+
+
+async def test_erase_user_deletes_what_they_own_once_confirmed(fresh_url: str, uid: str) -> None:
+    await _store_conversation(fresh_url, uid, 3)
+    refused = await invoke("erase-user", uid, "--url", fresh_url)  # stdin is no terminal
+    assert (refused.exit_code, refused.stderr.strip()) == (
+        2,
+        "error: erasing a user cannot be undone: pass --yes",
+    )
+
+    erased = json_lines(await invoke("erase-user", uid, "--yes", "--json", "--url", fresh_url))
+    assert {row["kind"]: row["deleted"] for row in erased} == {
+        "messages": 3,
+        "memories": 1,
+        "sessions": 1,
+        "conversations": 1,
+        "users": 1,
+    }
+    async with Memory(fresh_url, embedder=None) as memory:
+        assert (await memory.get_statistics(uid))["total_messages"] == 0
+    again = json_lines(await invoke("erase-user", uid, "--yes", "--json", "--url", fresh_url))
+    assert {row["deleted"] for row in again} == {0}
