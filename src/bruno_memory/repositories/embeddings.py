@@ -184,6 +184,24 @@ class EmbeddingRepository(Repository):
         )
         return int(count or 0)
 
+    async def drop_models_except(self, model_key: str) -> dict[str, int]:
+        """Delete every other model's vectors, queued jobs and registration; the vectors
+        deleted per model key (0 for a model registered without any)."""
+        counts = await self.session.execute(
+            select(Embedding.model_key, func.count())
+            .where(Embedding.model_key != model_key)
+            .group_by(Embedding.model_key)
+        )
+        dropped = {str(key): int(count) for key, count in counts.all()}
+        others = await self.session.scalars(
+            select(EmbeddingModel.key).where(EmbeddingModel.key != model_key)
+        )
+        dropped |= {key: 0 for key in others if key not in dropped}
+        await self.session.execute(delete(Embedding).where(Embedding.model_key != model_key))
+        await self.session.execute(delete(EmbeddingJob).where(EmbeddingJob.model_key != model_key))
+        await self.session.execute(delete(EmbeddingModel).where(EmbeddingModel.key != model_key))
+        return dropped
+
     async def item_pks(self, kind: ItemKind, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
         """Surrogate keys of the stored messages or memories among ``item_ids``."""
         model = Message if kind == "message" else Memory
