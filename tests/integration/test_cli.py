@@ -19,12 +19,17 @@ from typing import Any
 
 import pytest
 from bruno_core.models.message import Message, MessageRole
+from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from bruno_memory import Capability, Memory
+from bruno_memory.adapters.embeddings import HashingEmbedder
 from bruno_memory.analytics.report import CHARTS
 from bruno_memory.cli.app import app
 from bruno_memory.db import migrate
+from bruno_memory.db.engine import create_engine
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.settings import MemorySettings
 from tests.conformance.helpers import memory_entry
 
 pytestmark = [pytest.mark.one_per_database, pytest.mark.requires(Capability.MIGRATIONS)]
@@ -290,3 +295,54 @@ async def test_erase_user_deletes_what_they_own_once_confirmed(fresh_url: str, u
         assert (await memory.get_statistics(uid))["total_messages"] == 0
     again = json_lines(await invoke("erase-user", uid, "--yes", "--json", "--url", fresh_url))
     assert {row["deleted"] for row in again} == {0}
+
+
+def _vectors_per_model(url: str) -> dict[str, int]:
+    """Rows of ``embeddings`` per model key, read with SQL straight from the database."""
+
+    async def read() -> dict[str, int]:
+        engine = create_engine(MemorySettings(database_url=url))
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT model_key, count(*) FROM embeddings GROUP BY model_key")
+                )
+                return {str(key): int(count) for key, count in rows.all()}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+async def test_reembed_moves_every_item_to_a_new_model(fresh_url: str, uid: str) -> None:
+    async with Memory(fresh_url, embedder=HashingEmbedder(32)) as memory:
+        session = await memory.create_session(uid)
+        words = ("jazz club tonight", "quiet library", "mountain hike", "fresh bread")
+        await memory.store_messages(
+            [Message(role=MessageRole.USER, content=text) for text in words],
+            session.conversation_id,
+        )
+        await memory.store_memory(memory_entry(uid, "likes green tea"))
+        await memory.wait_for_embeddings()
+    old, new = embedder_key(HashingEmbedder(32)), embedder_key(HashingEmbedder(64))
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {old: 5}
+
+    moved = await invoke("reembed", "--model", "hashing:64", "--json", "--url", fresh_url)
+    [row] = json_lines(moved)
+    assert (row["model"], row["embedded"], row["dropped"]) == (new, 5, 0)
+    async with Memory(fresh_url, embedder=HashingEmbedder(64)) as memory:
+        assert await memory.embedding_backlog() == 0
+        [hit, *_] = await memory.search("green tea", user_id=uid, mode="semantic")
+        assert hit.memory is not None
+        assert hit.memory.content == "likes green tea"
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {old: 5, new: 5}
+
+    dropped = await invoke(
+        "reembed", "--model", "hashing:64", "--drop-others", "--json", "--url", fresh_url
+    )
+    assert [(r["model"], r["embedded"], r["dropped"]) for r in json_lines(dropped)] == [
+        (new, 0, 0),
+        (old, 0, 5),
+    ]
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {new: 5}
+    assert (await invoke("reembed", "--model", "hashing:x", "--url", fresh_url)).exit_code == 2

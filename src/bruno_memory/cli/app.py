@@ -22,6 +22,7 @@ app.command()(transfer.export)
 app.command(name="import")(transfer.import_)
 app.command()(transfer.copy)
 app.command()(maintenance.erase_user)
+app.command()(maintenance.reembed)
 
 
 def main() -> None:

@@ -3,14 +3,24 @@ embedding model."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 import typer
+from bruno_core.interfaces.embedding import EmbeddingInterface
 
-from bruno_memory.cli.output import AsJson, Url, emit, errors, run
+from bruno_memory.adapters.embeddings import HashingEmbedder, default_embedder, missing_dependency
+from bruno_memory.cli.output import AsJson, Url, emit, errors, progress, run
 from bruno_memory.cli.store import open_store
+from bruno_memory.errors import MissingDependencyError
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.settings import EmbeddingSettings
+
+#: Seconds between looks at the backlog while a progress bar shows it.
+PROGRESS_INTERVAL = 0.5
 
 
 def erase_user(
@@ -34,3 +44,60 @@ def erase_user(
             yield {"kind": kind, "deleted": count}
 
     run(emit(deleted(), ("kind", "deleted"), as_json=as_json, limit=0))
+
+
+def _embedder(model: str) -> EmbeddingInterface:
+    """The embedder ``--model`` names: ``local`` (the offline model) or ``hashing:DIM``."""
+    if model == "local":
+        embedder = default_embedder()
+        if embedder is None:
+            raise MissingDependencyError(missing_dependency() or "onnxruntime", "embeddings")
+        return embedder
+    kind, _, size = model.partition(":")
+    if kind != "hashing" or not size.isdigit() or int(size) < 1:
+        raise typer.BadParameter("local, or hashing:DIM (e.g. hashing:64)", param_hint="--model")
+    return HashingEmbedder(int(size))
+
+
+def reembed(
+    model: Annotated[
+        str,
+        typer.Option("--model", help="local (the offline model) or hashing:DIM (tests)."),
+    ] = "local",
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Items embedded per batch.")
+    ] = EmbeddingSettings().batch_size,
+    drop_others: Annotated[
+        bool,
+        typer.Option("--drop-others", help="Then delete the vectors of every other model."),
+    ] = False,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """Embed every message and memory with MODEL: it is registered, what it lacks is queued
+    and the queue drained (killed, run it again: it goes on where it stopped). Prints the
+    items embedded and, with --drop-others, the vectors deleted per other model."""
+    embedder = _embedder(model)
+    key = embedder_key(embedder)
+
+    async def work() -> tuple[int, float, dict[str, int]]:
+        started = time.perf_counter()
+        async with open_store(url, embedder=embedder, embedding_batch_size=batch_size) as memory:
+            total = await memory.embedding_backlog()
+            with progress("embedding…", quiet=as_json, total=total) as update:
+                waiting = asyncio.ensure_future(memory.wait_for_embeddings())
+                while not (await asyncio.wait({waiting}, timeout=PROGRESS_INTERVAL))[0]:
+                    if update is not None:
+                        update(completed=total - await memory.embedding_backlog())
+                await waiting
+            dropped = await memory.drop_other_embeddings() if drop_others else {}
+        return total, time.perf_counter() - started, dropped
+
+    total, seconds, dropped = run(work())
+
+    async def rows() -> AsyncIterator[Mapping[str, Any]]:
+        yield {"model": key, "embedded": total, "dropped": 0, "seconds": round(seconds, 3)}
+        for other, count in dropped.items():
+            yield {"model": other, "embedded": 0, "dropped": count, "seconds": None}
+
+    run(emit(rows(), ("model", "embedded", "dropped", "seconds"), as_json=as_json, limit=0))
