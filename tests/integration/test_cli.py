@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,14 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def invoke(*args: str) -> Result:
+async def invoke(*args: str, settings: Mapping[str, str] | None = None) -> Result:
     """Run a command in this process (typer's runner, in a worker thread: a command runs
-    its own event loop), as ``cli`` does but without starting Python again."""
+    its own event loop), as ``cli`` does but without starting Python again; ``settings``:
+    the only ``BRUNO_MEMORY_*`` variables it sees."""
     environment: dict[str, str | None] = {
         k: None for k in os.environ if k.startswith("BRUNO_MEMORY_")
     }
-    runner = CliRunner(env={**environment, "COLUMNS": "200"})
+    runner = CliRunner(env={**environment, **(settings or {}), "COLUMNS": "200"})
     return await asyncio.to_thread(runner.invoke, app, list(args))
 
 
@@ -176,6 +178,28 @@ def test_doctor_says_what_each_part_is_and_fails_on_a_broken_one(fresh_url: str)
     assert parts["cache"] == "not configured"
     dialect = "SQLite" if fresh_url.startswith("sqlite") else "PostgreSQL"
     assert next(r for r in after if r["part"] == "database")["detail"].startswith(dialect)
+
+
+async def test_doctor_shows_vector_search_and_the_embedding_models(
+    fresh_url: str, uid: str
+) -> None:
+    await _store_conversation(fresh_url, uid, 3)
+    async with Memory(fresh_url, embedder=HashingEmbedder(32)) as memory:
+        await memory.wait_for_embeddings()
+    qdrant = {"BRUNO_MEMORY_VECTOR_URL": "qdrant+local://"}
+    rows = json_lines(await invoke("doctor", "--json", "--url", fresh_url, settings=qdrant))
+    found = {row["part"]: (row["status"], row["detail"]) for row in rows}
+    key = embedder_key(HashingEmbedder(32))
+    assert found["embedding model"] == ("ok", f"{key}: 4 vectors, 0 queued")
+    assert found["vector store"] == ("ok", "qdrant: 0 vectors")
+    status, search = found["vector search"]
+    assert status == "ok"
+    if found.get("pgvector", ("",))[0] == "ok":
+        assert search.startswith("pgvector column; HNSW index for 384 dimensions")
+    else:
+        assert search.endswith("exact, over in-memory matrices (numpy)")
+    plain = json_lines(await invoke("doctor", "--json", "--url", fresh_url))
+    assert {row["part"]: row["status"] for row in plain}["vector store"] == "not configured"
 
 
 async def _store_conversation(url: str, uid: str, messages: int) -> None:
