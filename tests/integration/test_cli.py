@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -264,8 +264,8 @@ def _count_messages(path: Path) -> int:
         return 0  # not created yet
 
 
-def _kill_once_copying(arguments: list[str], target: Path) -> None:
-    """Run the command and kill it (SIGKILL) as soon as messages land in ``target``."""
+def _kill_once(arguments: list[str], started: Callable[[], bool]) -> None:
+    """Run the command and kill it (SIGKILL) as soon as it has ``started`` landing work."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BRUNO_MEMORY_")}
     command = [sys.executable, "-m", "bruno_memory", *arguments, "--batch-size", "20"]
     process = subprocess.Popen(
@@ -273,7 +273,7 @@ def _kill_once_copying(arguments: list[str], target: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while _count_messages(target) == 0 and time.monotonic() < deadline:
+        while not started() and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
         process.send_signal(signal.SIGKILL)
@@ -288,7 +288,8 @@ async def test_copy_verifies_and_resumes_after_being_killed(
     await _store_conversation(fresh_url, uid, total)
     target_path = tmp_path / "copy.db"
     target = f"sqlite+aiosqlite:///{target_path}"
-    await asyncio.to_thread(_kill_once_copying, ["copy", fresh_url, target], target_path)
+    copying = ["copy", fresh_url, target]
+    await asyncio.to_thread(_kill_once, copying, lambda: _count_messages(target_path) > 0)
     landed = _count_messages(target_path)
     assert 0 < landed < total, "the copy was not interrupted half way"
 
@@ -370,3 +371,22 @@ async def test_reembed_moves_every_item_to_a_new_model(fresh_url: str, uid: str)
     ]
     assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {new: 5}
     assert (await invoke("reembed", "--model", "hashing:x", "--url", fresh_url)).exit_code == 2
+
+
+async def test_reembed_goes_on_after_being_killed(fresh_url: str, uid: str) -> None:
+    """A reembed killed half way, run again, embeds what is left; every item once."""
+    items = 3000 + 1  # messages and a memory
+    await _store_conversation(fresh_url, uid, items - 1)
+    key = embedder_key(HashingEmbedder(16))
+    arguments = ["reembed", "--model", "hashing:16", "--url", fresh_url]
+
+    def embedded() -> int:
+        return _vectors_per_model(fresh_url).get(key, 0)
+
+    await asyncio.to_thread(_kill_once, arguments, lambda: embedded() > 0)
+    landed = await asyncio.to_thread(embedded)
+    assert 0 < landed < items, "the reembed was not interrupted half way"
+
+    [row] = json_lines(await invoke(*arguments, "--json"))
+    assert row["embedded"] == items - landed
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {key: items}
