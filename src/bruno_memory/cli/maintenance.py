@@ -17,7 +17,6 @@ from bruno_memory.cli.output import AsJson, Url, emit, errors, progress, run
 from bruno_memory.cli.store import open_store
 from bruno_memory.errors import MissingDependencyError
 from bruno_memory.ports.embedding import embedder_key
-from bruno_memory.settings import EmbeddingSettings
 
 #: Seconds between looks at the backlog while a progress bar shows it.
 PROGRESS_INTERVAL = 0.5
@@ -65,8 +64,13 @@ def reembed(
         typer.Option("--model", help="local (the offline model) or hashing:DIM (tests)."),
     ] = "local",
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Items embedded per batch.")
-    ] = EmbeddingSettings().batch_size,
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Items embedded per batch (default: BRUNO_MEMORY_EMBEDDING_BATCH_SIZE, 256).",
+        ),
+    ] = None,
     drop_others: Annotated[
         bool,
         typer.Option("--drop-others", help="Then delete the vectors of every other model."),
@@ -74,15 +78,16 @@ def reembed(
     url: Url = None,
     as_json: AsJson = False,
 ) -> None:
-    """Embed every message and memory with MODEL: it is registered, what it lacks is queued
+    """Embed every message and memory with --model: it is registered, what it lacks queued
     and the queue drained (killed, run it again: it goes on where it stopped). Prints the
     items embedded and, with --drop-others, the vectors deleted per other model."""
     embedder = _embedder(model)
     key = embedder_key(embedder)
+    options = {} if batch_size is None else {"embedding_batch_size": batch_size}
 
     async def work() -> tuple[int, float, dict[str, int]]:
         started = time.perf_counter()
-        async with open_store(url, embedder=embedder, embedding_batch_size=batch_size) as memory:
+        async with open_store(url, embedder=embedder, **options) as memory:
             total = await memory.embedding_backlog()
             with progress("embedding…", quiet=as_json, total=total) as update:
                 waiting = asyncio.ensure_future(memory.wait_for_embeddings())
