@@ -172,7 +172,8 @@ class CopyVerificationError(TransferError):
 
 
 class EmbeddingError(BrunoMemoryError):
-    """An embedder failed; the items it was embedding stay queued and are retried."""
+    """An embedder failed, or has not embedded what a call needs yet; queued items stay
+    queued and are retried."""
 
 
 class ModelIntegrityError(EmbeddingError, ConfigurationError):

@@ -1052,6 +1052,19 @@ class Memory(MemoryInterface):
         async with self._operation("embedding_backlog"):
             return await retrieval.embedding_backlog()
 
+    async def drop_other_embeddings(self) -> dict[str, int]:
+        """Delete the vectors of every embedding model but this memory's embedder's, in one
+        transaction (``Capability.SEMANTIC``); the vectors deleted per model key.
+
+        Only once the embedder has embedded every item (``embedding_backlog() == 0``), else
+        an :class:`~bruno_memory.errors.EmbeddingError` and nothing is dropped. The models
+        dropped are forgotten: one configured again later embeds everything anew.
+        """
+        self._require(Capability.SEMANTIC, "drop_other_embeddings")
+        retrieval = self._retrieval("drop_other_embeddings")
+        async with self._operation("drop_other_embeddings"):
+            return await retrieval.drop_other_embeddings()
+
     # -- users -----------------------------------------------------------------------------
 
     async def get_user_context(self, user_id: str) -> UserContext:

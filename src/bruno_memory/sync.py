@@ -511,6 +511,10 @@ class SyncMemory:
         """How many messages and memories wait to be embedded."""
         return self._run(self._memory.embedding_backlog())
 
+    def drop_other_embeddings(self) -> dict[str, int]:
+        """Delete other embedding models' vectors (see :meth:`Memory.drop_other_embeddings`)."""
+        return self._run(self._memory.drop_other_embeddings())
+
     # -- users and storage extras -------------------------------------------------------------
 
     def get_user_context(self, user_id: str) -> UserContext:

@@ -22,6 +22,7 @@ from bruno_memory import (
 )
 from bruno_memory.adapters.embeddings import EmbeddingError, HashingEmbedder
 from bruno_memory.managers.vectors import SqlVectorIndex
+from bruno_memory.ports.embedding import embedder_key
 from bruno_memory.ports.vector import VectorFilter, VectorIndex
 from tests.conformance.helpers import memory_entry, message, user_message
 from tests.conftest import Backend
@@ -342,3 +343,27 @@ async def test_semantic_without_embedder_is_unsupported(
     assert [(hit.content, set(hit.signals)) for hit in hits] == [(f"{word} stored", {"fulltext"})]
     with pytest.raises(InvalidQueryError):
         await memory.search("  ")
+
+
+@pytest.mark.one_per_database
+async def test_dropping_other_models_waits_until_every_item_is_embedded(
+    fresh_url: str, uid: str, word: str
+) -> None:
+    """drop_other_embeddings refuses (dropping nothing) while the embedder has items left,
+    then deletes the other models' vectors; a dropped model configured again embeds anew."""
+    async with Memory(fresh_url, embedder=SwitchableEmbedder(48)) as first:
+        await first.store_messages([user_message(f"{word} kept")], uid)
+        await first.wait_for_embeddings()
+    new = SwitchableEmbedder(40)
+    new.broken = True
+    async with Memory(fresh_url, embedder=new) as second:
+        with pytest.raises(EmbeddingError, match="nothing was dropped"):
+            await second.drop_other_embeddings()
+        new.broken = False
+        await second.wait_for_embeddings()
+        assert await second.drop_other_embeddings() == {embedder_key(SwitchableEmbedder(48)): 1}
+        assert await second.drop_other_embeddings() == {}
+    again = SwitchableEmbedder(48)
+    async with Memory(fresh_url, embedder=again) as third:
+        await third.wait_for_embeddings()
+        assert again.embedded == [f"{word} kept"]

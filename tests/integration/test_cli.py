@@ -14,17 +14,23 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bruno_core.models.message import Message, MessageRole
+from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from bruno_memory import Capability, Memory
+from bruno_memory.adapters.embeddings import HashingEmbedder
 from bruno_memory.analytics.report import CHARTS
 from bruno_memory.cli.app import app
 from bruno_memory.db import migrate
+from bruno_memory.db.engine import create_engine
+from bruno_memory.ports.embedding import embedder_key
+from bruno_memory.settings import MemorySettings
 from tests.conformance.helpers import memory_entry
 
 pytestmark = [pytest.mark.one_per_database, pytest.mark.requires(Capability.MIGRATIONS)]
@@ -44,13 +50,14 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def invoke(*args: str) -> Result:
+async def invoke(*args: str, settings: Mapping[str, str] | None = None) -> Result:
     """Run a command in this process (typer's runner, in a worker thread: a command runs
-    its own event loop), as ``cli`` does but without starting Python again."""
+    its own event loop), as ``cli`` does but without starting Python again; ``settings``:
+    the only ``BRUNO_MEMORY_*`` variables it sees."""
     environment: dict[str, str | None] = {
         k: None for k in os.environ if k.startswith("BRUNO_MEMORY_")
     }
-    runner = CliRunner(env={**environment, "COLUMNS": "200"})
+    runner = CliRunner(env={**environment, **(settings or {}), "COLUMNS": "200"})
     return await asyncio.to_thread(runner.invoke, app, list(args))
 
 
@@ -173,6 +180,28 @@ def test_doctor_says_what_each_part_is_and_fails_on_a_broken_one(fresh_url: str)
     assert next(r for r in after if r["part"] == "database")["detail"].startswith(dialect)
 
 
+async def test_doctor_shows_vector_search_and_the_embedding_models(
+    fresh_url: str, uid: str
+) -> None:
+    await _store_conversation(fresh_url, uid, 3)
+    async with Memory(fresh_url, embedder=HashingEmbedder(32)) as memory:
+        await memory.wait_for_embeddings()
+    qdrant = {"BRUNO_MEMORY_VECTOR_URL": "qdrant+local://"}
+    rows = json_lines(await invoke("doctor", "--json", "--url", fresh_url, settings=qdrant))
+    found = {row["part"]: (row["status"], row["detail"]) for row in rows}
+    key = embedder_key(HashingEmbedder(32))
+    assert found["embedding model"] == ("ok", f"{key}: 4 vectors, 0 queued")
+    assert found["vector store"] == ("ok", "qdrant: 0 vectors")
+    status, search = found["vector search"]
+    assert status == "ok"
+    if found.get("pgvector", ("",))[0] == "ok":
+        assert search.startswith("pgvector column; HNSW index for 384 dimensions")
+    else:
+        assert search.endswith("exact, over in-memory matrices (numpy)")
+    plain = json_lines(await invoke("doctor", "--json", "--url", fresh_url))
+    assert {row["part"]: row["status"] for row in plain}["vector store"] == "not configured"
+
+
 async def _store_conversation(url: str, uid: str, messages: int) -> None:
     async with Memory(url, embedder=None) as memory:
         session = await memory.start_session(uid, conversation_id=f"{uid}-c")
@@ -235,8 +264,8 @@ def _count_messages(path: Path) -> int:
         return 0  # not created yet
 
 
-def _kill_once_copying(arguments: list[str], target: Path) -> None:
-    """Run the command and kill it (SIGKILL) as soon as messages land in ``target``."""
+def _kill_once(arguments: list[str], started: Callable[[], bool]) -> None:
+    """Run the command and kill it (SIGKILL) as soon as it has ``started`` landing work."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BRUNO_MEMORY_")}
     command = [sys.executable, "-m", "bruno_memory", *arguments, "--batch-size", "20"]
     process = subprocess.Popen(
@@ -244,7 +273,7 @@ def _kill_once_copying(arguments: list[str], target: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while _count_messages(target) == 0 and time.monotonic() < deadline:
+        while not started() and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
         process.send_signal(signal.SIGKILL)
@@ -259,7 +288,8 @@ async def test_copy_verifies_and_resumes_after_being_killed(
     await _store_conversation(fresh_url, uid, total)
     target_path = tmp_path / "copy.db"
     target = f"sqlite+aiosqlite:///{target_path}"
-    await asyncio.to_thread(_kill_once_copying, ["copy", fresh_url, target], target_path)
+    copying = ["copy", fresh_url, target]
+    await asyncio.to_thread(_kill_once, copying, lambda: _count_messages(target_path) > 0)
     landed = _count_messages(target_path)
     assert 0 < landed < total, "the copy was not interrupted half way"
 
@@ -268,3 +298,95 @@ async def test_copy_verifies_and_resumes_after_being_killed(
     assert by_kind["message"]["records"] == total
     assert by_kind["message"]["copied"] == total - landed
     assert _count_messages(target_path) == total
+
+
+async def test_erase_user_deletes_what_they_own_once_confirmed(fresh_url: str, uid: str) -> None:
+    await _store_conversation(fresh_url, uid, 3)
+    refused = await invoke("erase-user", uid, "--url", fresh_url)  # stdin is no terminal
+    assert (refused.exit_code, refused.stderr.strip()) == (
+        2,
+        "error: erasing a user cannot be undone: pass --yes",
+    )
+
+    erased = json_lines(await invoke("erase-user", uid, "--yes", "--json", "--url", fresh_url))
+    assert {row["kind"]: row["deleted"] for row in erased} == {
+        "messages": 3,
+        "memories": 1,
+        "sessions": 1,
+        "conversations": 1,
+        "users": 1,
+    }
+    async with Memory(fresh_url, embedder=None) as memory:
+        assert (await memory.get_statistics(uid))["total_messages"] == 0
+    again = json_lines(await invoke("erase-user", uid, "--yes", "--json", "--url", fresh_url))
+    assert {row["deleted"] for row in again} == {0}
+
+
+def _vectors_per_model(url: str) -> dict[str, int]:
+    """Rows of ``embeddings`` per model key, read with SQL straight from the database."""
+
+    async def read() -> dict[str, int]:
+        engine = create_engine(MemorySettings(database_url=url))
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT model_key, count(*) FROM embeddings GROUP BY model_key")
+                )
+                return {str(key): int(count) for key, count in rows.all()}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+async def test_reembed_moves_every_item_to_a_new_model(fresh_url: str, uid: str) -> None:
+    async with Memory(fresh_url, embedder=HashingEmbedder(32)) as memory:
+        session = await memory.create_session(uid)
+        words = ("jazz club tonight", "quiet library", "mountain hike", "fresh bread")
+        await memory.store_messages(
+            [Message(role=MessageRole.USER, content=text) for text in words],
+            session.conversation_id,
+        )
+        await memory.store_memory(memory_entry(uid, "likes green tea"))
+        await memory.wait_for_embeddings()
+    old, new = embedder_key(HashingEmbedder(32)), embedder_key(HashingEmbedder(64))
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {old: 5}
+
+    moved = await invoke("reembed", "--model", "hashing:64", "--json", "--url", fresh_url)
+    [row] = json_lines(moved)
+    assert (row["model"], row["embedded"], row["dropped"]) == (new, 5, 0)
+    async with Memory(fresh_url, embedder=HashingEmbedder(64)) as memory:
+        assert await memory.embedding_backlog() == 0
+        [hit, *_] = await memory.search("green tea", user_id=uid, mode="semantic")
+        assert hit.memory is not None
+        assert hit.memory.content == "likes green tea"
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {old: 5, new: 5}
+
+    dropped = await invoke(
+        "reembed", "--model", "hashing:64", "--drop-others", "--json", "--url", fresh_url
+    )
+    assert [(r["model"], r["embedded"], r["dropped"]) for r in json_lines(dropped)] == [
+        (new, 0, 0),
+        (old, 0, 5),
+    ]
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {new: 5}
+    assert (await invoke("reembed", "--model", "hashing:x", "--url", fresh_url)).exit_code == 2
+
+
+async def test_reembed_goes_on_after_being_killed(fresh_url: str, uid: str) -> None:
+    """A reembed killed half way, run again, embeds what is left; every item once."""
+    items = 3000 + 1  # messages and a memory
+    await _store_conversation(fresh_url, uid, items - 1)
+    key = embedder_key(HashingEmbedder(16))
+    arguments = ["reembed", "--model", "hashing:16", "--url", fresh_url]
+
+    def embedded() -> int:
+        return _vectors_per_model(fresh_url).get(key, 0)
+
+    await asyncio.to_thread(_kill_once, arguments, lambda: embedded() > 0)
+    landed = await asyncio.to_thread(embedded)
+    assert 0 < landed < items, "the reembed was not interrupted half way"
+
+    [row] = json_lines(await invoke(*arguments, "--json"))
+    assert row["embedded"] == items - landed
+    assert await asyncio.to_thread(_vectors_per_model, fresh_url) == {key: items}

@@ -443,3 +443,6 @@ class _SqlRetrieval:
 
     async def embedding_backlog(self) -> int:
         return 0 if self._indexer is None else await self._indexer.backlog()
+
+    async def drop_other_embeddings(self) -> dict[str, int]:
+        return {} if self._indexer is None else await self._indexer.drop_other_models()

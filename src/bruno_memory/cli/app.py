@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bruno_memory.cli import analytics, db, doctor, listing, lookup, transfer
+from bruno_memory.cli import analytics, db, doctor, listing, lookup, maintenance, transfer
 
 app = typer.Typer(
     name="bruno-memory",
@@ -21,6 +21,8 @@ app.command()(doctor.doctor)
 app.command()(transfer.export)
 app.command(name="import")(transfer.import_)
 app.command()(transfer.copy)
+app.command()(maintenance.erase_user)
+app.command()(maintenance.reembed)
 
 
 def main() -> None:

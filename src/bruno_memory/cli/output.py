@@ -6,13 +6,24 @@ import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from bruno_memory.errors import BrunoMemoryError
@@ -44,6 +55,33 @@ def run(work: Coroutine[Any, Any, _T]) -> _T:
     except (BrunoMemoryError, ValidationError) as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
+
+
+class Update(Protocol):
+    """Changes what a progress display shows: its description, or the work done so far."""
+
+    def __call__(self, *, description: str | None = None, completed: int | None = None) -> None:
+        """Show ``description`` and/or ``completed`` (of the total)."""
+
+
+@contextmanager
+def progress(description: str, *, quiet: bool, total: int | None = None) -> Iterator[Update | None]:
+    """A progress display on stderr, gone at the end, when it is a terminal and not ``quiet``
+    (else None): a spinner, ``description`` and the time elapsed; with a ``total``, a bar,
+    the count done and the time left too."""
+    if quiet or not errors.is_terminal:
+        yield None
+        return
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, TimeElapsedColumn(), console=errors, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def update(*, description: str | None = None, completed: int | None = None) -> None:
+            bar.update(task, description=description, completed=completed)
+
+        yield update
 
 
 def _plain(value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bruno_core.interfaces.embedding import EmbeddingInterface
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,11 +27,14 @@ def is_sql(settings: MemorySettings) -> bool:
 
 
 def open_store(
-    url: str | None, *, embedder: EmbeddingInterface | DefaultEmbedder | None = None
+    url: str | None,
+    *,
+    embedder: EmbeddingInterface | DefaultEmbedder | None = None,
+    **options: Any,
 ) -> Memory:
-    """The store at ``url``, opened as it is: a database behind this version's schema is a
-    ``SchemaError``, never migrated."""
-    return Memory(url, embedder=embedder, database_auto_migrate=False)
+    """The store at ``url`` with these settings ``options``, opened as it is: a database
+    behind this version's schema is a ``SchemaError``, never migrated."""
+    return Memory(url, embedder=embedder, database_auto_migrate=False, **options)
 
 
 @asynccontextmanager

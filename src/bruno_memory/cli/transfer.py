@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.progress import Progress as Bar
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from bruno_memory.cli.output import AsJson, Url, emit, errors, run
+from bruno_memory.cli.output import AsJson, Url, emit, errors, progress, run
 from bruno_memory.copying import copy_store
 from bruno_memory.memory import Memory
 from bruno_memory.transfer.export import CSV_COLUMNS, CsvTable, Progress
@@ -28,17 +26,15 @@ BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Records per
 def _progress(verb: str, *, quiet: bool) -> Iterator[Progress | None]:
     """A progress display on stderr (records so far, per kind) when it is a terminal and
     not ``quiet``."""
-    if quiet or not errors.is_terminal:
-        yield None
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Bar(*columns, console=errors, transient=True) as bar:
-        task = bar.add_task(f"{verb}…")
+    with progress(f"{verb}…", quiet=quiet) as update:
+        if update is None:
+            yield None
+            return
 
-        def update(kind: str, count: int) -> None:
-            bar.update(task, description=f"{verb} {kind}s: {count:,}")
+        def counted(kind: str, count: int) -> None:
+            update(description=f"{verb} {kind}s: {count:,}")
 
-        yield update
+        yield counted
 
 
 def _since(value: str | None) -> dt.datetime | None:

@@ -122,6 +122,25 @@ class EmbeddingIndexer:
         async with UnitOfWork(self._database) as uow:
             return await uow.embeddings.backlog(self.model_key)
 
+    async def drop_other_models(self) -> dict[str, int]:
+        """Delete the vectors, jobs and registration of every other model in one transaction
+        (and their vectors in the external index), once this model has embedded every item;
+        the vectors deleted per model key. A model dropped and configured again re-embeds."""
+        async with UnitOfWork(self._database, write=True) as uow:
+            waiting = await uow.embeddings.backlog(self.model_key)
+            if waiting:
+                raise EmbeddingError(
+                    f"{waiting} items still wait to be embedded with {self.model_key}; "
+                    "nothing was dropped (wait for the embeddings first)",
+                    details={"model_key": self.model_key, "backlog": waiting},
+                )
+            dropped = await uow.embeddings.drop_models_except(self.model_key)
+            await uow.commit()
+        for model_key in dropped:
+            await self.forget(VectorFilter(model_key=model_key))
+        self._on_indexed()
+        return dropped
+
     async def drain(self) -> None:
         """Embed everything queued now, retries included; raise the embedder's error if it fails."""
         await self._drain(due_only=False)

@@ -100,6 +100,11 @@ class Retrieval(Protocol):
         """How many items wait to be embedded."""
         ...
 
+    async def drop_other_embeddings(self) -> dict[str, int]:
+        """Delete the vectors of every model but the embedder's, once it has embedded every
+        item; the vectors deleted per model key."""
+        ...
+
     @property
     def semantic_fallbacks(self) -> int:
         """Rankings that fell back to full text because the embedder failed."""

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from bruno_memory.db.models import Embedding, EmbeddingJob, EmbeddingModel, Memory, Message
-from bruno_memory.db.vectors import PGVECTOR_COLUMN, PgVector, vector_literal
+from bruno_memory.db.vectors import HNSW_INDEX_PREFIX, PGVECTOR_COLUMN, PgVector, vector_literal
 from bruno_memory.ports.vector import ItemKind, VectorFilter
 from bruno_memory.repositories.base import Repository
 
@@ -184,6 +184,24 @@ class EmbeddingRepository(Repository):
         )
         return int(count or 0)
 
+    async def drop_models_except(self, model_key: str) -> dict[str, int]:
+        """Delete every other model's vectors, queued jobs and registration; the vectors
+        deleted per model key (0 for a model registered without any)."""
+        counts = await self.session.execute(
+            select(Embedding.model_key, func.count())
+            .where(Embedding.model_key != model_key)
+            .group_by(Embedding.model_key)
+        )
+        dropped = {str(key): int(count) for key, count in counts.all()}
+        others = await self.session.scalars(
+            select(EmbeddingModel.key).where(EmbeddingModel.key != model_key)
+        )
+        dropped |= {key: 0 for key in others if key not in dropped}
+        await self.session.execute(delete(Embedding).where(Embedding.model_key != model_key))
+        await self.session.execute(delete(EmbeddingJob).where(EmbeddingJob.model_key != model_key))
+        await self.session.execute(delete(EmbeddingModel).where(EmbeddingModel.key != model_key))
+        return dropped
+
     async def item_pks(self, kind: ItemKind, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
         """Surrogate keys of the stored messages or memories among ``item_ids``."""
         model = Message if kind == "message" else Memory
@@ -222,6 +240,31 @@ class EmbeddingRepository(Repository):
             ).bindparams(column=PGVECTOR_COLUMN)
         )
         return found is not None
+
+    async def hnsw_dimensions(self) -> list[int]:
+        """The vector sizes that have an HNSW index (PostgreSQL with pgvector), ascending."""
+        if self.dialect != "postgresql":
+            return []
+        names = await self.session.scalars(
+            text(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'embeddings'"
+            )
+        )
+        prefix = HNSW_INDEX_PREFIX
+        return sorted(int(n.removeprefix(prefix)) for n in names if n.startswith(prefix))
+
+    async def models(self) -> list[tuple[str, int, int]]:
+        """Each registered model, by key: its key, vectors stored and items queued."""
+        vectors = select(func.count()).select_from(Embedding)
+        queued = select(func.count()).select_from(EmbeddingJob)
+        statement = select(
+            EmbeddingModel.key,
+            vectors.where(Embedding.model_key == EmbeddingModel.key).scalar_subquery(),
+            queued.where(EmbeddingJob.model_key == EmbeddingModel.key).scalar_subquery(),
+        ).order_by(EmbeddingModel.key)
+        rows = (await self.session.execute(statement)).all()
+        return [(str(key), int(count), int(queued)) for key, count, queued in rows]
 
     async def set_ef_search(self, ef_search: int) -> None:
         """Size of HNSW's candidate list for the rest of this transaction."""

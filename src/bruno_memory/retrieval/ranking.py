@@ -466,3 +466,6 @@ class FullTextRetrieval:
 
     async def embedding_backlog(self) -> int:
         return 0
+
+    async def drop_other_embeddings(self) -> dict[str, int]:
+        return {}
