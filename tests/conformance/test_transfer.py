@@ -279,25 +279,30 @@ async def test_an_incremental_export_holds_what_changed_since(memory: Memory, ui
     assert any(r.kind == "conversation" for r in changed)  # it was written to
 
 
-async def test_a_csv_export_holds_one_row_per_message_or_memory(memory: Memory, uid: str) -> None:
+@pytest.mark.one_per_database
+async def test_a_csv_export_holds_one_row_per_message_or_memory(fresh_url: str, uid: str) -> None:
+    """One row per message (or memory) of the store, text with quotes, commas, line breaks
+    and accents kept, JSON values as JSON, tags joined."""
     text = 'a "quoted", multi-line\ntext, with ünïcode'
-    await memory.store_messages(
-        [user_message(text, metadata=METADATA)], f"{uid}-c", user_id=f"{uid}-u"
-    )
-    await memory.store_memory(memory_entry(f"{uid}-u", text, tags=["x", "y"]))
-    for table, kind in (("messages", "message"), ("memories", "memory")):
-        stream = io.StringIO()
-        report = await memory.export_csv(stream, table)  # type: ignore[arg-type]
-        rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
-        assert report.records[kind] == len(rows)
-        mine = [
-            row
-            for row in rows
-            if row["user_id"].startswith(uid) or uid in row.get("conversation_id", "")
-        ]
-        assert [row["content"] for row in mine] == [text]
-    assert json.loads(mine[0]["custom_fields"]) == {}
-    assert mine[0]["tags"] == "x;y"
+    async with _empty_store(fresh_url) as memory:
+        await memory.store_messages(
+            [user_message(text, metadata=METADATA), user_message("plain")],
+            f"{uid}-c",
+            user_id=f"{uid}-u",
+        )
+        await memory.store_memory(memory_entry(f"{uid}-u", text, tags=["x", "y"]))
+        tables = {}
+        for table in ("messages", "memories"):
+            stream = io.StringIO()
+            tables[table] = (await memory.export_csv(stream, table), stream.getvalue())  # type: ignore[arg-type]
+    messages = list(csv.DictReader(io.StringIO(tables["messages"][1])))
+    assert tables["messages"][0].records == {"message": 2}
+    assert [row["content"] for row in messages] == [text, "plain"]
+    assert json.loads(messages[0]["metadata"]) == METADATA
+    memories = list(csv.DictReader(io.StringIO(tables["memories"][1])))
+    assert tables["memories"][0].records == {"memory": 1}
+    assert [(row["content"], row["tags"]) for row in memories] == [(text, "x;y")]
+    assert json.loads(memories[0]["custom_fields"]) == {}
 
 
 @pytest.mark.requires(Capability.SEMANTIC)
