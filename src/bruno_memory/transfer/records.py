@@ -43,7 +43,6 @@ class Header(_Record):
     #: An incremental export holds what changed at or after this time (None: everything).
     since: dt.datetime | None = None
     source_backend: str
-    schema_revision: str | None = None
     embeddings: bool = False
     anonymized: bool = False
 
