@@ -35,7 +35,9 @@ from bruno_memory.transfer.records import MemoryRecord, MessageRecord, Record
 from tests.conformance.helpers import memory_entry, message, user_message
 from tests.llms import ExtractiveLLM
 
-pytestmark = pytest.mark.requires(Capability.TRANSFER)
+#: Each test opens stores of its own on an empty database of the target: it runs once per
+#: database (the sync twin's and the cache's transfer methods add nothing to reach).
+pytestmark = [pytest.mark.requires(Capability.TRANSFER), pytest.mark.one_per_database]
 
 #: Metadata with a value of every JSON type, nested, and text that is not ASCII.
 METADATA: dict[str, Any] = {
@@ -279,7 +281,6 @@ async def test_an_incremental_export_holds_what_changed_since(memory: Memory, ui
     assert any(r.kind == "conversation" for r in changed)  # it was written to
 
 
-@pytest.mark.one_per_database
 async def test_a_csv_export_holds_one_row_per_message_or_memory(fresh_url: str, uid: str) -> None:
     """One row per message (or memory) of the store, text with quotes, commas, line breaks
     and accents kept, JSON values as JSON, tags joined."""
@@ -328,7 +329,6 @@ async def test_vectors_come_along_and_are_not_embedded_again(
         assert _content(await _records(copy, uid, embeddings=True)) == _content(exported)
 
 
-@pytest.mark.one_per_database
 async def test_an_anonymized_export_holds_no_personal_data_and_imports(
     fresh_url: str, tmp_path: Path
 ) -> None:
