@@ -33,7 +33,7 @@ from bruno_memory.db.models import (
 from bruno_memory.errors import ImportRecordError
 from bruno_memory.managers.changes import ChangeFeed
 from bruno_memory.managers.vectors import write_vectors
-from bruno_memory.ports.vector import VectorIndex
+from bruno_memory.ports.vector import ItemKind, VectorIndex
 from bruno_memory.ports.vector import VectorRecord as IndexedVector
 from bruno_memory.repositories import transfer as rows
 from bruno_memory.transfer.records import (
@@ -247,7 +247,7 @@ async def _write_messages(
         edited = [pks[r.id] for r in plan.changed if _content_changed(r, stored)]
         await _reembed(uow, "message", models, edited, [pks[r.id] for r in records])
     conversations = sorted({record.conversation_id for record in records})
-    await uow.transfer.new_cache_versions(conversations)
+    await uow.conversations.new_cache_versions(conversations)
     return conversations
 
 
@@ -290,14 +290,14 @@ def _content_changed(record: Any, stored: dict[RecordKey, Record]) -> bool:
 
 
 async def _reembed(
-    uow: UnitOfWork, kind: str, models: list[str], edited: list[int], pks: list[int]
+    uow: UnitOfWork, kind: ItemKind, models: list[str], edited: list[int], pks: list[int]
 ) -> None:
     """Drop the vectors of items whose content changed, and queue every item that lacks a
     vector under a model the store has registered (its indexer would not find them)."""
     if edited:
         await uow.transfer.forget_vectors(kind, edited)
     for model_key in models:
-        await uow.transfer.queue_for_embedding(kind, pks, model_key)
+        await uow.embeddings.enqueue_missing(model_key, only=(kind, pks))
 
 
 async def _write_summaries(uow: UnitOfWork, plan: _Plan, _: dict[RecordKey, Record]) -> list[str]:

@@ -97,14 +97,22 @@ class EmbeddingRepository(Repository):
             EmbeddingJob, [{"memory_pk": memory_pk, "model_key": model_key}]
         )
 
-    async def enqueue_missing(self, model_key: str) -> None:
-        """Queue every message and memory that has no vector and no job for the model."""
+    async def enqueue_missing(
+        self, model_key: str, only: tuple[ItemKind, Sequence[int]] | None = None
+    ) -> None:
+        """Queue every message and memory that has no vector and no job for the model (with
+        ``only``: those of one kind among these surrogate keys)."""
         for column, model in ((EmbeddingJob.message_pk, Message), (EmbeddingJob.memory_pk, Memory)):
+            kind: ItemKind = "message" if model is Message else "memory"
+            if only is not None and only[0] != kind:
+                continue
             embedded = exists().where(
                 getattr(Embedding, column.key) == model.pk, Embedding.model_key == model_key
             )
             queued = exists().where(column == model.pk, EmbeddingJob.model_key == model_key)
             chosen = select(model.pk, literal(model_key)).where(~embedded, ~queued)
+            if only is not None:
+                chosen = chosen.where(model.pk.in_(list(only[1])))
             await self.session.execute(
                 insert(EmbeddingJob).from_select([column.key, "model_key"], chosen)
             )

@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     exists,
     insert,
-    literal,
     or_,
     select,
     tuple_,
@@ -42,7 +41,6 @@ from bruno_memory.db.models import (
     ARCHIVED,
     Conversation,
     Embedding,
-    EmbeddingJob,
     EmbeddingModel,
     Memory,
     MemoryTag,
@@ -445,34 +443,10 @@ class TransferRepository(Repository):
         """The models the store has registered (each is kept embedded by an indexer)."""
         return list(await self.session.scalars(select(EmbeddingModel.key)))
 
-    async def queue_for_embedding(self, kind: str, pks: Sequence[int], model_key: str) -> None:
-        """Queue the items that have no vector of the model (and no job) to be embedded."""
-        item = Message if kind == "message" else Memory
-        column = EmbeddingJob.message_pk if kind == "message" else EmbeddingJob.memory_pk
-        embedded = exists().where(
-            getattr(Embedding, column.key) == item.pk, Embedding.model_key == model_key
-        )
-        queued = exists().where(column == item.pk, EmbeddingJob.model_key == model_key)
-        chosen = select(item.pk, literal(model_key)).where(
-            item.pk.in_(list(pks)), ~embedded, ~queued
-        )
-        await self.session.execute(
-            insert(EmbeddingJob).from_select([column.key, "model_key"], chosen)
-        )
-
     async def forget_vectors(self, kind: str, pks: Sequence[int]) -> None:
         """Drop the vectors of items whose content changed."""
         column = Embedding.message_pk if kind == "message" else Embedding.memory_pk
         await self.session.execute(delete(Embedding).where(column.in_(list(pks))))
-
-    async def new_cache_versions(self, conversation_ids: Sequence[str]) -> None:
-        """No view of these conversations cached before this transaction counts any more."""
-        if conversation_ids:
-            await self.session.execute(
-                update(Conversation)
-                .where(Conversation.id.in_(list(conversation_ids)))
-                .values(cache_version=new_cache_version())
-            )
 
 
 # -- records as rows ---------------------------------------------------------------------------
